@@ -1,0 +1,35 @@
+"""hyperalign-dspy: HyPerAlign (Garbacea & Tan, arXiv 2505.00038) as a DSPy program.
+
+    import dspy, hyperalign_dspy as ha
+    dspy.configure(lm=ha.lm("local"))
+    program = ha.HyPerAlign()
+    profile = program.infer_profile(texts)
+    print(program(profile=profile, prompt="...").response)
+"""
+
+import os
+
+# DSPy otherwise tries to download model metadata at first use; this project works offline.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
+
+from hyperalign_dspy.baselines import FewShotInContext, ZeroShot  # noqa: E402
+from hyperalign_dspy.data import load_authors, read_user_texts  # noqa: E402
+from hyperalign_dspy.errors import HyperAlignError  # noqa: E402
+from hyperalign_dspy.language_models import lm  # noqa: E402
+from hyperalign_dspy.profile import UserProfile  # noqa: E402
+from hyperalign_dspy.program import HyPerAlign  # noqa: E402
+from hyperalign_dspy.signatures import UserAttributes  # noqa: E402
+from hyperalign_dspy.user_texts import UserText  # noqa: E402
+
+__all__ = [
+    "FewShotInContext",
+    "HyPerAlign",
+    "HyperAlignError",
+    "UserAttributes",
+    "UserProfile",
+    "UserText",
+    "ZeroShot",
+    "load_authors",
+    "lm",
+    "read_user_texts",
+]

@@ -1,0 +1,178 @@
+"""`hyperalign`: a thin command line over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import shutil
+import sys
+import textwrap
+import time
+
+from hyperalign_dspy.errors import HyperAlignError
+
+
+def _progress(message: str) -> None:
+    print(f"[hyperalign] {message} …", file=sys.stderr, flush=True)
+
+
+def _configure(args) -> None:
+    import dspy
+
+    from hyperalign_dspy.embedded_models import EMBEDDED_MODELS
+    from hyperalign_dspy.language_models import lm
+
+    language_model = lm(args.lm, api_base=args.api_base)
+    # Embedded models answer through a JSON-schema grammar: parseable even from a 135M model.
+    adapter = dspy.JSONAdapter() if args.lm in EMBEDDED_MODELS else None
+    dspy.configure(lm=language_model, adapter=adapter)
+
+
+def _profile_for(args, program):
+    from hyperalign_dspy.data import read_user_texts
+    from hyperalign_dspy.profile import UserProfile
+
+    if args.profile:
+        return UserProfile.load(args.profile)
+    if not args.examples:
+        raise HyperAlignError("give --examples (the user's texts) or --profile")
+    texts = read_user_texts(args.examples)
+    _progress(f"inferring hypotheses from {len(texts)} texts")
+    return program.infer_profile(texts)
+
+
+def _print_profile(profile) -> None:
+    print("Hypotheses:")
+    for number, hypothesis in enumerate(profile.hypotheses, start=1):
+        print(textwrap.fill(hypothesis, width=100, initial_indent=f"{number:>3}. ", subsequent_indent="     "))
+    print("\nAttributes:")
+    for name, value in profile.attributes.model_dump().items():
+        shown = "; ".join(value) if isinstance(value, list) else value
+        print(textwrap.fill(f"{name}: {shown}", width=100, initial_indent="  ", subsequent_indent="    "))
+
+
+def cmd_hypotheses(args) -> None:
+    from hyperalign_dspy.program import HyPerAlign
+
+    _configure(args)
+    profile = _profile_for(args, HyPerAlign())
+    if args.out:
+        profile.save(args.out)
+        _progress(f"saved the profile to {args.out}")
+    if args.json:
+        print(profile.model_dump_json(indent=2))
+    else:
+        _print_profile(profile)
+
+
+def cmd_personalize(args) -> None:
+    from hyperalign_dspy.program import HyPerAlign, load_program_state
+
+    if not args.prompt or any(not prompt.strip() for prompt in args.prompt):
+        raise HyperAlignError("give at least one non-empty --prompt")
+    _configure(args)
+    program = HyPerAlign()
+    if args.program:
+        program = load_program_state(program, args.program)
+    profile = _profile_for(args, program)
+    responses = []
+    for number, prompt in enumerate(args.prompt, start=1):
+        _progress(f"writing response {number}/{len(args.prompt)}")
+        responses.append({"prompt": prompt, "response": program(profile=profile, prompt=prompt).response})
+    if args.json:
+        print(json.dumps({"hypotheses": profile.hypotheses, "attributes": profile.attributes.model_dump(),
+                          "responses": responses}, indent=2, ensure_ascii=False))
+        return
+    _print_profile(profile)
+    for item in responses:
+        print(f"\nPrompt: {item['prompt']}\n\n{item['response']}")
+
+
+def _side_by_side(left_title: str, left: str, right_title: str, right: str) -> str:
+    width = max(40, (shutil.get_terminal_size((160, 40)).columns - 3) // 2)
+
+    def column(title, text):
+        lines = [title, "-" * len(title)]
+        for paragraph in text.splitlines():
+            lines.extend(textwrap.wrap(paragraph, width) or [""])
+        return lines
+
+    rows = itertools.zip_longest(column(left_title, left), column(right_title, right), fillvalue="")
+    return "\n".join(f"{a:<{width}} | {b}" for a, b in rows)
+
+
+def cmd_demo(args) -> None:
+    from hyperalign_dspy.demo import run_demo
+
+    _configure(args)
+    started = time.perf_counter()
+    result = run_demo(author=args.author, progress=_progress)
+    print(f"Author: {result.author} (profile from {len(result.profile.source_ids)} texts)\n")
+    _print_profile(result.profile)
+    for item in result.items:
+        print(f"\nPrompt: {item.prompt}\n")
+        print(_side_by_side("HyPerAlign's response", item.response, f"{result.author}'s real text", item.reference))
+    print(f"\nwall time: {time.perf_counter() - started:.0f} s on LM '{args.lm}'")
+
+
+def _lm_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lm", default="local",
+                        help="local (default), local-small, or a DSPy/LiteLLM model such as openai/gpt-4o-mini")
+    parser.add_argument("--api-base", help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hyperalign", description="Personalize LLM output from a few of a user's texts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    personalize = commands.add_parser("personalize", help="infer the user's hypotheses, then answer prompts as them")
+    personalize.add_argument("--examples", nargs="+", metavar="PATH",
+                             help=".txt files (one text each), folders of them, or .jsonl files with a 'text' field")
+    personalize.add_argument("--prompt", action="append", help="a prompt to answer; repeat for several")
+    personalize.add_argument("--profile", help="a saved profile JSON to use instead of --examples")
+    personalize.add_argument("--program", help="a compiled program file")
+    personalize.add_argument("--json", action="store_true", help="print one JSON object")
+    _lm_options(personalize)
+    personalize.set_defaults(handler=cmd_personalize)
+
+    hypotheses = commands.add_parser("hypotheses", help="infer and print (or save) the user's profile")
+    hypotheses.add_argument("--examples", nargs="+", metavar="PATH", required=True,
+                            help=".txt files, folders of them, or .jsonl files with a 'text' field")
+    hypotheses.add_argument("--out", help="save the profile as JSON here")
+    hypotheses.add_argument("--json", action="store_true", help="print the profile as JSON")
+    hypotheses.set_defaults(handler=cmd_hypotheses, profile=None)
+    _lm_options(hypotheses)
+
+    demo = commands.add_parser("demo", help="personalize two prompts for one dev author, beside their real texts")
+    demo.add_argument("--author", help="a dev author's name (default: the first)")
+    _lm_options(demo)
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="[hyperalign] warning: %(message)s")
+    try:
+        args.handler(args)
+    except HyperAlignError as exc:
+        print(f"hyperalign: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hyperalign: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an LM or runtime failure, after DSPy's retries
+        if os.environ.get("HYPERALIGN_DEBUG"):
+            raise
+        message = " ".join(str(exc).split())[:300]
+        print(f"hyperalign: failed: {type(exc).__name__}: {message} (HYPERALIGN_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

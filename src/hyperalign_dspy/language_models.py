@@ -1,0 +1,44 @@
+"""`lm(name)`: the embedded models by name, anything else as a DSPy/LiteLLM model string."""
+
+from __future__ import annotations
+
+import dspy
+
+from hyperalign_dspy.embedded_models import EMBEDDED_MODELS
+from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.llama_engine import LlamaCppEngine
+
+DEFAULT_LM = "local"
+
+
+def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
+    """A `dspy.LM` for `name`.
+
+    - `local`: Qwen2.5-Coder-1.5B-Instruct, in-process (needs the `local` extra).
+    - `local-small`: SmolLM2-135M-Instruct, in-process; fast, for end-to-end tests.
+    - anything else, e.g. `openai/gpt-4o-mini` or `openai/<name>` with `api_base=...`: passed to
+      `dspy.LM` as it is; API keys come from the environment as LiteLLM expects.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise HyperAlignError("the LM name is empty")
+    if name in EMBEDDED_MODELS:
+        if kwargs.get("api_base"):
+            raise HyperAlignError(f"--api-base does not apply to the embedded model '{name}'")
+        kwargs.pop("api_base", None)
+        context_tokens = kwargs.pop("context_tokens", None)
+        kwargs.setdefault("temperature", 0.0)
+        kwargs.setdefault("max_tokens", 1024)
+        return dspy.LM(f"hyperalign/{name}", engine=LlamaCppEngine(name, context_tokens), **kwargs)
+    if "/" not in name:
+        raise HyperAlignError(
+            f"unknown LM '{name}': use {', '.join(EMBEDDED_MODELS)} or a provider/model string such as openai/gpt-4o-mini"
+        )
+    try:
+        return dspy.LM(name, **{key: value for key, value in kwargs.items() if value is not None})
+    except (ValueError, TypeError) as exc:
+        raise HyperAlignError(f"cannot use LM '{name}': {exc}") from exc
+
+
+def context_tokens_of(language_model: dspy.LM, default: int = 8192) -> int:
+    """The context window of an LM made by `lm()`: the embedded engine's, else `default`."""
+    return getattr(getattr(language_model, "engine", None), "context_tokens", None) or default

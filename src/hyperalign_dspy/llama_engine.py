@@ -1,0 +1,136 @@
+"""A DSPy 3.4 engine that runs a GGUF model in-process through llama-cpp-python.
+
+DSPy calls `complete(Request) -> Response`. One llama context is not thread-safe, so calls are
+serialized with a lock; the model is loaded once per process and path. llama-cpp-python keeps the
+KV state of the previous prompt and re-evaluates only what follows the longest shared prefix, so
+consecutive calls that share an instruction block or a user's texts pay for that prefix once.
+A JSON schema in `response_format` becomes a llama.cpp grammar, so even a small model emits
+parseable JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from dspy.lm15 import Message, Response, Usage
+
+from hyperalign_dspy.errors import HyperAlignError
+
+_LOADED: dict[tuple[str, int], object] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def _load_llama(path: Path, context_tokens: int):
+    key = (str(path), context_tokens)
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise HyperAlignError(
+                    "the embedded LM needs llama-cpp-python; run `make setup` (it builds it with the right CPU flags)"
+                ) from exc
+            _LOADED[key] = Llama(
+                model_path=str(path),
+                n_ctx=context_tokens,
+                n_threads=os.cpu_count() or 2,
+                logits_all=False,
+                verbose=False,
+            )
+        return _LOADED[key]
+
+
+# DSPy builds response schemas from bare field types, so a signature's list bounds do not reach
+# the schema; a small model under a grammar can then repeat one list item until max_tokens.
+MAX_ITEMS = 12
+
+
+def _bounded(schema):
+    """The schema with every array capped at MAX_ITEMS items unless it states its own cap."""
+    if isinstance(schema, list):
+        return [_bounded(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    bounded = {key: _bounded(value) for key, value in schema.items()}
+    if bounded.get("type") == "array" and "maxItems" not in bounded:
+        bounded["maxItems"] = MAX_ITEMS
+    return bounded
+
+
+def _schema_of(response_format: dict | None) -> dict | None:
+    if not response_format:
+        return None
+    schema = response_format.get("schema") or (response_format.get("json_schema") or {}).get("schema")
+    return _bounded(schema) if schema else None
+
+
+def _text_of(parts) -> str:
+    if isinstance(parts, str):
+        return parts
+    return "".join(getattr(part, "text", "") or "" for part in parts)
+
+
+class LlamaCppEngine:
+    """Runs one embedded model; `model_name` is a key of `EMBEDDED_MODELS`."""
+
+    supports_response_schema = True
+    supported_params = ("response_format", "temperature", "max_tokens", "stop", "top_p", "top_k", "seed")
+
+    def __init__(self, model_name: str, context_tokens: int | None = None, repeat_penalty: float = 1.1):
+        from hyperalign_dspy.embedded_models import EMBEDDED_MODELS
+
+        if model_name not in EMBEDDED_MODELS:
+            raise HyperAlignError(f"unknown embedded model '{model_name}'; known: {', '.join(EMBEDDED_MODELS)}")
+        self.model_name = model_name
+        self.context_tokens = context_tokens or EMBEDDED_MODELS[model_name].context_tokens
+        self.repeat_penalty = repeat_penalty  # small models loop at temperature 0 without it
+        self._lock = threading.Lock()
+
+    @property
+    def llama(self):
+        from hyperalign_dspy.embedded_models import model_path
+
+        return _load_llama(model_path(self.model_name), self.context_tokens)
+
+    def complete(self, request) -> Response:
+        messages = []
+        if request.system is not None:
+            messages.append({"role": "system", "content": _text_of(request.system)})
+        for message in request.messages:
+            role = "user" if message.role == "developer" else message.role
+            messages.append({"role": role, "content": _text_of(message.parts)})
+        config = request.config
+        settings = {
+            "temperature": 0.0 if config.temperature is None else config.temperature,
+            "max_tokens": config.max_tokens or 1024,
+            "repeat_penalty": self.repeat_penalty,
+        }
+        if config.top_p is not None:
+            settings["top_p"] = config.top_p
+        if config.top_k is not None:
+            settings["top_k"] = config.top_k
+        if config.seed is not None:
+            settings["seed"] = config.seed
+        if config.stop:
+            settings["stop"] = list(config.stop)
+        schema = _schema_of(config.response_format)
+        if schema is not None:
+            settings["response_format"] = {"type": "json_object", "schema": schema}
+        elif config.response_format:
+            settings["response_format"] = {"type": "json_object"}
+        with self._lock:
+            result = self.llama.create_chat_completion(messages=messages, **settings)
+        choice = result["choices"][0]
+        usage = result.get("usage") or {}
+        return Response(
+            id=None,
+            model=self.model_name,
+            message=Message.assistant(choice["message"]["content"] or ""),
+            finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+            usage=Usage(input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens")),
+        )
+
+    def close(self) -> None:
+        pass

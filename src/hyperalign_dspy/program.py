@@ -1,0 +1,91 @@
+"""The composed HyPerAlign program: infer a profile of the user once, then generate for each prompt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import dspy
+
+from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.language_models import context_tokens_of
+from hyperalign_dspy.profile import UserProfile
+from hyperalign_dspy.signatures import GeneratePersonalized, InferHypotheses
+from hyperalign_dspy.style_measurements import measure_style
+from hyperalign_dspy.user_texts import as_user_texts, fit_to_context
+
+
+def active_lm(predictor: dspy.Predict) -> dspy.LM:
+    lm = predictor.lm or dspy.settings.lm
+    if lm is None:
+        raise HyperAlignError("no LM is configured: call dspy.configure(lm=hyperalign_dspy.lm('local')) first")
+    return lm
+
+
+# Stage 1 answers with excerpts, hypotheses and attributes: more than one response's worth.
+INFER_MAX_TOKENS = 2048
+
+
+def output_budget(lm: dspy.LM) -> int:
+    """Tokens kept free in the context for the LM's answer."""
+    return int(lm.kwargs.get("max_tokens") or 1024)
+
+
+class HyPerAlign(dspy.Module):
+    """Stage 1 (`infer`) turns a user's texts into a `UserProfile`; stage 2 (`generate`) writes
+    the response to a prompt from that profile. Profiles are memoized per texts, LM and stage-1
+    state, so N prompts for one user cost N+1 LM calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.infer = dspy.Predict(InferHypotheses)
+        self.generate = dspy.Predict(GeneratePersonalized)
+        self._profiles: dict[str, UserProfile] = {}
+
+    def _profile_key(self, texts: list[str], lm: dspy.LM) -> str:
+        state = json.dumps([texts, lm.model, self.infer.dump_state()], sort_keys=True, default=str)
+        return hashlib.sha256(state.encode()).hexdigest()
+
+    def infer_profile(self, texts) -> UserProfile:
+        """Infer hypotheses and attributes from the user's texts (strings, `UserText`s or dicts)."""
+        user_texts = as_user_texts(texts)
+        lm = active_lm(self.infer)
+        max_tokens = max(INFER_MAX_TOKENS, output_budget(lm))
+        fitted = fit_to_context(user_texts, context_tokens_of(lm), reserved_tokens=max_tokens)
+        key = self._profile_key(fitted.texts, lm)
+        if key not in self._profiles:
+            prediction = self.infer(
+                texts=fitted.texts,
+                style_measurements=measure_style([user_text.text for user_text in user_texts]),
+                config={"max_tokens": max_tokens},
+            )
+            hypotheses = list(dict.fromkeys(str(hypothesis) for hypothesis in prediction.hypotheses))
+            if not hypotheses:
+                raise HyperAlignError("the LM inferred no hypotheses from the texts")
+            self._profiles[key] = UserProfile(
+                hypotheses=hypotheses,
+                attributes=prediction.attributes,
+                source_ids=[user_text.id for user_text in user_texts],
+            )
+        return self._profiles[key]
+
+    def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise HyperAlignError("the prompt is empty")
+        if profile is None:
+            if examples is None:
+                raise HyperAlignError("give either a profile or the user's example texts")
+            profile = self.infer_profile(examples)
+        generated = self.generate(prompt=prompt, hypotheses=profile.hypotheses, attributes=profile.attributes)
+        return dspy.Prediction(response=generated.response, profile=profile)
+
+
+def load_program_state(program: dspy.Module, path) -> dspy.Module:
+    """Load tuned instructions and demos saved with `program.save(path)` (DSPy's JSON state)."""
+    try:
+        program.load(str(path))
+    except FileNotFoundError:
+        raise HyperAlignError(f"program file {path} does not exist") from None
+    except Exception as exc:  # DSPy raises several types for a file that is not its state
+        raise HyperAlignError(f"program file {path} cannot be loaded: {type(exc).__name__}: {exc}") from exc
+    return program

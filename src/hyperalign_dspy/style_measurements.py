@@ -1,0 +1,91 @@
+"""Measured facts about a user's texts, handed to stage 1 as evidence.
+
+A small LM asked to infer a style from raw texts tends to summarize their content. Counting what
+can be counted (lengths, quotation, reporting verbs, numbers, pronouns, recurring phrases) gives it
+grounded, author-specific facts to turn into hypotheses. Nothing here depends on a domain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d.,]*%?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“‘(A-Z0-9])")
+_STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being it its this
+    that these those he she they we you i his her their our your my me him them us not no so than then there
+    which who whom what when where why how will would can could should may might must do does did has have had
+    also into over under after before about up down out more most such only other some any each all both""".split()
+)
+_REPORTING = ("said", "says", "told", "added", "according to", "stated", "noted", "argued")
+_FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours"})
+_SECOND_PERSON = frozenset({"you", "your", "yours"})
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text.strip()) if _WORD.search(s)]
+
+
+def _paragraphs(text: str) -> list[str]:
+    blocks = [p.strip() for p in re.split(r"\n\s*\n|\n(?=\s)", text) if p.strip()]
+    return blocks if len(blocks) > 1 else [p.strip() for p in text.splitlines() if p.strip()]
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _range(values) -> str:
+    values = np.asarray(values, dtype=float)
+    return f"median {np.median(values):.0f} (from {values.min():.0f} to {values.max():.0f})"
+
+
+def _how_often(per_100_words: float) -> str:
+    return "never" if per_100_words == 0 else "rare" if per_100_words < 0.5 else \
+        "occasional" if per_100_words < 2 else "frequent"
+
+
+def measure_style(texts: list[str]) -> list[str]:
+    """One line per measurement, each a fact a hypothesis can cite."""
+    words_per_text = [len(_words(t)) for t in texts]
+    paragraphs = [p for t in texts for p in _paragraphs(t)]
+    sentences = [s for t in texts for s in _sentences(t)]
+    sentence_lengths = np.array([len(_words(s)) for s in sentences] or [0])
+    words = [w.lower() for t in texts for w in _words(t)]
+    total_words = max(len(words), 1)
+    joined = "\n".join(texts).lower()
+
+    first_person = sum(w in _FIRST_PERSON for w in words) * 100 / total_words
+    second_person = sum(w in _SECOND_PERSON for w in words) * 100 / total_words
+    quoted_paragraphs = sum(bool(re.search(r"[\"“”]", p)) for p in paragraphs)
+    reporting = Counter({verb: len(re.findall(rf"\b{verb}\b", joined)) for verb in _REPORTING})
+    numbers = sum(1 for w in words if w[0].isdigit())
+    openers = Counter(_words(s)[0] for s in sentences if _words(s))
+    phrase_texts: Counter = Counter()
+    for text in texts:
+        tokens = [w.lower() for w in _words(text)]
+        pairs = {f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a not in _STOPWORDS and b not in _STOPWORDS
+                 and not a[0].isdigit() and not b[0].isdigit()}
+        phrase_texts.update(pairs)
+    shared_phrases = [p for p, n in phrase_texts.most_common(40) if n >= 2][:8]
+
+    lines = [
+        f"{len(texts)} texts; words per text: {_range(words_per_text)}",
+        f"paragraphs per text: {_range([len(_paragraphs(t)) for t in texts])}; "
+        f"sentences per paragraph: mean {len(sentences) / max(len(paragraphs), 1):.1f}",
+        f"words per sentence: mean {sentence_lengths.mean():.1f}; "
+        f"{np.mean(sentence_lengths > 30) * 100:.0f}% of sentences have more than 30 words",
+        f"{quoted_paragraphs * 100 / max(len(paragraphs), 1):.0f}% of paragraphs contain a direct quotation",
+        "reporting verbs: " + (", ".join(f"'{v}' {n}x" for v, n in reporting.most_common() if n) or "none"),
+        f"numbers: {numbers * 100 / total_words:.1f} per 100 words ({_how_often(numbers * 100 / total_words)})",
+        f"first-person words (I, we, my, our): {first_person:.1f} per 100 words ({_how_often(first_person)}); "
+        f"second-person words (you, your): {second_person:.1f} per 100 words ({_how_often(second_person)})",
+        f"questions: {joined.count('?')}, exclamations: {joined.count('!')} in all texts",
+        "most common sentence openings: " + ", ".join(f"'{w}' {n}x" for w, n in openers.most_common(6)),
+    ]
+    if shared_phrases:
+        lines.append("word pairs that recur across texts: " + ", ".join(f"'{p}'" for p in shared_phrases))
+    return lines

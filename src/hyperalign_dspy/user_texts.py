@@ -1,0 +1,92 @@
+"""A user's texts: ids for them, and trimming them to fit an LM's context window, with a warning."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from hyperalign_dspy.errors import HyperAlignError
+
+logger = logging.getLogger("hyperalign_dspy")
+
+# A conservative estimate for English prose with BPE tokenizers (news runs about 4.3).
+CHARS_PER_TOKEN = 3.5
+# What a prompt needs besides the texts: the signature's instructions, schema and field markers.
+INSTRUCTION_TOKENS = 900
+
+
+@dataclass(frozen=True)
+class UserText:
+    id: str
+    text: str
+
+
+def as_user_texts(texts: Iterable[str | UserText | Mapping]) -> list[UserText]:
+    """Accept plain strings, `UserText`s or mappings with `text` (and optionally `id` or `doc_id`)."""
+    result = []
+    for position, item in enumerate(texts, start=1):
+        if isinstance(item, UserText):
+            user_text = item
+        elif isinstance(item, str):
+            user_text = UserText(id=f"sha256:{hashlib.sha256(item.encode()).hexdigest()[:12]}", text=item)
+        elif isinstance(item, Mapping) and isinstance(item.get("text"), str):
+            given = item.get("id") or item.get("doc_id")
+            digest = hashlib.sha256(item["text"].encode()).hexdigest()[:12]
+            user_text = UserText(id=str(given) if given else f"sha256:{digest}", text=item["text"])
+        else:
+            raise HyperAlignError(f"text {position} is a {type(item).__name__}, expected a string or a mapping with 'text'")
+        if not user_text.text.strip():
+            raise HyperAlignError(f"text {position} ({user_text.id}) is empty")
+        result.append(user_text)
+    if not result:
+        raise HyperAlignError("no texts given: personalization needs at least one text the user wrote")
+    return result
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    texts: list[str]
+    trimmed_ids: list[str]
+    chars_removed: int
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    boundary = max(cut.rfind(". "), cut.rfind("\n"))
+    return cut[: boundary + 1] if boundary > limit // 2 else cut.rsplit(" ", 1)[0]
+
+
+def fit_to_context(texts: list[UserText], context_tokens: int, reserved_tokens: int) -> Trimmed:
+    """Trim texts so that all of them fit in `context_tokens - reserved_tokens - INSTRUCTION_TOKENS`.
+
+    Every text keeps a share of the budget (none is dropped); short texts keep all of theirs and
+    give what they do not need to the long ones. Each trim is logged as a warning.
+    """
+    budget = int((context_tokens - reserved_tokens - INSTRUCTION_TOKENS) * CHARS_PER_TOKEN)
+    if budget < 200 * len(texts):
+        raise HyperAlignError(
+            f"{len(texts)} texts do not fit a {context_tokens}-token context: use fewer texts or an LM with a larger context"
+        )
+    limits = {}
+    remaining = budget
+    for position, user_text in sorted(enumerate(texts), key=lambda item: len(item[1].text)):
+        share = remaining // (len(texts) - len(limits))
+        limits[position] = min(len(user_text.text), share)
+        remaining -= limits[position]
+    kept, trimmed_ids, removed = [], [], 0
+    for position, user_text in enumerate(texts):
+        text = _cut(user_text.text, limits[position])
+        if len(text) < len(user_text.text):
+            trimmed_ids.append(user_text.id)
+            removed += len(user_text.text) - len(text)
+        kept.append(text)
+    if trimmed_ids:
+        logger.warning(
+            "trimmed %d of %d texts (%d characters) to fit the %d-token context: %s",
+            len(trimmed_ids), len(texts), removed, context_tokens, ", ".join(trimmed_ids),
+        )
+    return Trimmed(texts=kept, trimmed_ids=trimmed_ids, chars_removed=removed)

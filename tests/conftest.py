@@ -1,0 +1,105 @@
+"""Shared fixtures. Everything that could leak between runs goes to a throw-away folder.
+
+The environment is set at import time, before `dspy`, `datasets` or `mlflow` are imported by any
+test module: DSPy resolves its disk-cache folder from `DSPY_CACHEDIR` (see
+`dspy/utils/caching.py::default_cache_dir`) and `datasets` its cache from `HF_DATASETS_CACHE`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="hyperalign-tests-"))
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
+
+os.environ["DSPY_CACHEDIR"] = str(_SESSION_DIR / "dspy_cache")
+os.environ["HF_DATASETS_CACHE"] = str(_SESSION_DIR / "hf_datasets")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_SESSION_DIR / 'mlflow.db'}"
+os.environ["HYPERALIGN_HOME"] = str(_SESSION_DIR / "hyperalign_home")
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "true"
+os.environ.pop("HYPERALIGN_DEBUG", None)
+
+import dspy  # noqa: E402
+import pytest  # noqa: E402
+
+# In case a plugin imported dspy before this file ran, configure the cache explicitly as well.
+dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(_SESSION_DIR / "dspy_cache"))
+
+ATTRIBUTES = {
+    "domain": "Canadian mining company news",
+    "genre": "wire-service news report",
+    "typical_length_words": 420,
+    "formality": "formal",
+    "perspective": "third person",
+    "tone": "dry, factual",
+    "sentence_style": "long sentences that open with the subject",
+    "paragraph_style": "one or two sentences per paragraph",
+    "recurring_devices": ["attributes claims with said", "quotes analysts by name"],
+    "characteristic_phrases": ["analysts said", "on Monday"],
+}
+
+HYPOTHESES = [
+    "The author opens with a one-sentence summary of the news (1 sentence per paragraph)",
+    "The author attributes nearly every claim with 'said' (said 12x)",
+]
+
+
+@pytest.fixture
+def attributes() -> dict:
+    return dict(ATTRIBUTES, recurring_devices=list(ATTRIBUTES["recurring_devices"]),
+                characteristic_phrases=list(ATTRIBUTES["characteristic_phrases"]))
+
+
+@pytest.fixture
+def hypotheses() -> list[str]:
+    return list(HYPOTHESES)
+
+
+@pytest.fixture
+def profile(attributes, hypotheses):
+    from hyperalign_dspy import UserProfile
+
+    return UserProfile(hypotheses=hypotheses, attributes=attributes, source_ids=["doc-1", "doc-2"])
+
+
+@pytest.fixture
+def hyperalign_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "hyperalign_home"
+    monkeypatch.setenv("HYPERALIGN_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def fresh_dspy_cache(tmp_path):
+    """A new, empty DSPy cache (memory and disk) for one test, so no call is answered from a cache."""
+    previous = dspy.cache
+    dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(tmp_path / "dspy_cache"))
+    yield dspy.cache
+    with dspy._cache_lock:
+        dspy.cache = previous
+
+
+@pytest.fixture(autouse=True)
+def _reset_dspy_settings():
+    """The CLI calls `dspy.configure(lm=..., adapter=...)`; do not let that leak into later tests."""
+    yield
+    dspy.configure(lm=None, adapter=None)
+
+
+@pytest.fixture(autouse=True)
+def _no_model_loading(request, monkeypatch):
+    """Outside `runtime` tests, fail loudly instead of loading (or hashing) a GGUF model."""
+    if request.node.get_closest_marker("runtime"):
+        return
+    from hyperalign_dspy import llama_engine
+
+    def refuse(self):
+        raise AssertionError(f"a non-runtime test tried to load the embedded model '{self.model_name}'")
+
+    monkeypatch.setattr(llama_engine.LlamaCppEngine, "llama", property(refuse))

