@@ -31,41 +31,36 @@ import pytest  # noqa: E402
 # In case a plugin imported dspy before this file ran, configure the cache explicitly as well.
 dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(_SESSION_DIR / "dspy_cache"))
 
-ATTRIBUTES = {
-    "domain": "Canadian mining company news",
-    "genre": "wire-service news report",
-    "typical_length_words": 420,
-    "formality": "formal",
-    "perspective": "third person",
-    "tone": "dry, factual",
-    "sentence_style": "long sentences that open with the subject",
-    "paragraph_style": "one or two sentences per paragraph",
-    "recurring_devices": ["attributes claims with said", "quotes analysts by name"],
-    "characteristic_phrases": ["analysts said", "on Monday"],
-}
-
-HYPOTHESES = [
-    "The author opens with a one-sentence summary of the news (1 sentence per paragraph)",
-    "The author attributes nearly every claim with 'said' (said 12x)",
-]
-
 
 @pytest.fixture
 def attributes() -> dict:
-    return dict(ATTRIBUTES, recurring_devices=list(ATTRIBUTES["recurring_devices"]),
-                characteristic_phrases=list(ATTRIBUTES["characteristic_phrases"]))
+    """Stage-1 `attributes` as the LM returns them (a dict valid for `UserAttributes`)."""
+    from lm_answers import sample_attributes
+
+    return sample_attributes()
 
 
 @pytest.fixture
-def hypotheses() -> list[str]:
-    return list(HYPOTHESES)
+def hypotheses() -> list:
+    """Stage-1 `hypotheses` as the LM returns them (strings or objects, as the signature declares)."""
+    from lm_answers import sample_hypotheses
+
+    return sample_hypotheses(2)
 
 
 @pytest.fixture
-def profile(attributes, hypotheses):
+def hypothesis_texts(hypotheses) -> list[str]:
+    """What a `UserProfile` built from `hypotheses` holds."""
+    from lm_answers import hypothesis_texts
+
+    return hypothesis_texts(hypotheses)
+
+
+@pytest.fixture
+def profile(attributes, hypothesis_texts):
     from hyperalign_dspy import UserProfile
 
-    return UserProfile(hypotheses=hypotheses, attributes=attributes, source_ids=["doc-1", "doc-2"])
+    return UserProfile(hypotheses=hypothesis_texts, attributes=attributes, source_ids=["doc-1", "doc-2"])
 
 
 @pytest.fixture

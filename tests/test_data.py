@@ -180,3 +180,12 @@ def test_read_table_rejects_unknown_suffix(tmp_path):
     path.write_bytes(b"not a table")
     with pytest.raises(HyperAlignError, match="expected one of"):
         read_table(path)
+
+
+@pytest.mark.parametrize("missing", ["prompt", "text"])
+def test_load_authors_test_item_without_a_field_is_an_error(tmp_path, missing):
+    row = author_row("Ann", 1, 1)
+    del row["test"][0][missing]
+    path = write_jsonl(tmp_path / "authors.jsonl", [row])
+    with pytest.raises(HyperAlignError, match=missing):
+        load_authors(path)

@@ -17,20 +17,20 @@ from hyperalign_dspy import HyperAlignError
 from hyperalign_dspy import embedded_models as em
 from hyperalign_dspy import llama_engine
 from hyperalign_dspy.language_models import context_tokens_of
-from hyperalign_dspy.llama_engine import MAX_ITEMS, LlamaCppEngine, _bounded, _schema_of
+from hyperalign_dspy.llama_engine import MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
 
-# --- _bounded / _schema_of -------------------------------------------------------------------------
+# --- _grammar_schema / _schema_of -------------------------------------------------------------------------
 
 
 def test_bounded_caps_a_bare_array():
-    assert _bounded({"type": "array", "items": {"type": "string"}}) == {
-        "type": "array", "items": {"type": "string"}, "maxItems": MAX_ITEMS,
+    assert _grammar_schema({"type": "array", "items": {"type": "string"}}) == {
+        "type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_ITEMS,
     }
 
 
-def test_bounded_keeps_an_existing_cap():
-    schema = {"type": "array", "items": {"type": "string"}, "maxItems": 3}
-    assert _bounded(schema) == schema
+def test_bounded_keeps_existing_bounds():
+    schema = {"type": "array", "items": {"type": "string"}, "minItems": 0, "maxItems": 3}
+    assert _grammar_schema(schema) == schema
 
 
 def test_bounded_reaches_nested_arrays_and_leaves_the_rest_alone():
@@ -47,10 +47,10 @@ def test_bounded_reaches_nested_arrays_and_leaves_the_rest_alone():
         "required": ["hypotheses"],
     }
     original = copy.deepcopy(schema)
-    bounded = _bounded(schema)
+    bounded = _grammar_schema(schema)
     props = bounded["properties"]
     assert props["hypotheses"]["maxItems"] == MAX_ITEMS
-    assert props["hypotheses"]["items"] == {"type": "string", "maxLength": 400}
+    assert props["hypotheses"]["items"] == {"type": "string"}
     assert props["matrix"]["maxItems"] == MAX_ITEMS
     assert props["matrix"]["items"]["maxItems"] == MAX_ITEMS
     assert props["kept"]["maxItems"] == 8
@@ -63,10 +63,32 @@ def test_bounded_reaches_nested_arrays_and_leaves_the_rest_alone():
     assert schema == original  # the input is not mutated
 
 
+def test_grammar_schema_drops_string_length_bounds_only():
+    schema = {
+        "type": "object",
+        "properties": {
+            "claim": {"type": "string", "minLength": 10, "maxLength": 240, "description": "d"},
+            "maybe": {"anyOf": [{"type": "string", "maxLength": 5}, {"type": "null"}]},
+            "maxLength": {"type": "integer", "minimum": 1},  # a property that happens to have this name
+            "tags": {"type": "array", "minItems": 1, "items": {"type": "string", "maxLength": 120}},
+            "count": {"type": "integer", "maximum": 100},
+        },
+    }
+    original = copy.deepcopy(schema)
+    result = _grammar_schema(schema)
+    props = result["properties"]
+    assert props["claim"] == {"type": "string", "description": "d"}
+    assert props["maybe"]["anyOf"][0] == {"type": "string"}
+    assert props["maxLength"] == {"type": "integer", "minimum": 1}
+    assert props["tags"] == {"type": "array", "minItems": 1, "items": {"type": "string"}, "maxItems": MAX_ITEMS}
+    assert props["count"] == {"type": "integer", "maximum": 100}
+    assert schema == original
+
+
 @pytest.mark.parametrize("value", [None, "text", 3, True, ["a", {"type": "array"}]])
 def test_bounded_non_dict_values(value):
-    expected = ["a", {"type": "array", "maxItems": MAX_ITEMS}] if isinstance(value, list) else value
-    assert _bounded(value) == expected
+    expected = ["a", {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS}] if isinstance(value, list) else value
+    assert _grammar_schema(value) == expected
 
 
 def test_schema_of():
@@ -171,13 +193,13 @@ def test_engine_json_object_without_schema(fake_llama):
     assert fake_llama.calls[-1]["settings"]["response_format"] == {"type": "json_object"}
 
 
-def test_program_through_the_engine_with_json_adapter(fake_llama, hypotheses):
+def test_program_through_the_engine_with_json_adapter(fake_llama, hypothesis_texts):
     language_model = ha.lm("local-small", cache=False)
     with dspy.context(lm=language_model, adapter=dspy.JSONAdapter()):
         program = ha.HyPerAlign()
         first = program(examples=["A first text. It has two sentences."], prompt="Write one.")
         second = program(examples=["A first text. It has two sentences."], prompt="Write two.")
-    assert first.profile.hypotheses == hypotheses
+    assert first.profile.hypotheses == hypothesis_texts
     assert (first.response, second.response) == ("fake response 2", "fake response 3")
     assert len(fake_llama.calls) == 3
     infer, generate = fake_llama.calls[0]["settings"], fake_llama.calls[1]["settings"]
@@ -185,10 +207,22 @@ def test_program_through_the_engine_with_json_adapter(fake_llama, hypotheses):
     assert infer["temperature"] == 0.0
     infer_schema = infer["response_format"]["schema"]
     assert infer_schema["properties"]["hypotheses"]["maxItems"] == MAX_ITEMS
-    attributes_schema = json.dumps(infer_schema)
-    assert '"maxItems": 8' in attributes_schema  # the model's own caps survive
+    nodes = list(schema_nodes(infer_schema))
+    assert all("maxItems" in node for node in nodes if node.get("type") == "array")
+    assert not any({"minLength", "maxLength"} & set(node) for node in nodes if node.get("type") == "string")
     usage = [entry["usage"] for entry in language_model.history]
     assert [(u["prompt_tokens"], u["completion_tokens"]) for u in usage] == [(101, 11), (102, 12), (103, 13)]
+
+
+def schema_nodes(schema):
+    """Every sub-schema (dict) of a JSON schema."""
+    if isinstance(schema, dict):
+        yield schema
+        for value in schema.values():
+            yield from schema_nodes(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from schema_nodes(value)
 
 
 def test_non_runtime_tests_cannot_load_a_model():

@@ -15,24 +15,13 @@ import pytest
 
 from hyperalign_dspy import UserProfile
 from hyperalign_dspy.cli import main
+from lm_answers import hypothesis_texts, sample_attributes, sample_hypotheses
 
 API_KEY = "sk-test-not-a-real-key"
-ATTRIBUTES = {
-    "domain": "municipal politics",
-    "genre": "newspaper column",
-    "typical_length_words": 350,
-    "formality": "neutral",
-    "perspective": "first person",
-    "tone": "wry, warm",
-    "sentence_style": "short sentences, many questions",
-    "paragraph_style": "two to three sentences",
-    "recurring_devices": ["rhetorical questions"],
-    "characteristic_phrases": ["mark my words"],
-}
-HYPOTHESES = [
-    "The author asks the reader rhetorical questions (questions: 4)",
-    "The author writes in the first person ('I' 9x)",
-]
+# Valid for the signatures as they are now (see lm_answers.py).
+ATTRIBUTES = sample_attributes()
+HYPOTHESES = sample_hypotheses(2)
+HYPOTHESIS_TEXTS = hypothesis_texts(HYPOTHESES)
 
 
 def output_fields(system: str) -> list[str]:
@@ -131,7 +120,7 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
         argv += ["--prompt", prompt]
     assert main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["hypotheses"] == HYPOTHESES
+    assert out["hypotheses"] == HYPOTHESIS_TEXTS
     assert out["attributes"] == ATTRIBUTES
     assert out["responses"] == [{"prompt": p, "response": f"Answer to {p}"} for p in prompts]
     assert len(server.requests) == len(prompts) + 1
@@ -148,8 +137,9 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
 def test_personalize_text_output(server, user_files, capsys):
     assert main(["personalize", *lm_args(server), "--examples", *user_files, "--prompt", "Write about parking."]) == 0
     out = capsys.readouterr().out
-    assert "Hypotheses:" in out and HYPOTHESES[0] in out
-    assert "formality: neutral" in out
+    assert "Hypotheses:" in out and "Attributes:" in out
+    assert HYPOTHESIS_TEXTS[0][:60] in " ".join(out.split())
+    assert f"domain: {ATTRIBUTES['domain']}" in out
     assert "Prompt: Write about parking." in out and "Answer to Write about parking." in out
     assert len(server.requests) == 2
 
@@ -160,7 +150,7 @@ def test_saved_profile_is_reused_without_inference(server, user_files, tmp_path,
     printed = json.loads(capsys.readouterr().out)
     assert len(server.requests) == 1
     profile = UserProfile.load(saved)
-    assert profile.hypotheses == HYPOTHESES == printed["hypotheses"]
+    assert profile.hypotheses == HYPOTHESIS_TEXTS == printed["hypotheses"]
     assert profile.source_ids == ["column1.txt", "column2.txt"]
 
     assert main(["personalize", *lm_args(server), "--profile", str(saved), "--prompt", "X", "--json"]) == 0

@@ -16,6 +16,7 @@ from hyperalign_dspy.data import load_authors
 from hyperalign_dspy.demo import run_demo
 from hyperalign_dspy.program import INFER_MAX_TOKENS, load_program_state
 from hyperalign_dspy.user_texts import UserText
+from lm_answers import hypotheses_are_strings, hypothesis_texts as texts_of, sample_hypotheses
 
 ADAPTERS = {"json": dspy.JSONAdapter, "chat": dspy.ChatAdapter}
 
@@ -44,12 +45,12 @@ def all_message_text(lm, index: int) -> str:
 
 
 @pytest.mark.parametrize("adapter_name", sorted(ADAPTERS))
-def test_infer_profile_returns_the_scripted_profile(adapter_name, hypotheses, attributes):
+def test_infer_profile_returns_the_scripted_profile(adapter_name, hypotheses, hypothesis_texts, attributes):
     lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes}], adapter_name)
     with dspy.context(lm=lm, adapter=adapter):
         profile = HyPerAlign().infer_profile(TEXTS)
     assert isinstance(profile, UserProfile)
-    assert profile.hypotheses == hypotheses
+    assert profile.hypotheses == hypothesis_texts
     assert profile.attributes == ha.UserAttributes(**attributes)
     assert profile.source_ids == [sha_id(text) for text in TEXTS]
     assert len(lm.history) == 1
@@ -85,26 +86,32 @@ def test_infer_prompt_carries_texts_and_measurements_and_a_larger_token_budget(h
     assert lm.history[0]["kwargs"].get("max_tokens") == INFER_MAX_TOKENS
 
 
-def test_hypotheses_are_stripped_and_blank_ones_dropped(attributes):
-    # 12 spaces pass the signature's min_length=10, so only the program's own filter removes them.
-    blank = " " * 12
-    lm, adapter = scripted([{"hypotheses": ["  The author writes in short paragraphs.  ", blank], "attributes": attributes}])
+def test_duplicate_hypotheses_are_kept_once_in_order(attributes):
+    a, b = sample_hypotheses(2)
+    lm, adapter = scripted([{"hypotheses": [a, b, a, b, a], "attributes": attributes}])
     with dspy.context(lm=lm, adapter=adapter):
         profile = HyPerAlign().infer_profile(TEXTS)
-    assert profile.hypotheses == ["The author writes in short paragraphs."]
+    assert profile.hypotheses == texts_of([a, b])
 
 
-def test_duplicate_hypotheses_are_kept_once_in_order(attributes):
-    a, b = "The author writes in short paragraphs.", "The author quotes officials by name."
-    lm, adapter = scripted([{"hypotheses": [a, b, f"  {a}", b], "attributes": attributes}])
+@pytest.mark.skipif(not hypotheses_are_strings(), reason="the signature declares structured hypotheses")
+def test_string_hypotheses_are_stripped_and_blank_ones_dropped(attributes):
+    a, b = sample_hypotheses(2)
+    lm, adapter = scripted([{"hypotheses": [f"  {a}\n", " " * 12, b, f"{a} "], "attributes": attributes}])
     with dspy.context(lm=lm, adapter=adapter):
         profile = HyPerAlign().infer_profile(TEXTS)
     assert profile.hypotheses == [a, b]
 
 
-@pytest.mark.parametrize("scripted_hypotheses", [[], [" " * 12, "\n" * 11]])
-def test_no_hypotheses_is_an_error(attributes, scripted_hypotheses):
-    lm, adapter = scripted([{"hypotheses": scripted_hypotheses, "attributes": attributes}])
+@pytest.mark.skipif(not hypotheses_are_strings(), reason="the signature declares structured hypotheses")
+def test_only_blank_string_hypotheses_is_an_error(attributes):
+    lm, adapter = scripted([{"hypotheses": [" " * 12, "\n" * 12], "attributes": attributes}])
+    with dspy.context(lm=lm, adapter=adapter), pytest.raises(HyperAlignError, match="no hypotheses"):
+        HyPerAlign().infer_profile(TEXTS)
+
+
+def test_no_hypotheses_is_an_error(attributes):
+    lm, adapter = scripted([{"hypotheses": [], "attributes": attributes}])
     with dspy.context(lm=lm, adapter=adapter), pytest.raises(HyperAlignError, match="no hypotheses"):
         HyPerAlign().infer_profile(TEXTS)
 
@@ -118,7 +125,7 @@ def test_no_lm_configured_is_an_error():
 
 
 @pytest.mark.parametrize("adapter_name", sorted(ADAPTERS))
-def test_n_prompts_for_one_user_cost_n_plus_one_calls(adapter_name, hypotheses, attributes):
+def test_n_prompts_for_one_user_cost_n_plus_one_calls(adapter_name, hypotheses, hypothesis_texts, attributes):
     prompts = ["Write about gold prices.", "Write about a merger.", "Write about the TSX."]
     responses = [f"Response number {n} about mining." for n in range(1, len(prompts) + 1)]
     answers = [{"hypotheses": hypotheses, "attributes": attributes}] + [{"response": r} for r in responses]
@@ -129,21 +136,22 @@ def test_n_prompts_for_one_user_cost_n_plus_one_calls(adapter_name, hypotheses, 
     assert [result.response for result in results] == responses
     assert len(lm.history) == len(prompts) + 1
     assert all(result.profile is results[0].profile for result in results)
-    assert results[0].profile.hypotheses == hypotheses
+    assert results[0].profile.hypotheses == hypothesis_texts
     # Stage 2 sees the profile and the prompt, not the user's texts.
     for index, prompt in enumerate(prompts, start=1):
         sent = all_message_text(lm, index)
         assert prompt in sent
-        assert hypotheses[0] in sent
+        assert all(text in sent for text in hypothesis_texts)
         assert TEXTS[0] not in sent
 
 
-def test_other_texts_are_inferred_anew(hypotheses, attributes):
+def test_other_texts_are_inferred_anew(hypotheses, hypothesis_texts, attributes):
     other = ["The author of this one writes differently."]
+    other_hypotheses = sample_hypotheses(3, start=2)
     answers = [
         {"hypotheses": hypotheses, "attributes": attributes},
         {"response": "first"},
-        {"hypotheses": ["The author writes a single line (1 sentence)"], "attributes": attributes},
+        {"hypotheses": other_hypotheses, "attributes": attributes},
         {"response": "second"},
     ]
     lm, adapter = scripted(answers)
@@ -152,8 +160,8 @@ def test_other_texts_are_inferred_anew(hypotheses, attributes):
         first = program(examples=TEXTS, prompt="P")
         second = program(examples=other, prompt="P")
     assert len(lm.history) == 4
-    assert first.profile.hypotheses == hypotheses
-    assert second.profile.hypotheses == ["The author writes a single line (1 sentence)"]
+    assert first.profile.hypotheses == hypothesis_texts
+    assert second.profile.hypotheses == texts_of(other_hypotheses) != hypothesis_texts
     assert second.profile.source_ids == [sha_id(other[0])]
 
 
@@ -344,7 +352,6 @@ def test_failed_profile_save_keeps_the_old_file(tmp_path, profile, monkeypatch):
     assert path.read_bytes() == before
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: UserProfile.save leaves its .tmp file behind when the write fails")
 def test_failed_profile_save_leaves_no_temp_file(tmp_path, profile, monkeypatch):
     path = tmp_path / "profile.json"
 

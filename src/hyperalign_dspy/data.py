@@ -45,7 +45,10 @@ def load_authors(path: str | Path = DEV_AUTHORS) -> list[dspy.Example]:
             if not row.get(key):
                 raise HyperAlignError(f"{path}: row {line} has no '{key}'")
         fewshot = as_user_texts(row["fewshot"])
-        for item in row["test"]:
+        for number, item in enumerate(row["test"], start=1):
+            for key in ("prompt", "text"):
+                if not isinstance(item.get(key), str) or not item[key].strip():
+                    raise HyperAlignError(f"{path}: row {line}, test item {number} has no '{key}' text")
             result.append(
                 dspy.Example(
                     author=row["author"],

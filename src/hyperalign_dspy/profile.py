@@ -24,7 +24,11 @@ class UserProfile(BaseModel):
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
                                          delete=False, encoding="utf-8") as out:
-            out.write(self.model_dump_json(indent=2))
+            try:
+                out.write(self.model_dump_json(indent=2))
+            except BaseException:
+                os.unlink(out.name)
+                raise
         os.replace(out.name, path)
 
     @classmethod

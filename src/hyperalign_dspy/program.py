@@ -36,8 +36,11 @@ class HyPerAlign(dspy.Module):
     the response to a prompt from that profile. Profiles are memoized per texts, LM and stage-1
     state, so N prompts for one user cost N+1 LM calls."""
 
-    def __init__(self):
+    def __init__(self, infer_text_tokens: int = 3000):
         super().__init__()
+        # Stage 1 reads this much of the texts (the style measurements cover them whole): prompt
+        # processing dominates its cost on a CPU, and openings carry most of a writer's habits.
+        self.infer_text_tokens = infer_text_tokens
         self.infer = dspy.Predict(InferHypotheses)
         self.generate = dspy.Predict(GeneratePersonalized)
         self._profiles: dict[str, UserProfile] = {}
@@ -51,7 +54,7 @@ class HyPerAlign(dspy.Module):
         user_texts = as_user_texts(texts)
         lm = active_lm(self.infer)
         max_tokens = max(INFER_MAX_TOKENS, output_budget(lm))
-        fitted = fit_to_context(user_texts, context_tokens_of(lm), reserved_tokens=max_tokens)
+        fitted = fit_to_context(user_texts, context_tokens_of(lm), max_tokens, limit_tokens=self.infer_text_tokens)
         key = self._profile_key(fitted.texts, lm)
         if key not in self._profiles:
             prediction = self.infer(
@@ -59,7 +62,7 @@ class HyPerAlign(dspy.Module):
                 style_measurements=measure_style([user_text.text for user_text in user_texts]),
                 config={"max_tokens": max_tokens},
             )
-            hypotheses = list(dict.fromkeys(str(hypothesis) for hypothesis in prediction.hypotheses))
+            hypotheses = list(dict.fromkeys(h.strip() for h in prediction.hypotheses if h.strip()))
             if not hypotheses:
                 raise HyperAlignError("the LM inferred no hypotheses from the texts")
             self._profiles[key] = UserProfile(

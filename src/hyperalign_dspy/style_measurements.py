@@ -20,6 +20,7 @@ _STOPWORDS = frozenset(
     which who whom what when where why how will would can could should may might must do does did has have had
     also into over under after before about up down out more most such only other some any each all both""".split()
 )
+_QUOTE = re.compile(r"[\"“”]")
 _REPORTING = ("said", "says", "told", "added", "according to", "stated", "noted", "argued")
 _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours"})
 _SECOND_PERSON = frozenset({"you", "your", "yours"})
@@ -60,7 +61,8 @@ def measure_style(texts: list[str]) -> list[str]:
 
     first_person = sum(w in _FIRST_PERSON for w in words) * 100 / total_words
     second_person = sum(w in _SECOND_PERSON for w in words) * 100 / total_words
-    quoted_paragraphs = sum(bool(re.search(r"[\"“”]", p)) for p in paragraphs)
+    quoted_paragraphs = sum(bool(_QUOTE.search(p)) for p in paragraphs)
+    ending_quotes = sum(bool(_QUOTE.search(_paragraphs(t)[-1])) for t in texts)
     reporting = Counter({verb: len(re.findall(rf"\b{verb}\b", joined)) for verb in _REPORTING})
     numbers = sum(1 for w in words if w[0].isdigit())
     openers = Counter(_words(s)[0] for s in sentences if _words(s))
@@ -81,9 +83,15 @@ def measure_style(texts: list[str]) -> list[str]:
         f"{quoted_paragraphs * 100 / max(len(paragraphs), 1):.0f}% of paragraphs contain a direct quotation",
         "reporting verbs: " + (", ".join(f"'{v}' {n}x" for v, n in reporting.most_common() if n) or "none"),
         f"numbers: {numbers * 100 / total_words:.1f} per 100 words ({_how_often(numbers * 100 / total_words)})",
+        f"narration: {'first person' if first_person >= 1 else 'third person'}; "
         f"first-person words (I, we, my, our): {first_person:.1f} per 100 words ({_how_often(first_person)}); "
         f"second-person words (you, your): {second_person:.1f} per 100 words ({_how_often(second_person)})",
         f"questions: {joined.count('?')}, exclamations: {joined.count('!')} in all texts",
+        "punctuation per 100 words: " + ", ".join(
+            f"{name} {joined.count(mark) * 100 / total_words:.1f} ({_how_often(joined.count(mark) * 100 / total_words)})"
+            for name, mark in (("semicolons", ";"), ("colons", ":"), ("dashes", " -"), ("parentheses", "("))
+        ),
+        f"{ending_quotes} of {len(texts)} texts end with a paragraph that contains a direct quotation",
         "most common sentence openings: " + ", ".join(f"'{w}' {n}x" for w, n in openers.most_common(6)),
     ]
     if shared_phrases:

@@ -57,16 +57,22 @@ def _cut(text: str, limit: int) -> str:
         return text
     cut = text[:limit]
     boundary = max(cut.rfind(". "), cut.rfind("\n"))
-    return cut[: boundary + 1] if boundary > limit // 2 else cut.rsplit(" ", 1)[0]
+    if boundary > limit // 2:
+        return cut[: boundary + 1]
+    return cut.rsplit(" ", 1)[0].strip() or cut
 
 
-def fit_to_context(texts: list[UserText], context_tokens: int, reserved_tokens: int) -> Trimmed:
-    """Trim texts so that all of them fit in `context_tokens - reserved_tokens - INSTRUCTION_TOKENS`.
+def fit_to_context(texts: list[UserText], context_tokens: int, reserved_tokens: int,
+                   limit_tokens: int | None = None) -> Trimmed:
+    """Trim texts so that all of them fit in `context_tokens - reserved_tokens - INSTRUCTION_TOKENS`
+    (and in `limit_tokens`, a caller's own budget, when given).
 
     Every text keeps a share of the budget (none is dropped); short texts keep all of theirs and
-    give what they do not need to the long ones. Each trim is logged as a warning.
+    give what they do not need to the long ones. A trim forced by the context window is logged as
+    a warning; one made for the caller's budget, as information.
     """
-    budget = int((context_tokens - reserved_tokens - INSTRUCTION_TOKENS) * CHARS_PER_TOKEN)
+    context_budget = context_tokens - reserved_tokens - INSTRUCTION_TOKENS
+    budget = int(min(context_budget, limit_tokens or context_budget) * CHARS_PER_TOKEN)
     if budget < 200 * len(texts):
         raise HyperAlignError(
             f"{len(texts)} texts do not fit a {context_tokens}-token context: use fewer texts or an LM with a larger context"
@@ -85,8 +91,12 @@ def fit_to_context(texts: list[UserText], context_tokens: int, reserved_tokens: 
             removed += len(user_text.text) - len(text)
         kept.append(text)
     if trimmed_ids:
-        logger.warning(
-            "trimmed %d of %d texts (%d characters) to fit the %d-token context: %s",
-            len(trimmed_ids), len(texts), removed, context_tokens, ", ".join(trimmed_ids),
+        over_context = sum(len(t.text) for t in texts) > context_budget * CHARS_PER_TOKEN
+        logger.log(
+            logging.WARNING if over_context else logging.INFO,
+            "trimmed %d of %d texts (%d characters) to fit %s: %s",
+            len(trimmed_ids), len(texts), removed,
+            f"the {context_tokens}-token context" if over_context else f"a budget of {limit_tokens} tokens",
+            ", ".join(trimmed_ids),
         )
     return Trimmed(texts=kept, trimmed_ids=trimmed_ids, chars_removed=removed)
