@@ -410,3 +410,11 @@ def test_load_llama_reports_a_missing_runtime(monkeypatch, tmp_path):
     with pytest.raises(HyperAlignError, match="needs llama-cpp-python"):
         llama_engine._load_llama(tmp_path / "absent.gguf", 512)
     assert (str(tmp_path / "absent.gguf"), 512) not in llama_engine._LOADED
+
+
+def test_adapter_follows_the_model():
+    from hyperalign_dspy.language_models import adapter_for
+
+    assert isinstance(adapter_for("local-small"), dspy.JSONAdapter)
+    assert adapter_for("local") is None
+    assert adapter_for("openai/gpt-4o-mini") is None

