@@ -6,7 +6,7 @@ import dspy
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.language_models import context_tokens_of
-from hyperalign_dspy.program import active_lm, output_budget
+from hyperalign_dspy.program import GENERATION_TEMPERATURE, active_lm, output_budget
 from hyperalign_dspy.signatures import GenerateFromExamples, GenerateZeroShot
 from hyperalign_dspy.user_texts import as_user_texts, fit_to_context
 
@@ -16,7 +16,7 @@ class ZeroShot(dspy.Module):
 
     def __init__(self):
         super().__init__()
-        self.generate = dspy.Predict(GenerateZeroShot)
+        self.generate = dspy.Predict(GenerateZeroShot, temperature=GENERATION_TEMPERATURE)
 
     def forward(self, prompt: str, profile=None, examples=None) -> dspy.Prediction:
         if not isinstance(prompt, str) or not prompt.strip():
@@ -29,7 +29,7 @@ class FewShotInContext(dspy.Module):
 
     def __init__(self):
         super().__init__()
-        self.generate = dspy.Predict(GenerateFromExamples)
+        self.generate = dspy.Predict(GenerateFromExamples, temperature=GENERATION_TEMPERATURE)
 
     def forward(self, prompt: str, examples=None, profile=None) -> dspy.Prediction:
         if not isinstance(prompt, str) or not prompt.strip():

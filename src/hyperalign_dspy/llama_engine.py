@@ -115,8 +115,7 @@ class LlamaCppEngine:
             settings["top_p"] = config.top_p
         if config.top_k is not None:
             settings["top_k"] = config.top_k
-        if config.seed is not None:
-            settings["seed"] = config.seed
+        settings["seed"] = 0 if config.seed is None else config.seed  # sampled answers repeat exactly
         if config.stop:
             settings["stop"] = list(config.stop)
         schema = _schema_of(config.response_format)

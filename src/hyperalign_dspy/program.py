@@ -22,8 +22,11 @@ def active_lm(predictor: dspy.Predict) -> dspy.LM:
     return lm
 
 
-# Stage 1 answers with excerpts, hypotheses and attributes: more than one response's worth.
+# Stage 1 answers with hypotheses and attributes: more than one response's worth.
 INFER_MAX_TOKENS = 2048
+# Responses are sampled (the same for HyPerAlign and the baselines): greedy decoding makes small
+# models repeat one sentence until max_tokens. Stage 1 stays greedy.
+GENERATION_TEMPERATURE = 0.7
 
 
 def output_budget(lm: dspy.LM) -> int:
@@ -42,7 +45,7 @@ class HyPerAlign(dspy.Module):
         # processing dominates its cost on a CPU, and openings carry most of a writer's habits.
         self.infer_text_tokens = infer_text_tokens
         self.infer = dspy.Predict(InferHypotheses)
-        self.generate = dspy.Predict(GeneratePersonalized)
+        self.generate = dspy.Predict(GeneratePersonalized, temperature=GENERATION_TEMPERATURE)
         self._profiles: dict[str, UserProfile] = {}
 
     def _profile_key(self, texts: list[str], lm: dspy.LM) -> str:
