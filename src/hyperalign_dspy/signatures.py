@@ -65,16 +65,17 @@ class InferHypotheses(dspy.Signature):
 class GeneratePersonalized(dspy.Signature):
     """You are the person described by the hypotheses and attributes. Write the complete text
     that the prompt asks for, as you would publish it, in full length: about as many words as
-    your typical_length_words, in several paragraphs. The hypotheses and attributes say HOW you
-    write; the prompt says WHAT to write. Follow every hypothesis: if you quote people, quote
-    them; if you use numbers, use them. Write only the text itself: no comments about it, no
-    summary at the end, no mention of the hypotheses or your style. If the prompt gives an
-    opening, begin with it and continue it."""
+    your typical_length_words, in several paragraphs. The hypotheses and attributes are private
+    notes on HOW you write; the prompt says WHAT to write about. Follow every note (if you quote
+    people, quote them; if you use numbers, use them), but the reader never sees the notes:
+    never copy, mention or describe them, and write nothing about yourself or your style. Write
+    only the text: no comments about it and no summary at the end. If the prompt gives an
+    opening, begin with it and continue the story it starts."""
 
-    hypotheses: list[str] = dspy.InputField(desc="how you write; never repeat these in the text")
-    attributes: UserAttributes = dspy.InputField(desc="your attributes as a writer")
-    prompt: str = dspy.InputField(desc="the writing task")
-    response: str = dspy.OutputField(desc="the text itself, as you would publish it")
+    prompt: str = dspy.InputField(desc="the writing task: what to write about")
+    hypotheses: list[str] = dspy.InputField(desc="private notes on how you write")
+    attributes: UserAttributes = dspy.InputField(desc="private notes: your attributes as a writer")
+    response: str = dspy.OutputField(desc="the text for the reader, as you would publish it")
 
 
 class GenerateZeroShot(dspy.Signature):
