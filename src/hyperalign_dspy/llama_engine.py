@@ -10,6 +10,7 @@ parseable JSON.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from pathlib import Path
@@ -91,6 +92,7 @@ class LlamaCppEngine:
         self.context_tokens = context_tokens or EMBEDDED_MODELS[model_name].context_tokens
         self.repeat_penalty = repeat_penalty  # small models loop at temperature 0 without it
         self._lock = threading.Lock()
+        self._seeds = itertools.count()
 
     @property
     def llama(self):
@@ -115,7 +117,9 @@ class LlamaCppEngine:
             settings["top_p"] = config.top_p
         if config.top_k is not None:
             settings["top_k"] = config.top_k
-        settings["seed"] = 0 if config.seed is None else config.seed  # sampled answers repeat exactly
+        # Each call draws the next seed, so a resampled request (DSPy's rollouts) gets a new answer
+        # while a fresh process replays the same sequence; DSPy's cache keeps repeated runs equal.
+        settings["seed"] = next(self._seeds) if config.seed is None else config.seed
         if config.stop:
             settings["stop"] = list(config.stop)
         schema = _schema_of(config.response_format)

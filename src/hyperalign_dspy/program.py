@@ -7,6 +7,7 @@ import json
 
 import dspy
 
+from hyperalign_dspy.copy_guard import shares_run
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.language_models import context_tokens_of
 from hyperalign_dspy.profile import UserProfile
@@ -27,6 +28,11 @@ INFER_MAX_TOKENS = 2048
 # Responses are sampled (the same for HyPerAlign and the baselines): greedy decoding makes small
 # models repeat one sentence until max_tokens. Stage 1 stays greedy.
 GENERATION_TEMPERATURE = 0.7
+# A response that repeats this many consecutive words of the hypotheses wrote the notes, not the text.
+ECHO_WORDS = 8
+GENERATION_ATTEMPTS = 3
+
+
 
 
 def output_budget(lm: dspy.LM) -> int:
@@ -82,7 +88,16 @@ class HyPerAlign(dspy.Module):
             if examples is None:
                 raise HyperAlignError("give either a profile or the user's example texts")
             profile = self.infer_profile(examples)
-        generated = self.generate(prompt=prompt, hypotheses=profile.hypotheses, attributes=profile.attributes)
+        # Small models sometimes write out the hypotheses instead of applying them; such an answer
+        # is sampled again under a new rollout id (dspy.BestOfN would do this on a copy of the LM,
+        # whose calls then miss the configured LM's history). The last attempt stands.
+        for attempt in range(GENERATION_ATTEMPTS):
+            config = {"rollout_id": attempt} if attempt else {}
+            generated = self.generate(
+                prompt=prompt, hypotheses=profile.hypotheses, attributes=profile.attributes, config=config
+            )
+            if not shares_run(generated.response, profile.hypotheses, ECHO_WORDS):
+                break
         return dspy.Prediction(response=generated.response, profile=profile)
 
 
