@@ -156,3 +156,13 @@ def test_too_many_texts_for_the_context_is_an_error():
 def test_context_smaller_than_the_reserve_is_an_error():
     with pytest.raises(HyperAlignError, match="do not fit"):
         fit_to_context([UserText(id="t", text="tiny")], context_tokens=1000, reserved_tokens=1024)
+
+
+def test_a_trim_for_the_callers_budget_is_information_not_a_warning(caplog):
+    texts = [UserText(id=f"t{i}", text="word " * 2000) for i in range(3)]
+    with caplog.at_level(logging.INFO, logger="hyperalign_dspy"):
+        fitted = fit_to_context(texts, context_tokens=100_000, reserved_tokens=1000, limit_tokens=600)
+    assert sum(len(t) for t in fitted.texts) <= 600 * CHARS_PER_TOKEN
+    assert fitted.trimmed_ids == ["t0", "t1", "t2"]
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert "a budget of 600 tokens" in caplog.records[0].getMessage()

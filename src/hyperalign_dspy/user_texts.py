@@ -91,7 +91,7 @@ def fit_to_context(texts: list[UserText], context_tokens: int, reserved_tokens: 
             removed += len(user_text.text) - len(text)
         kept.append(text)
     if trimmed_ids:
-        over_context = sum(len(t.text) for t in texts) > context_budget * CHARS_PER_TOKEN
+        over_context = limit_tokens is None or limit_tokens >= context_budget
         logger.log(
             logging.WARNING if over_context else logging.INFO,
             "trimmed %d of %d texts (%d characters) to fit %s: %s",
