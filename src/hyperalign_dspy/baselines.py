@@ -6,7 +6,7 @@ import dspy
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.language_models import context_tokens_of
-from hyperalign_dspy.program import GENERATION_TEMPERATURE, active_lm, output_budget
+from hyperalign_dspy.program import GENERATION_TEMPERATURE, active_lm, output_budget, require_prompt
 from hyperalign_dspy.signatures import GenerateFromExamples, GenerateZeroShot
 from hyperalign_dspy.user_texts import as_user_texts, fit_to_context
 
@@ -19,8 +19,7 @@ class ZeroShot(dspy.Module):
         self.generate = dspy.Predict(GenerateZeroShot, temperature=GENERATION_TEMPERATURE)
 
     def forward(self, prompt: str, profile=None, examples=None) -> dspy.Prediction:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise HyperAlignError("the prompt is empty")
+        require_prompt(prompt)
         return dspy.Prediction(response=self.generate(prompt=prompt).response)
 
 
@@ -32,8 +31,7 @@ class FewShotInContext(dspy.Module):
         self.generate = dspy.Predict(GenerateFromExamples, temperature=GENERATION_TEMPERATURE)
 
     def forward(self, prompt: str, examples=None, profile=None) -> dspy.Prediction:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise HyperAlignError("the prompt is empty")
+        require_prompt(prompt)
         if examples is None:
             raise HyperAlignError("the few-shot baseline needs the user's example texts")
         lm = active_lm(self.generate)

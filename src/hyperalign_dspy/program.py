@@ -35,6 +35,11 @@ GENERATION_ATTEMPTS = 3
 
 
 
+def require_prompt(prompt) -> None:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise HyperAlignError("the prompt is empty")
+
+
 def output_budget(lm: dspy.LM) -> int:
     """Tokens kept free in the context for the LM's answer."""
     return int(lm.kwargs.get("max_tokens") or 1024)
@@ -82,8 +87,7 @@ class HyPerAlign(dspy.Module):
         return self._profiles[key]
 
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise HyperAlignError("the prompt is empty")
+        require_prompt(prompt)
         if profile is None:
             if examples is None:
                 raise HyperAlignError("give either a profile or the user's example texts")
