@@ -82,7 +82,7 @@ def test_infer_prompt_carries_texts_and_measurements_and_a_larger_token_budget(h
     sent = all_message_text(lm, 0)
     for text in TEXTS:
         assert text in sent
-    assert "2 texts; words per text" in sent  # the style measurements
+    assert "(median of 2 texts;" in sent  # the style measurements
     assert lm.history[0]["kwargs"].get("max_tokens") == INFER_MAX_TOKENS
 
 

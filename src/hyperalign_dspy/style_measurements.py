@@ -39,11 +39,6 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _range(values) -> str:
-    values = np.asarray(values, dtype=float)
-    return f"median {np.median(values):.0f} (from {values.min():.0f} to {values.max():.0f})"
-
-
 def _how_often(per_100_words: float) -> str:
     return "never" if per_100_words == 0 else "rare" if per_100_words < 0.5 else \
         "occasional" if per_100_words < 2 else "frequent"
@@ -74,26 +69,27 @@ def measure_style(texts: list[str]) -> list[str]:
         phrase_texts.update(pairs)
     shared_phrases = [p for p, n in phrase_texts.most_common(40) if n >= 2][:8]
 
+    per_100 = {name: joined.count(mark) * 100 / total_words
+               for name, mark in (("semicolons", ";"), ("colons", ":"), ("dashes", " -"), ("parentheses", "("))}
     lines = [
-        f"{len(texts)} texts; words per text: {_range(words_per_text)}",
-        f"paragraphs per text: {_range([len(_paragraphs(t)) for t in texts])}; "
-        f"sentences per paragraph: mean {len(sentences) / max(len(paragraphs), 1):.1f}",
-        f"words per sentence: mean {sentence_lengths.mean():.1f}; "
-        f"{np.mean(sentence_lengths > 30) * 100:.0f}% of sentences have more than 30 words",
-        f"{quoted_paragraphs * 100 / max(len(paragraphs), 1):.0f}% of paragraphs contain a direct quotation",
-        "reporting verbs: " + (", ".join(f"'{v}' {n}x" for v, n in reporting.most_common() if n) or "none"),
-        f"numbers: {numbers * 100 / total_words:.1f} per 100 words ({_how_often(numbers * 100 / total_words)})",
-        f"narration: {'first person' if first_person >= 1 else 'third person'}; "
-        f"first-person words (I, we, my, our): {first_person:.1f} per 100 words ({_how_often(first_person)}); "
-        f"second-person words (you, your): {second_person:.1f} per 100 words ({_how_often(second_person)})",
-        f"questions: {joined.count('?')}, exclamations: {joined.count('!')} in all texts",
-        "punctuation per 100 words: " + ", ".join(
-            f"{name} {joined.count(mark) * 100 / total_words:.1f} ({_how_often(joined.count(mark) * 100 / total_words)})"
-            for name, mark in (("semicolons", ";"), ("colons", ":"), ("dashes", " -"), ("parentheses", "("))
-        ),
-        f"{ending_quotes} of {len(texts)} texts end with a paragraph that contains a direct quotation",
-        "most common sentence openings: " + ", ".join(f"'{w}' {n}x" for w, n in openers.most_common(6)),
+        f"A text is {np.median(words_per_text):.0f} words long (median of {len(texts)} texts; "
+        f"from {min(words_per_text)} to {max(words_per_text)}).",
+        f"A text has {np.median([len(_paragraphs(t)) for t in texts]):.0f} paragraphs (median); "
+        f"a paragraph has {len(sentences) / max(len(paragraphs), 1):.1f} sentences on average.",
+        f"A sentence has {sentence_lengths.mean():.1f} words on average; "
+        f"{np.mean(sentence_lengths > 30) * 100:.0f}% of sentences have more than 30 words.",
+        f"{quoted_paragraphs * 100 / max(len(paragraphs), 1):.0f}% of paragraphs contain a direct quotation; "
+        f"{ending_quotes} of {len(texts)} texts end with a paragraph that contains one.",
+        "Reporting verbs: " + (", ".join(f"'{v}' {n} times" for v, n in reporting.most_common() if n) or "none") + ".",
+        f"Numbers: {numbers * 100 / total_words:.1f} per 100 words ({_how_often(numbers * 100 / total_words)}).",
+        f"The texts are told in the {'first' if first_person >= 1 else 'third'} person: first-person words "
+        f"(I, we, my, our) {first_person:.1f} per 100 words ({_how_often(first_person)}), second-person words "
+        f"(you, your) {second_person:.1f} per 100 words ({_how_often(second_person)}).",
+        f"Questions: {joined.count('?')}; exclamations: {joined.count('!')} (in all texts together).",
+        "Punctuation per 100 words: "
+        + ", ".join(f"{name} {rate:.1f} ({_how_often(rate)})" for name, rate in per_100.items()) + ".",
+        "Most common first words of sentences: " + ", ".join(f"'{w}' {n} times" for w, n in openers.most_common(6)) + ".",
     ]
     if shared_phrases:
-        lines.append("word pairs that recur across texts: " + ", ".join(f"'{p}'" for p in shared_phrases))
+        lines.append("Word pairs that recur across texts: " + ", ".join(f"'{p}'" for p in shared_phrases) + ".")
     return lines
