@@ -21,6 +21,7 @@ _STOPWORDS = frozenset(
     also into over under after before about up down out more most such only other some any each all both""".split()
 )
 _QUOTE = re.compile(r"[\"“”]")
+_QUOTED_SPAN = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _REPORTING = ("said", "says", "told", "added", "according to", "stated", "noted", "argued")
 _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours"})
 _SECOND_PERSON = frozenset({"you", "your", "yours"})
@@ -54,8 +55,10 @@ def measure_style(texts: list[str]) -> list[str]:
     total_words = max(len(words), 1)
     joined = "\n".join(texts).lower()
 
-    first_person = sum(w in _FIRST_PERSON for w in words) * 100 / total_words
-    second_person = sum(w in _SECOND_PERSON for w in words) * 100 / total_words
+    # Who tells the text: pronouns inside quotations belong to the people quoted.
+    narration = [w.lower() for t in texts for w in _words(_QUOTED_SPAN.sub(" ", t))]
+    first_person = sum(w in _FIRST_PERSON for w in narration) * 100 / max(len(narration), 1)
+    second_person = sum(w in _SECOND_PERSON for w in narration) * 100 / max(len(narration), 1)
     quoted_paragraphs = sum(bool(_QUOTE.search(p)) for p in paragraphs)
     ending_quotes = sum(bool(_QUOTE.search(_paragraphs(t)[-1])) for t in texts)
     reporting = Counter({verb: len(re.findall(rf"\b{verb}\b", joined)) for verb in _REPORTING})
@@ -67,7 +70,9 @@ def measure_style(texts: list[str]) -> list[str]:
         pairs = {f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a not in _STOPWORDS and b not in _STOPWORDS
                  and not a[0].isdigit() and not b[0].isdigit()}
         phrase_texts.update(pairs)
-    shared_phrases = [p for p, n in phrase_texts.most_common(40) if n >= 2][:8]
+    # Ties are broken alphabetically: set order changes between processes, and so would the prompt.
+    ranked = sorted(phrase_texts.items(), key=lambda item: (-item[1], item[0]))
+    shared_phrases = [phrase for phrase, texts_with_it in ranked if texts_with_it >= 2][:8]
 
     per_100 = {name: joined.count(mark) * 100 / total_words
                for name, mark in (("semicolons", ";"), ("colons", ":"), ("dashes", " -"), ("parentheses", "("))}
@@ -82,8 +87,8 @@ def measure_style(texts: list[str]) -> list[str]:
         f"{ending_quotes} of {len(texts)} texts end with a paragraph that contains one.",
         "Reporting verbs: " + (", ".join(f"'{v}' {n} times" for v, n in reporting.most_common() if n) or "none") + ".",
         f"Numbers: {numbers * 100 / total_words:.1f} per 100 words ({_how_often(numbers * 100 / total_words)}).",
-        f"The texts are told in the {'first' if first_person >= 1 else 'third'} person: first-person words "
-        f"(I, we, my, our) {first_person:.1f} per 100 words ({_how_often(first_person)}), second-person words "
+        f"The texts are told in the {'first' if first_person >= 1 else 'third'} person: outside quotations, "
+        f"first-person words (I, we, my, our) {first_person:.1f} per 100 words ({_how_often(first_person)}), second-person words "
         f"(you, your) {second_person:.1f} per 100 words ({_how_often(second_person)}).",
         f"Questions: {joined.count('?')}; exclamations: {joined.count('!')} (in all texts together).",
         "Punctuation per 100 words: "
