@@ -33,8 +33,6 @@ ECHO_WORDS = 8
 GENERATION_ATTEMPTS = 3
 
 
-
-
 def require_prompt(prompt) -> None:
     if not isinstance(prompt, str) or not prompt.strip():
         raise HyperAlignError("the prompt is empty")
@@ -52,8 +50,8 @@ class HyPerAlign(dspy.Module):
 
     def __init__(self, infer_text_tokens: int = 3000):
         super().__init__()
-        # Stage 1 reads this much of the texts (the style measurements cover them whole): prompt
-        # processing dominates its cost on a CPU, and openings carry most of a writer's habits.
+        # Stage 1 reads this many tokens of the texts (its style measurements cover them whole):
+        # prompt processing dominates its cost on a CPU.
         self.infer_text_tokens = infer_text_tokens
         self.infer = dspy.Predict(InferHypotheses)
         self.generate = dspy.Predict(GeneratePersonalized, temperature=GENERATION_TEMPERATURE)
