@@ -48,7 +48,8 @@ def _how_often(per_100_words: float) -> str:
 def measure_style(texts: list[str]) -> list[str]:
     """One line per measurement, each a fact a hypothesis can cite."""
     words_per_text = [len(_words(t)) for t in texts]
-    paragraphs = [p for t in texts for p in _paragraphs(t)]
+    paragraphs_by_text = [_paragraphs(t) for t in texts]
+    paragraphs = [p for text_paragraphs in paragraphs_by_text for p in text_paragraphs]
     sentences = [s for t in texts for s in _sentences(t)]
     sentence_lengths = np.array([len(_words(s)) for s in sentences] or [0])
     words = [w.lower() for t in texts for w in _words(t)]
@@ -60,9 +61,9 @@ def measure_style(texts: list[str]) -> list[str]:
     first_person = sum(w in _FIRST_PERSON for w in narration) * 100 / max(len(narration), 1)
     second_person = sum(w in _SECOND_PERSON for w in narration) * 100 / max(len(narration), 1)
     quoted_paragraphs = sum(bool(_QUOTE.search(p)) for p in paragraphs)
-    ending_quotes = sum(bool(_QUOTE.search(_paragraphs(t)[-1])) for t in texts)
+    ending_quotes = sum(bool(_QUOTE.search(text_paragraphs[-1])) for text_paragraphs in paragraphs_by_text)
     reporting = Counter({verb: len(re.findall(rf"\b{verb}\b", joined)) for verb in _REPORTING})
-    numbers = sum(1 for w in words if w[0].isdigit())
+    numbers_per_100 = sum(1 for w in words if w[0].isdigit()) * 100 / total_words
     openers = Counter(_words(s)[0] for s in sentences if _words(s))
     phrase_texts: Counter = Counter()
     for text in texts:
@@ -79,14 +80,14 @@ def measure_style(texts: list[str]) -> list[str]:
     lines = [
         f"A text is {np.median(words_per_text):.0f} words long (median of {len(texts)} texts; "
         f"from {min(words_per_text)} to {max(words_per_text)}).",
-        f"A text has {np.median([len(_paragraphs(t)) for t in texts]):.0f} paragraphs (median); "
+        f"A text has {np.median([len(text_paragraphs) for text_paragraphs in paragraphs_by_text]):.0f} paragraphs (median); "
         f"a paragraph has {len(sentences) / max(len(paragraphs), 1):.1f} sentences on average.",
         f"A sentence has {sentence_lengths.mean():.1f} words on average; "
         f"{np.mean(sentence_lengths > 30) * 100:.0f}% of sentences have more than 30 words.",
         f"{quoted_paragraphs * 100 / max(len(paragraphs), 1):.0f}% of paragraphs contain a direct quotation; "
         f"{ending_quotes} of {len(texts)} texts end with a paragraph that contains one.",
         "Reporting verbs: " + (", ".join(f"'{v}' {n} times" for v, n in reporting.most_common() if n) or "none") + ".",
-        f"Numbers: {numbers * 100 / total_words:.1f} per 100 words ({_how_often(numbers * 100 / total_words)}).",
+        f"Numbers: {numbers_per_100:.1f} per 100 words ({_how_often(numbers_per_100)}).",
         f"The texts are told in the {'first' if first_person >= 1 else 'third'} person: outside quotations, "
         f"first-person words (I, we, my, our) {first_person:.1f} per 100 words ({_how_often(first_person)}), second-person words "
         f"(you, your) {second_person:.1f} per 100 words ({_how_often(second_person)}).",
