@@ -166,3 +166,13 @@ def test_a_trim_for_the_callers_budget_is_information_not_a_warning(caplog):
     assert fitted.trimmed_ids == ["t0", "t1", "t2"]
     assert [r.levelno for r in caplog.records] == [logging.INFO]
     assert "a budget of 600 tokens" in caplog.records[0].getMessage()
+
+
+def test_many_texts_stretch_the_callers_budget_but_never_the_context():
+    texts = [UserText(id=f"t{i}", text="word " * 100) for i in range(60)]
+    fitted = fit_to_context(texts, context_tokens=8192, reserved_tokens=2048, limit_tokens=600)
+    assert len(fitted.texts) == 60
+    assert all(len(t) >= 150 for t in fitted.texts)  # each keeps about its 200-character minimum
+    assert sum(len(t) for t in fitted.texts) <= 200 * 60
+    with pytest.raises(HyperAlignError, match="do not fit a 2000-token context"):
+        fit_to_context(texts, context_tokens=2000, reserved_tokens=1000, limit_tokens=600)

@@ -72,11 +72,13 @@ def fit_to_context(texts: list[UserText], context_tokens: int, reserved_tokens: 
     a warning; one made for the caller's budget, as information.
     """
     context_budget = context_tokens - reserved_tokens - INSTRUCTION_TOKENS
-    budget = int(min(context_budget, limit_tokens or context_budget) * CHARS_PER_TOKEN)
-    if budget < 200 * len(texts):
+    minimum = 200 * len(texts)  # characters: what every text keeps at least
+    if context_budget * CHARS_PER_TOKEN < minimum:
         raise HyperAlignError(
             f"{len(texts)} texts do not fit a {context_tokens}-token context: use fewer texts or an LM with a larger context"
         )
+    # The caller's budget grows to the minimum when there are many texts; the context never does.
+    budget = int(min(context_budget * CHARS_PER_TOKEN, max((limit_tokens or context_budget) * CHARS_PER_TOKEN, minimum)))
     limits = {}
     remaining = budget
     for position, user_text in sorted(enumerate(texts), key=lambda item: len(item[1].text)):
