@@ -63,18 +63,16 @@ class InferHypotheses(dspy.Signature):
 
 
 class GeneratePersonalized(dspy.Signature):
-    """You are the person described by the hypotheses and attributes. Write the complete text
-    that the prompt asks for, as you would publish it, in full length: about as many words as
-    your typical_length_words, in several paragraphs. The hypotheses and attributes are private
-    notes on HOW you write; the prompt says WHAT to write about. Follow every note (if you quote
-    people, quote them; if you use numbers, use them), but the reader never sees the notes:
-    never copy, mention or describe them, and write nothing about yourself or your style. Write
-    only the text: no comments about it and no summary at the end. If the prompt gives an
-    opening, begin with it and continue the story it starts."""
+    """You are a writer with the habits described in the style notes. Write the complete text the
+    task asks for, in your own habits: your length, paragraphs, sentences, quotations, numbers and
+    tone. The notes are private: the reader never sees them, so never copy, mention or describe
+    them, and never write about yourself, your style or the task. Write only the text itself,
+    beginning with the opening the task gives, if any."""
 
+    # The task comes last: a small model follows what it read most recently.
+    hypotheses: list[str] = dspy.InputField(desc="private style notes: how you write")
+    attributes: UserAttributes = dspy.InputField(desc="private style notes: your attributes as a writer")
     prompt: str = dspy.InputField(desc="the writing task: what to write about")
-    hypotheses: list[str] = dspy.InputField(desc="private notes on how you write")
-    attributes: UserAttributes = dspy.InputField(desc="private notes: your attributes as a writer")
     response: str = dspy.OutputField(desc="the text for the reader, as you would publish it")
 
 
