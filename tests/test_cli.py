@@ -125,10 +125,15 @@ def test_help_exits_zero(command, capsys):
     assert "--lm" in out or command == []
 
 
-def test_every_subcommand_has_help():
+def test_every_subcommand_has_help(capsys):
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
-    assert set(commands.choices) == {"personalize", "hypotheses", "demo"}
+    assert set(commands.choices) == {"personalize", "hypotheses", "demo", "eval"}
+    for command in commands.choices:
+        with pytest.raises(SystemExit) as exited:
+            main([command, "--help"])
+        assert exited.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: hyperalign {command}")
 
 
 def test_usage_errors_exit_two(capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -114,6 +115,56 @@ def cmd_demo(args) -> None:
     print(f"\nwall time: {time.perf_counter() - started:.0f} s on LM '{args.lm}'")
 
 
+def _print_evaluation(report) -> None:
+    print(f"Suite {report.suite}: {report.examples} prompts; task LM {report.task_lm}; "
+          f"{report.judge_kind} judge on {report.judge_lm}\n")
+
+    def share(value):
+        return "  n/a" if value is None else f"{value:5.2f}"
+
+    print(f"{'comparison':<40} {'n':>3} {'win':>4} {'tie':>4} {'loss':>4} {'fail':>4} {'copy':>4} "
+          f"{'win-rate':>8}  95% CI")
+    calibration_row = (f"{'judge calibration: real vs impostor':<40} {'':>3} {'':>4} {'':>4} {'':>4} "
+                       f"{report.judge_calibration_failures:>4} {'':>4} {share(report.judge_accuracy):>8}  "
+                       f"[{share(report.judge_ci_low)}, {share(report.judge_ci_high)}]")
+    print(calibration_row)
+    for c in report.comparisons:
+        print(f"{c.system + ' vs ' + c.baseline:<40} {c.n:>3} {c.wins:>4} {c.ties:>4} {c.losses:>4} "
+              f"{c.failures:>4} {c.copies:>4} {share(c.win_rate):>8}  [{share(c.ci_low)}, {share(c.ci_high)}]")
+    print("\nStylometric attribution accuracy (chance "
+          f"{share(1 / report.authors if report.authors else None).strip()}): "
+          + ", ".join(f"{name} {share(value).strip()}" for name, value in report.attribution.items()))
+    failures = {name: count for name, count in report.system_failures.items() if count}
+    if failures:
+        print("Failed outputs: " + ", ".join(f"{name} {count}" for name, count in failures.items()))
+    print(f"LM calls {report.lm_calls}, prompt tokens {report.prompt_tokens}, completion tokens "
+          f"{report.completion_tokens}, {report.wall_seconds:.0f} s; MLflow run {report.mlflow_run_id}")
+    if not report.judge_can_tell_authors_apart:
+        print("\nWARNING: the judge's calibration CI reaches 0.5 or below: it cannot tell these authors "
+              "apart, and its win-rates mean nothing.")
+
+
+def cmd_eval(args) -> None:
+    from hyperalign_dspy.evaluation import evaluate
+    from hyperalign_dspy.language_models import adapter_for, lm
+
+    task_lm = lm(args.lm, api_base=args.api_base)
+    judge_name = args.judge_lm or args.lm
+    judge_base = args.judge_api_base if args.judge_lm else (args.judge_api_base or args.api_base)
+    judge_lm = lm(judge_name, api_base=judge_base)
+    # DSPy's progress bars and MLflow's notices write to stdout, which belongs to the result.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = evaluate(
+            args.suite, lm=task_lm, adapter=adapter_for(args.lm), judge_lm=judge_lm,
+            judge_adapter=adapter_for(judge_name), judge_kind=args.judge_kind, program_path=args.program,
+            limit=args.limit, threads=args.threads, experiment=args.experiment, progress=_progress,
+        )
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        _print_evaluation(report)
+
+
 def _lm_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lm", default="local",
                         help="local (default), local-small, or a DSPy/LiteLLM model such as openai/gpt-4o-mini")
@@ -146,6 +197,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--author", help="a dev author's name (default: the first)")
     _lm_options(demo)
     demo.set_defaults(handler=cmd_demo)
+    evaluation = commands.add_parser("eval", help="evaluate systems on a suite with a calibrated judge; one MLflow run")
+    evaluation.add_argument("suite", help="a suite TOML file, e.g. evals/authorship-dev.toml")
+    evaluation.add_argument("--program", help="a compiled program: evaluated as 'hyperalign' against the uncompiled one too")
+    evaluation.add_argument("--judge-lm", help="the judge's LM (default: the task LM)")
+    evaluation.add_argument("--judge-api-base", help="base URL of the judge's OpenAI-compatible server")
+    evaluation.add_argument("--judge-kind", choices=["auto", "likelihood", "verdict"],
+                            help="likelihood (default on the embedded LMs) or verdict (default elsewhere)")
+    evaluation.add_argument("--limit", type=int, help="evaluate the first N prompts (authors interleaved)")
+    evaluation.add_argument("--threads", type=int, help="parallel LM calls (default 8; 1 on the embedded LMs)")
+    evaluation.add_argument("--experiment", default="hyperalign", help="MLflow experiment (default: hyperalign)")
+    evaluation.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    _lm_options(evaluation)
+    evaluation.set_defaults(handler=cmd_eval)
     return parser
 
 

@@ -1,4 +1,10 @@
-"""Verbatim copying: does a text repeat a run of consecutive words from another?"""
+"""Verbatim copying: does a text repeat a run of consecutive words from another?
+
+Two things inflate any style score without being style: a candidate that copies a passage of the
+user's sample texts, and the text a prompt hands over (a CCAT50 prompt gives the real article's
+first sentence). `copy_flag` names the first; `without_prompt_text` removes the second before a
+text is scored.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,16 @@ import re
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 
+# Runs this long that a candidate shares with its prompt are the prompt's given text.
+PROMPT_RUN_WORDS = 5
+
+
+def _words(text: str) -> list[str]:
+    return [token.lower() for token in _WORD.findall(text)]
+
 
 def _runs(text: str, words: int) -> set[tuple[str, ...]]:
-    tokens = [token.lower() for token in _WORD.findall(text)]
+    tokens = _words(text)
     return {tuple(tokens[i : i + words]) for i in range(len(tokens) - words + 1)}
 
 
@@ -16,3 +29,44 @@ def shares_run(text: str, sources: list[str], words: int) -> bool:
     """True when `text` contains `words` consecutive words (case-insensitive) found in a source."""
     seen = set().union(*(_runs(source, words) for source in sources)) if sources else set()
     return not seen.isdisjoint(_runs(text, words))
+
+
+def _prompt_segments(text: str, prompt: str) -> tuple[list[re.Match], list[tuple[int, int]]]:
+    """The word matches of `text`, and the maximal segments (word index ranges) of it that are
+    covered by runs of PROMPT_RUN_WORDS words that also occur in the prompt."""
+    matches = list(_WORD.finditer(text))
+    tokens = [match.group().lower() for match in matches]
+    given = _runs(prompt, PROMPT_RUN_WORDS)
+    covered = [False] * len(tokens)
+    for start in range(len(tokens) - PROMPT_RUN_WORDS + 1):
+        if tuple(tokens[start : start + PROMPT_RUN_WORDS]) in given:
+            covered[start : start + PROMPT_RUN_WORDS] = [True] * PROMPT_RUN_WORDS
+    segments, start = [], None
+    for index, flag in enumerate([*covered, False]):
+        if flag and start is None:
+            start = index
+        elif not flag and start is not None:
+            segments.append((start, index))
+            start = None
+    return matches, segments
+
+
+def without_prompt_text(text: str, prompt: str) -> str:
+    """`text` with every passage it shares with the prompt removed (the prompt's given text)."""
+    matches, segments = _prompt_segments(text, prompt)
+    pieces, cursor = [], 0
+    for start, end in segments:
+        pieces.append(text[cursor : matches[start].start()])
+        cursor = matches[end - 1].end()
+    pieces.append(text[cursor:])
+    return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
+
+
+def copy_flag(text: str, samples: list[str], prompt: str, words: int = 12) -> str | None:
+    """Why `text` counts as a copy, or None: it shares `words` consecutive words with the user's
+    sample texts, or it repeats the prompt's given text more than once."""
+    if shares_run(without_prompt_text(text, prompt), samples, words):
+        return f"copies {words}+ consecutive words of the sample texts"
+    if len(_prompt_segments(text, prompt)[1]) > 1:
+        return "repeats the prompt's given text"
+    return None

@@ -15,6 +15,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 from dspy.lm15 import Message, Response, Usage
 
 from hyperalign_dspy.errors import HyperAlignError
@@ -139,5 +140,59 @@ class LlamaCppEngine:
             usage=Usage(input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens")),
         )
 
+    def continuation_logprobs(self, context: str, continuation: str) -> list[float]:
+        """The log-probability of each token of `continuation` when it follows `context` (raw text,
+        no chat template). The context's KV state is kept, so scoring several continuations of one
+        context evaluates the context once."""
+        llama = self.llama
+        context_tokens = llama.tokenize(context.encode("utf-8"), add_bos=True, special=False)
+        continuation_tokens = llama.tokenize(continuation.encode("utf-8"), add_bos=False, special=False)
+        if not context_tokens or not continuation_tokens:
+            raise HyperAlignError("cannot score an empty context or continuation")
+        if len(context_tokens) + len(continuation_tokens) > self.context_tokens:
+            raise HyperAlignError(
+                f"context and continuation ({len(context_tokens) + len(continuation_tokens)} tokens) "
+                f"exceed the {self.context_tokens}-token context of '{self.model_name}'"
+            )
+        with self._lock:
+            return _score_after(llama, context_tokens, continuation_tokens)
+
     def close(self) -> None:
         pass
+
+
+SCORE_BATCH = 64  # tokens whose logits are read per decode: 64 x vocabulary floats
+
+
+def _score_after(llama, context_tokens: list[int], continuation_tokens: list[int]) -> list[float]:
+    # Keep the KV state of whatever the previous call shares with this context (Llama.eval drops
+    # everything from n_tokens on); all but the context's last token are evaluated the usual way.
+    kept = llama.input_ids[: llama.n_tokens].tolist()
+    shared = 0
+    for old, new in zip(kept, context_tokens[:-1]):
+        if old != new:
+            break
+        shared += 1
+    llama.n_tokens = shared
+    llama.eval(context_tokens[shared:-1])
+    # The context's last token and the continuation are decoded with logits for every position:
+    # the logits at position i predict token i + 1.
+    tokens = [context_tokens[-1], *continuation_tokens]
+    start_position = len(context_tokens) - 1
+    vocabulary = llama.n_vocab()
+    logprobs: list[float] = []
+    try:
+        for offset in range(0, len(tokens) - 1, SCORE_BATCH):
+            chunk = tokens[offset : offset + SCORE_BATCH]
+            targets = np.array(tokens[offset + 1 : offset + 1 + len(chunk)])
+            llama._batch.set_batch(batch=chunk, n_past=start_position + offset, logits_all=True)
+            llama._ctx.decode(llama._batch)
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(chunk), vocabulary))[: len(targets)]
+            peak = logits.max(axis=1)
+            log_normalizer = peak + np.log(np.exp(logits - peak[:, None]).sum(axis=1))
+            logprobs.extend((logits[np.arange(len(targets)), targets] - log_normalizer).tolist())
+    finally:
+        # Only the context minus its last token is known to be in the KV state with its ids.
+        llama.n_tokens = start_position
+        llama._requires_eval = True
+    return logprobs

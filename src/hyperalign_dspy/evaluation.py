@@ -1,0 +1,360 @@
+"""`evaluate`: run a suite's systems, judge them pairwise with a calibrated judge, attribute their
+outputs stylometrically, and record it all in one MLflow run.
+
+The steps, each run in parallel with `dspy.Parallel`:
+1. profiles: HyPerAlign infers each author's profile once;
+2. outputs: every system answers every selected prompt;
+3. judging, per prompt: the calibration pair (the user's real text against another author's real
+   text, both orders) and each comparison (both orders, copy guard first);
+4. attribution of every output to the nearest author by character n-grams (no LM).
+LM answers are cached by DSPy, and likelihood scores in the same cache, so a repeated evaluation
+makes no new LM calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dspy
+import numpy as np
+from pydantic import BaseModel, Field
+
+from hyperalign_dspy.attribution import AuthorAttribution
+from hyperalign_dspy.baselines import FewShotInContext, ZeroShot
+from hyperalign_dspy.copy_guard import copy_flag, without_prompt_text
+from hyperalign_dspy.data import load_authors
+from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.language_models import context_tokens_of
+from hyperalign_dspy.likelihood_judge import LikelihoodJudge
+from hyperalign_dspy.pairwise import JudgeCase, PairJudgment, WinRate, judge_both_orders
+from hyperalign_dspy.program import HyPerAlign, load_program_state
+from hyperalign_dspy.suite import EvalSuite, load_suite
+from hyperalign_dspy.verdict_judge import VerdictJudge
+
+UNCOMPILED = "hyperalign-uncompiled"
+
+
+class EvaluationReport(BaseModel):
+    suite: str
+    judge_kind: str
+    judge_lm: str
+    task_lm: str
+    judge_accuracy: float | None
+    judge_ci_low: float | None
+    judge_ci_high: float | None
+    judge_calibration_failures: int
+    judge_can_tell_authors_apart: bool
+    comparisons: list[WinRate]
+    attribution: dict[str, float | None]
+    system_failures: dict[str, int]
+    examples: int
+    authors: int  # authors in the suite's data: attribution's chance is 1 / authors
+    lm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    wall_seconds: float
+    mlflow_run_id: str | None = None
+    rows: list[dict] = Field(default_factory=list, exclude=True)  # one per example, for the table
+
+
+@dataclass
+class _Output:
+    value: object = None  # a response text, or a profile
+    error: str | None = None
+
+    @property
+    def text(self) -> str | None:
+        return self.value
+
+
+@dataclass
+class _Judged:
+    calibration: PairJudgment
+    comparisons: dict[tuple[str, str], PairJudgment] = field(default_factory=dict)
+
+
+def select_examples(examples: list[dspy.Example], limit: int | None, seed: int) -> list[dspy.Example]:
+    """Interleave the authors (in an order drawn from `seed`): the first N examples are the first
+    prompt of N different authors while there are authors left."""
+    authors = sorted({example.author for example in examples})
+    order = {author: rank for rank, author in enumerate(np.random.default_rng(seed).permutation(authors))}
+    position: dict[str, int] = {}
+    keyed = []
+    for example in examples:
+        index = position.get(example.author, 0)
+        position[example.author] = index + 1
+        keyed.append(((index, order[example.author]), example))
+    chosen = [example for _, example in sorted(keyed, key=lambda item: item[0])]
+    return chosen[:limit] if limit else chosen
+
+
+def _neighbours(authors: list[str], author: str, offsets) -> list[str]:
+    at = authors.index(author)
+    return [authors[(at + offset) % len(authors)] for offset in offsets]
+
+
+def resolve_judge_kind(kind: str, judge_lm: dspy.LM) -> str:
+    if kind != "auto":
+        return kind
+    engine = getattr(judge_lm, "engine", None)
+    return "likelihood" if hasattr(engine, "continuation_logprobs") else "verdict"
+
+
+def _safely(function: Callable) -> Callable:
+    """A worker for dspy.Parallel that returns its failure instead of raising it, so one failed
+    example is reported as such and never stops the run."""
+
+    def run(*args):
+        try:
+            return _Output(value=function(*args))
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            return _Output(error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+
+    return run
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def evaluate(
+    suite: EvalSuite | str | Path,
+    *,
+    lm: dspy.LM | None = None,
+    adapter: dspy.Adapter | None = None,
+    judge_lm: dspy.LM | None = None,
+    judge_adapter: dspy.Adapter | None = None,
+    judge_kind: str | None = None,
+    program_path: str | Path | None = None,
+    limit: int | None = None,
+    threads: int | None = None,
+    experiment: str = "hyperalign",
+    progress: Callable[[str], None] = lambda message: None,
+) -> EvaluationReport:
+    """Evaluate the suite's systems on its data with the task LM `lm` (default: DSPy's configured
+    LM) and the judge LM `judge_lm` (default: the task LM), in one MLflow run of `experiment`.
+    With `program_path`, `hyperalign` is that compiled program and `hyperalign-uncompiled` the
+    plain one, compared with each other as well."""
+    import mlflow
+
+    from hyperalign_dspy.tracking import log_evaluation
+
+    suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
+    if limit is not None and limit < 1:
+        raise HyperAlignError("--limit must be at least 1")
+    if threads is not None and threads < 1:
+        raise HyperAlignError("--threads must be at least 1")
+    task_lm = lm or dspy.settings.lm
+    if task_lm is None:
+        raise HyperAlignError("no LM is configured: pass lm= or call dspy.configure(lm=...)")
+    adapter = adapter or dspy.settings.adapter
+    judge_lm = (judge_lm or task_lm).copy(temperature=0.0)
+    kind = resolve_judge_kind(judge_kind or suite.judge.kind, judge_lm)
+    embedded = hasattr(getattr(task_lm, "engine", None), "continuation_logprobs")
+    threads = threads or (1 if embedded else 8)  # the embedded engine runs one call at a time
+
+    all_examples = load_authors(suite.data)
+    authors = sorted({example.author for example in all_examples})
+    if len(authors) < 3:
+        raise HyperAlignError(f"suite {suite.name}: its data has {len(authors)} authors; calibration needs at least 3")
+    samples = {example.author: [text.text for text in example.examples] for example in all_examples}
+    references = {}
+    for example in all_examples:
+        references.setdefault(example.author, []).append(example.reference)
+    examples = select_examples(all_examples, limit or suite.limit, suite.seed)
+
+    systems: dict[str, dspy.Module] = {}
+    comparisons = [(c.system, c.baseline) for c in suite.comparisons]
+    for name in suite.systems:
+        systems[name] = {"hyperalign": HyPerAlign, "zero-shot": ZeroShot, "few-shot": FewShotInContext}[name]()
+    if program_path is not None:
+        if "hyperalign" not in systems:
+            raise HyperAlignError(f"suite {suite.name} has no 'hyperalign' system to load {program_path} into")
+        load_program_state(systems["hyperalign"], program_path)
+        systems[UNCOMPILED] = HyPerAlign()
+        comparisons.append(("hyperalign", UNCOMPILED))
+
+    if kind == "likelihood":
+        judge = LikelihoodJudge(judge_lm, margin=suite.judge.margin, sample_tokens=suite.judge.sample_tokens,
+                                candidate_tokens=suite.judge.candidate_tokens, context_tokens=context_tokens_of(judge_lm))
+    else:
+        judge = VerdictJudge(context_tokens=context_tokens_of(judge_lm), sample_tokens=suite.judge.sample_tokens)
+
+    def judge_case(example) -> JudgeCase:
+        neutral = _neighbours(authors, example.author, range(1, suite.judge.neutral_authors + 1))
+        return JudgeCase(
+            samples=samples[example.author],
+            neutral_samples=[samples[author][0] for author in neutral],
+            reference=example.reference if suite.judge.use_reference and kind == "verdict" else "",
+            prompt=example.prompt,
+        )
+
+    def impostor_of(example, index) -> str:
+        # The previous author's real text: never one of the neutral authors, whose texts would
+        # lower the impostor's gain by themselves.
+        (other,) = _neighbours(authors, example.author, [-1])
+        texts = references[other]
+        return texts[index % len(texts)]
+
+    parallel = dspy.Parallel(num_threads=threads, max_errors=len(examples) * (len(systems) + 1) + 1)
+    params = {
+        "suite": suite.name, "suite_file": str(suite.path or ""), "task": suite.task,
+        "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
+        "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base") or "",
+        "judge_lm": judge_lm.model, "judge_api_base": judge_lm.kwargs.get("api_base") or "",
+        "judge_kind": kind, "limit": len(examples), "threads": threads, "seed": suite.seed,
+        "program_file": str(program_path or ""),
+        "program_sha256": file_sha256(program_path) if program_path else "",
+        "data_sha256": file_sha256(suite.data), "dspy_version": dspy.__version__,
+        **{f"suite.judge.{key}": value for key, value in suite.judge.model_dump().items()},
+    }
+
+    mlflow.set_experiment(experiment)
+    started = time.perf_counter()
+    with mlflow.start_run(run_name=f"eval {suite.name}") as run:
+        mlflow.set_tags({"kind": "eval", "suite": suite.name, "lm": task_lm.model, "judge_lm": judge_lm.model})
+        mlflow.dspy.autolog(log_traces=True, silent=True)
+        try:
+            counter = CallCounter(task_lm, judge_lm)
+            with dspy.context(lm=task_lm, adapter=adapter):
+                outputs = _generate(systems, examples, parallel, progress)
+                progress(f"judging {len(examples)} prompts with the {kind} judge ({judge_lm.model})")
+                with dspy.context(lm=judge_lm, adapter=judge_adapter):
+                    judged = _judge(judge, examples, outputs, comparisons, judge_case, impostor_of,
+                                    suite.judge.copy_words, parallel)
+        finally:
+            mlflow.dspy.autolog(disable=True, silent=True)
+
+        attribution_model = AuthorAttribution(samples)
+        attribution = {}
+        for name in systems:
+            kept = [(example, outputs[name][i].text) for i, example in enumerate(examples) if outputs[name][i].text]
+            attribution[name] = attribution_model.accuracy(
+                [without_prompt_text(text, example.prompt) for example, text in kept],
+                [example.author for example, _ in kept])
+        attribution["reference"] = attribution_model.accuracy(
+            [without_prompt_text(example.reference, example.prompt) for example in examples],
+            [example.author for example in examples])
+
+        calibration = WinRate.of("real text", "impostor", [item.calibration for item in judged], suite.seed)
+        tokens = counter.totals()
+        report = EvaluationReport(
+            suite=suite.name, judge_kind=kind, judge_lm=judge_lm.model, task_lm=task_lm.model,
+            judge_accuracy=calibration.win_rate, judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high,
+            judge_calibration_failures=calibration.failures,
+            judge_can_tell_authors_apart=calibration.ci_low is not None and calibration.ci_low > 0.5,
+            comparisons=[WinRate.of(system, baseline, [item.comparisons[(system, baseline)] for item in judged], suite.seed)
+                         for system, baseline in comparisons],
+            attribution=attribution,
+            system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},
+            examples=len(examples), authors=len(authors),
+            lm_calls=tokens["calls"] + getattr(judge, "calls", 0),
+            prompt_tokens=tokens["prompt_tokens"], completion_tokens=tokens["completion_tokens"],
+            wall_seconds=round(time.perf_counter() - started, 1),
+            mlflow_run_id=run.info.run_id,
+            rows=_rows(examples, systems, outputs, judged, comparisons),
+        )
+        log_evaluation(report, params)
+    return report
+
+
+def _generate(systems, examples, parallel, progress) -> dict[str, list[_Output]]:
+    by_author: dict[str, list] = {}
+    for example in examples:
+        by_author.setdefault(example.author, example.examples)
+    profiles: dict[tuple[str, str], object] = {}
+    for name, system in systems.items():
+        if isinstance(system, HyPerAlign):
+            progress(f"{name}: inferring {len(by_author)} profiles")
+            results = parallel([(_safely(system.infer_profile), (texts,)) for texts in by_author.values()])
+            for author, result in zip(by_author, results):
+                profiles[(name, author)] = result
+    outputs: dict[str, list[_Output]] = {}
+    for name, system in systems.items():
+        progress(f"{name}: answering {len(examples)} prompts")
+
+        def answer(example, name=name, system=system):
+            if isinstance(system, HyPerAlign):
+                profile = profiles[(name, example.author)]
+                if profile.error:
+                    raise RuntimeError(f"stage 1 failed: {profile.error}")
+                return system(prompt=example.prompt, profile=profile.value).response
+            return system(prompt=example.prompt, examples=example.examples).response
+
+        outputs[name] = parallel([(_safely(answer), (example,)) for example in examples])
+    return outputs
+
+
+def _judge(judge, examples, outputs, comparisons, judge_case, impostor_of, copy_words, parallel) -> list[_Judged]:
+    def judge_example(index):
+        example = examples[index]
+        case = judge_case(example)
+        real, impostor = example.reference, impostor_of(example, index)
+        texts = {name: outputs[name][index].text for name in outputs}
+        if hasattr(judge, "style_gains"):
+            # Score every candidate of this prompt context by context, so each is evaluated once.
+            try:
+                judge.style_gains(case, [real, impostor, *(text for text in texts.values() if text)])
+            except Exception:
+                pass  # the decisions below meet the same failure and report it per pair
+        judged = _Judged(calibration=judge_both_orders(judge, case, real, impostor))
+        for system, baseline in comparisons:
+            if texts[system] is None or texts[baseline] is None:
+                failed = system if texts[system] is None else baseline
+                judged.comparisons[(system, baseline)] = PairJudgment(
+                    "failure", error=f"{failed} produced no output: {outputs[failed][index].error}")
+                continue
+            judged.comparisons[(system, baseline)] = judge_both_orders(
+                judge, case, texts[system], texts[baseline],
+                copy_system=copy_flag(texts[system], case.samples, example.prompt, copy_words),
+                copy_baseline=copy_flag(texts[baseline], case.samples, example.prompt, copy_words),
+            )
+        return judged
+
+    return parallel([(judge_example, (index,)) for index in range(len(examples))])
+
+
+class CallCounter:
+    """Counts the LM calls made through some `dspy.LM`s from now on, from their histories: a
+    cached answer is recorded with empty usage, so the entries with usage are the calls made."""
+
+    def __init__(self, *language_models: dspy.LM):
+        self.lms = list({id(lm): lm for lm in language_models}.values())
+        self.seen = {entry["uuid"] for lm in self.lms for entry in lm.history}
+
+    def totals(self) -> dict[str, int]:
+        calls = prompt = completion = 0
+        for lm in self.lms:
+            for entry in lm.history:
+                usage = entry.get("usage") or {}
+                if entry["uuid"] in self.seen or not usage:
+                    continue
+                calls += 1
+                prompt += usage.get("prompt_tokens") or usage.get("input_tokens") or 0
+                completion += usage.get("completion_tokens") or usage.get("output_tokens") or 0
+        return {"calls": calls, "prompt_tokens": prompt, "completion_tokens": completion}
+
+
+def _rows(examples, systems, outputs, judged, comparisons) -> list[dict]:
+    rows = []
+    for index, example in enumerate(examples):
+        row = {"author": example.author, "prompt": example.prompt}
+        for name in systems:
+            output = outputs[name][index]
+            row[f"output:{name}"] = output.text if output.text is not None else f"FAILED: {output.error}"
+        items = [("calibration", judged[index].calibration)]
+        items += [(f"{system} vs {baseline}", judged[index].comparisons[(system, baseline)])
+                  for system, baseline in comparisons]
+        for label, judgment in items:
+            row[f"{label}:outcome"] = judgment.outcome
+            row[f"{label}:verdicts"] = " / ".join(decision.verdict for decision in judgment.decisions)
+            row[f"{label}:reasons"] = " / ".join(decision.reason for decision in judgment.decisions)
+            row[f"{label}:note"] = judgment.error or judgment.copy_system or judgment.copy_baseline or ""
+        rows.append(row)
+    return rows

@@ -1,0 +1,78 @@
+"""Evaluation suites: TOML files under `evals/` that say what to compare on which data."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hyperalign_dspy.errors import HyperAlignError
+
+SYSTEMS = ("hyperalign", "zero-shot", "few-shot")
+
+
+class Comparison(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str
+    baseline: str
+
+
+class JudgeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["auto", "likelihood", "verdict"] = "auto"
+    margin: float = Field(0.05, ge=0, description="likelihood: a gain difference within it is a tie (nats/token)")
+    sample_tokens: int = Field(1200, gt=0, description="how much of the user's texts the judge reads")
+    candidate_tokens: int = Field(256, gt=0, description="likelihood: tokens of each candidate scored")
+    use_reference: bool = Field(True, description="verdict: show the user's real text for the prompt")
+    copy_words: int = Field(12, gt=0, description="a run this long shared with the samples is a copy")
+    neutral_authors: int = Field(3, gt=0, description="likelihood: other authors whose texts form the neutral context")
+
+
+class EvalSuite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    task: Literal["authorship"]
+    data: Path
+    seed: int = 0
+    limit: int | None = Field(None, gt=0)
+    systems: list[str] = Field(min_length=1)
+    comparisons: list[Comparison] = Field(min_length=1)
+    judge: JudgeSettings = JudgeSettings()
+    path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _known_systems(self) -> "EvalSuite":
+        for system in self.systems:
+            if system not in SYSTEMS:
+                raise ValueError(f"unknown system '{system}'; known: {', '.join(SYSTEMS)}")
+        for comparison in self.comparisons:
+            for name in (comparison.system, comparison.baseline):
+                if name not in self.systems:
+                    raise ValueError(f"comparison names '{name}', which is not in systems")
+        return self
+
+
+def load_suite(path: str | Path) -> EvalSuite:
+    """Read a suite; its `data` path is relative to the suite file."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HyperAlignError(f"suite {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HyperAlignError(f"suite {path}: cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HyperAlignError(f"suite {path}: not valid TOML: {exc}") from None
+    try:
+        suite = EvalSuite.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise HyperAlignError(f"suite {path}: {where}: {first['msg']}") from None
+    suite.data = (path.parent / suite.data).resolve()
+    suite.path = path
+    if not suite.data.is_file():
+        raise HyperAlignError(f"suite {path}: its data file {suite.data} does not exist")
+    return suite

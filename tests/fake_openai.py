@@ -1,0 +1,137 @@
+"""An OpenAI-compatible server on loopback that answers as a well-behaved LM would.
+
+Chat requests: the server reads which output fields the DSPy ChatAdapter asks for (the system
+message lists them under "Your output fields are:") and answers in the `[[ ## field ## ]]`
+format. Generation answers say which system wrote them; the verdict judge prefers the candidate
+that shares more words with the sample texts (a rule that ignores position, so both orders agree).
+Completions requests with `echo` and `logprobs` return per-word log-probabilities: a word seen in
+the text before it is likely (-1), any other unlikely (-3), as a likelihood judge needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lm_answers import hypothesis_texts, sample_attributes, sample_hypotheses
+
+ATTRIBUTES = sample_attributes()
+HYPOTHESES = sample_hypotheses(2)
+HYPOTHESIS_TEXTS = hypothesis_texts(HYPOTHESES)
+WORD = re.compile(r"[a-z]+")
+
+
+def output_fields(system: str) -> list[str]:
+    section = system.split("Your output fields are:", 1)[1].split("All interactions", 1)[0]
+    return re.findall(r"^\d+\. `(\w+)`", section, flags=re.MULTILINE)
+
+
+def field_value(user: str, name: str) -> str:
+    match = re.search(rf"\[\[ ## {name} ## \]\]\n(.*?)(?=\n\n\[\[ ## |\n\nRespond with|\Z)", user, flags=re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def shared_words(text: str, samples: str) -> int:
+    return len(set(WORD.findall(text.lower())) & set(WORD.findall(samples.lower())))
+
+
+def chat_answer(fields: list[str], system: str, user: str) -> str:
+    if fields == ["hypotheses", "attributes"]:
+        return (f"[[ ## hypotheses ## ]]\n{json.dumps(HYPOTHESES)}\n\n"
+                f"[[ ## attributes ## ]]\n{json.dumps(ATTRIBUTES)}\n\n[[ ## completed ## ]]")
+    if fields == ["response"]:
+        prompt = field_value(user, "prompt")
+        if "[[ ## hypotheses ## ]]" in user:
+            text = f"Personalized answer to {prompt}"
+        elif "[[ ## examples ## ]]" in user:
+            # The few-shot baseline echoes 8 of the examples' words, so the judge can prefer it.
+            words = WORD.findall(field_value(user, "examples").lower())[:8]
+            text = f"Few-shot answer to {prompt}: {' '.join(words)}"
+        else:
+            text = f"Zero-shot answer to {prompt}"
+        return f"[[ ## response ## ]]\n{text}\n\n[[ ## completed ## ]]"
+    if fields == ["reason", "verdict"]:
+        samples = field_value(user, "sample_texts")
+        a = shared_words(field_value(user, "candidate_a"), samples)
+        b = shared_words(field_value(user, "candidate_b"), samples)
+        verdict = "A" if a > b else "B" if b > a else "tie"
+        return (f"[[ ## reason ## ]]\nshared words: A {a}, B {b}\n\n"
+                f"[[ ## verdict ## ]]\n{verdict}\n\n[[ ## completed ## ]]")
+    raise AssertionError(f"unexpected output fields {fields}")
+
+
+def echo_logprobs(prompt: str) -> dict:
+    tokens, logprobs, offsets = [], [], []
+    for match in re.finditer(r"\S+", prompt):
+        word = match.group().lower()
+        tokens.append(match.group())
+        offsets.append(match.start())
+        logprobs.append(-1.0 if word in prompt[: match.start()].lower().split() else -3.0)
+    tokens.append(" end")
+    offsets.append(len(prompt))
+    logprobs.append(-0.5)
+    logprobs[0] = None  # as servers do: the first token has no log-probability
+    return {"tokens": tokens, "token_logprobs": logprobs, "text_offset": offsets}
+
+
+class FakeOpenAI:
+    def __init__(self, garbage: bool = False, logprobs: bool = True):
+        self.requests: list[dict] = []
+        self.garbage = garbage
+        self.logprobs = logprobs
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with server.lock:
+                    server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                if self.path == "/v1/chat/completions":
+                    messages = body["messages"]
+                    system = next(m["content"] for m in messages if m["role"] == "system")
+                    user = [m["content"] for m in messages if m["role"] == "user"][-1]
+                    content = ("I will not follow any format." if server.garbage
+                               else chat_answer(output_fields(system), system, user))
+                    choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                    kind = "chat.completion"
+                elif self.path == "/v1/completions":
+                    choice = {"index": 0, "text": body["prompt"] + " end", "finish_reason": "length",
+                              "logprobs": echo_logprobs(body["prompt"]) if server.logprobs and body.get("echo") else None}
+                    kind = "text_completion"
+                else:
+                    self.send_error(404)
+                    return
+                payload = json.dumps({
+                    "id": f"cmpl-{len(server.requests)}", "object": kind, "created": 0, "model": body["model"],
+                    "choices": [choice], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def paths(self) -> list[str]:
+        return [request["path"] for request in self.requests]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)

@@ -1,0 +1,167 @@
+"""`hyperalign eval` end to end against the loopback OpenAI-compatible server: the table, the
+JSON, the MLflow run, calibration, both judge kinds, and a second run that makes no LM calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from fake_openai import FakeOpenAI
+from hyperalign_dspy.cli import main
+
+API_KEY = "sk-test-eval-key"
+# Three authors, each with a vocabulary of their own, so a judge that reads words can tell them apart.
+VOCABULARY = {
+    "Harbor": "harbor ships cargo tide dock crane freight pier",
+    "Orchard": "orchard apples harvest blossom cider ladder branch frost",
+    "Circuit": "circuit voltage resistor current solder board signal ground",
+}
+
+
+def author_row(name: str, words: str) -> dict:
+    vocabulary = words.split()
+    text = lambda n: " ".join(vocabulary[(n + i) % len(vocabulary)] for i in range(30)) + "."
+    return {
+        "author": name,
+        "fewshot": [{"doc_id": f"{name}-few-{n}", "text": text(n)} for n in range(2)],
+        "test": [{"doc_id": f"{name}-test-{n}", "prompt": f"Write about topic {n} of {name}.", "text": text(n + 3)}
+                 for n in range(2)],
+    }
+
+
+@pytest.fixture
+def suite(tmp_path) -> Path:
+    data = tmp_path / "data" / "authors.jsonl"
+    data.parent.mkdir()
+    data.write_text("".join(json.dumps(author_row(name, words)) + "\n" for name, words in VOCABULARY.items()))
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        'name = "tiny"\ntask = "authorship"\ndata = "data/authors.jsonl"\nseed = 3\n'
+        'systems = ["hyperalign", "zero-shot", "few-shot"]\n'
+        'comparisons = [{ system = "hyperalign", baseline = "zero-shot" }, { system = "hyperalign", baseline = "few-shot" }]\n'
+        '[judge]\nneutral_authors = 1\n'
+    )
+    return path
+
+
+@pytest.fixture
+def server(monkeypatch, fresh_dspy_cache):
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def run_eval(server, suite, capsys, *extra) -> dict:
+    argv = ["eval", str(suite), "--lm", "openai/test-model", "--api-base", server.base, "--json", *extra]
+    assert main(argv) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suite, capsys):
+    report = run_eval(server, suite, capsys, "--experiment", "eval-test", "--threads", "4")
+    assert report["judge_kind"] == "verdict"  # a remote LM defaults to the verdict judge
+    # The fake judge prefers the candidate sharing more words with the samples: the real text
+    # always, over an impostor whose vocabulary is another author's.
+    assert report["judge_accuracy"] == 1.0 and report["judge_calibration_failures"] == 0
+    assert report["judge_ci_low"] == report["judge_ci_high"] == 1.0
+    comparisons = {(c["system"], c["baseline"]): c for c in report["comparisons"]}
+    # Zero-shot and personalized answers share the same few words with the samples: ties.
+    zero = comparisons[("hyperalign", "zero-shot")]
+    assert (zero["n"], zero["ties"], zero["wins"], zero["losses"], zero["failures"]) == (6, 6, 0, 0, 0)
+    assert zero["win_rate"] == 0.5
+    # The few-shot baseline repeats the samples' words: it wins every pair.
+    few = comparisons[("hyperalign", "few-shot")]
+    assert (few["n"], few["losses"], few["win_rate"], few["ci_high"]) == (6, 6, 0.0, 0.0)
+    assert zero["copies"] == few["copies"] == few["baseline_copies"] == 0
+    assert report["attribution"]["reference"] == 1.0
+    assert report["attribution"]["few-shot"] == 1.0
+    assert report["examples"] == 6 and report["system_failures"] == {"hyperalign": 0, "zero-shot": 0, "few-shot": 0}
+    # 3 profiles + 3 systems x 6 answers + 6 calibrations x 2 orders + 2 comparisons x 6 x 2 orders
+    assert report["lm_calls"] == len(server.requests) == 3 + 18 + 12 + 24
+    assert report["prompt_tokens"] == 10 * report["lm_calls"]
+
+    run = mlflow.get_run(report["mlflow_run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["suite"] == "tiny" and run.data.params["judge_kind"] == "verdict"
+    assert run.data.params["task_lm"] == "openai/test-model"
+    assert run.data.metrics["judge_accuracy"] == 1.0
+    assert run.data.metrics["hyperalign_vs_few-shot.win_rate"] == 0.0
+    assert run.data.metrics["attribution.reference"] == 1.0
+    assert run.data.tags["judge_can_tell_authors_apart"] == "true"
+    artifacts = {item.path for item in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
+    assert {"examples.json", "report.json", "win_rates.png"} <= artifacts
+    table = json.loads(mlflow.artifacts.load_text(f"{run.info.artifact_uri}/examples.json"))
+    assert len(table["data"]) == 6
+    assert "calibration:outcome" in table["columns"] and "output:few-shot" in table["columns"]
+    assert mlflow.get_experiment(run.info.experiment_id).name == "eval-test"
+
+
+def test_copies_lose_their_pairs(server, suite, capsys):
+    # With a 6-word copy threshold the few-shot answers (8 words of the samples) are copies.
+    suite.write_text(suite.read_text().replace("neutral_authors = 1", "neutral_authors = 1\ncopy_words = 6"))
+    report = run_eval(server, suite, capsys, "--limit", "4")
+    few = next(c for c in report["comparisons"] if c["baseline"] == "few-shot")
+    assert (few["wins"], few["baseline_copies"], few["copies"], few["win_rate"]) == (4, 4, 0, 1.0)
+    # Copies are decided without the judge: only the zero-shot pairs were judged.
+    verdicts = [r for r in server.requests if "candidate_a" in json.dumps(r["body"])]
+    assert len(verdicts) == 4 * 2 + 4 * 2  # calibration and hyperalign vs zero-shot, both orders
+
+
+def test_a_second_eval_makes_no_lm_calls(server, suite, capsys):
+    first = run_eval(server, suite, capsys, "--limit", "3")
+    calls = len(server.requests)
+    assert first["lm_calls"] == calls > 0
+    second = run_eval(server, suite, capsys, "--limit", "3")
+    assert len(server.requests) == calls and second["lm_calls"] == 0
+    assert second["comparisons"] == first["comparisons"] and second["judge_accuracy"] == first["judge_accuracy"]
+
+
+def test_likelihood_judge_on_a_server_with_prompt_logprobs(server, suite, capsys):
+    report = run_eval(server, suite, capsys, "--judge-kind", "likelihood", "--limit", "3")
+    assert report["judge_kind"] == "likelihood"
+    # Words seen before are likely: the real text repeats the user's samples, the impostor does not.
+    assert report["judge_accuracy"] == 1.0
+    assert "/v1/completions" in server.paths()
+    echoes = [r["body"] for r in server.requests if r["path"] == "/v1/completions"]
+    assert all(body["echo"] and body["logprobs"] == 1 for body in echoes)
+    assert {r["auth"] for r in server.requests} == {f"Bearer {API_KEY}"}
+
+
+def test_likelihood_judge_refuses_a_server_without_logprobs(monkeypatch, fresh_dspy_cache, suite, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    with FakeOpenAI(logprobs=False) as fake:
+        report = run_eval(fake, suite, capsys, "--judge-kind", "likelihood", "--limit", "2")
+    # Every judgment failed and says why; none counts as a win, tie or loss.
+    assert report["judge_accuracy"] is None and report["judge_calibration_failures"] == 2
+    assert all(c["n"] == 0 and c["failures"] == 2 and c["win_rate"] is None for c in report["comparisons"])
+    run = mlflow.get_run(report["mlflow_run_id"])
+    table = json.loads(mlflow.artifacts.load_text(f"{run.info.artifact_uri}/examples.json"))
+    notes = table["data"][0][table["columns"].index("calibration:note")]
+    assert "returned no prompt log-probabilities" in notes and "--judge-kind verdict" in notes
+
+
+def test_eval_prints_a_table(server, suite, capsys):
+    argv = ["eval", str(suite), "--lm", "openai/test-model", "--api-base", server.base, "--limit", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "judge calibration: real vs impostor" in out
+    assert "hyperalign vs few-shot" in out and "hyperalign vs zero-shot" in out
+    assert "Stylometric attribution accuracy" in out and "MLflow run" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["eval", "missing.toml"], "no such file"),
+        (["eval", "{suite}", "--limit", "0"], "--limit must be at least 1"),
+        (["eval", "{suite}", "--threads", "-2"], "--threads must be at least 1"),
+    ],
+)
+def test_eval_bad_input_is_one_line(argv, message, suite, capsys):
+    argv = [part.replace("{suite}", str(suite)) for part in argv]
+    assert main([*argv, "--lm", "openai/test-model", "--api-base", "http://127.0.0.1:9/v1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("hyperalign: error: ") and message in err[0]
