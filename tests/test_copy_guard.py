@@ -5,7 +5,7 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
-from hyperalign_dspy.copy_guard import shares_run
+from hyperalign_dspy.copy_guard import copy_flag, shares_run, without_prompt_text
 from hyperalign_dspy.program import ECHO_WORDS, GENERATION_ATTEMPTS
 
 NOTE = "The author quotes a named analyst in the second paragraph of nearly every article"
@@ -52,3 +52,36 @@ def test_resampling_stops_after_the_last_attempt(profile):
     assert len(lm.history) == GENERATION_ATTEMPTS
     assert out.response.startswith(f"Attempt {GENERATION_ATTEMPTS - 1}:")
     assert ECHO_WORDS <= len(NOTE.split())
+
+
+PROMPT = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."
+SAMPLES = ["Mining shares fell on Tuesday after the company said its new mine in northern Quebec would open a year late."]
+
+
+def test_the_prompts_given_text_is_removed_wherever_it_appears():
+    text = "Gold prices rose sharply in early trading on Monday. Dealers cited a weaker dollar."
+    assert without_prompt_text(text, PROMPT) == ". Dealers cited a weaker dollar."
+    assert without_prompt_text("Dealers cited a weaker dollar.", PROMPT) == "Dealers cited a weaker dollar."
+    # Runs shorter than the threshold are ordinary words, not the prompt's text.
+    assert without_prompt_text("Gold prices rose again.", PROMPT) == "Gold prices rose again."
+
+
+def test_copy_flag_names_a_copy_of_the_samples():
+    copied = "Analysts were surprised. The company said its new mine in northern Quebec would open a year late."
+    assert copy_flag(copied, SAMPLES, PROMPT) == "copies 12+ consecutive words of the sample texts"
+    # Eleven shared words are not a copy at the default length of 12.
+    near = "Analysts said its new mine in northern Quebec would open a year later than hoped."
+    assert copy_flag(near, SAMPLES, PROMPT) is None
+    assert copy_flag(near, SAMPLES, PROMPT, words=8) is not None
+
+
+def test_copy_flag_names_a_repeated_opening():
+    opening = "Gold prices rose sharply in early trading on Monday."
+    assert copy_flag(f"{opening} Dealers cited the dollar.", SAMPLES, PROMPT) is None
+    assert copy_flag(f"{opening} Dealers cited the dollar. {opening}", SAMPLES, PROMPT) == "repeats the prompt's given text"
+
+
+def test_the_given_opening_is_not_counted_as_a_copy_of_the_samples():
+    # A sample that happens to start like the prompt: starting with the prompt's text is no copy.
+    samples = ["Gold prices rose sharply in early trading on Monday as dealers bought ahead of the holiday."]
+    assert copy_flag("Gold prices rose sharply in early trading on Monday. Then they fell.", samples, PROMPT) is None

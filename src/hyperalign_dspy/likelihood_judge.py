@@ -106,7 +106,7 @@ class LikelihoodJudge:
         if not case.neutral_samples:
             raise HyperAlignError("the likelihood judge needs neutral samples (other authors' texts)")
         texts = [self._scored_text(candidate, case.prompt) for candidate in candidates]
-        if not all(texts):
+        if not all(any(character.isalnum() for character in text) for text in texts):
             raise HyperAlignError("a candidate is empty once the prompt's given text is removed")
         after_user = [self.mean_logprob(self._context(case.samples), text) for text in texts]
         after_neutral = [self.mean_logprob(self._context(case.neutral_samples), text) for text in texts]
