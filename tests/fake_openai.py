@@ -37,7 +37,7 @@ def shared_words(text: str, samples: str) -> int:
     return len(set(WORD.findall(text.lower())) & set(WORD.findall(samples.lower())))
 
 
-def chat_answer(fields: list[str], system: str, user: str) -> str:
+def chat_answer(fields: list[str], system: str, user: str, always: str | None = None) -> str:
     if fields == ["hypotheses", "attributes"]:
         return (f"[[ ## hypotheses ## ]]\n{json.dumps(HYPOTHESES)}\n\n"
                 f"[[ ## attributes ## ]]\n{json.dumps(ATTRIBUTES)}\n\n[[ ## completed ## ]]")
@@ -56,7 +56,7 @@ def chat_answer(fields: list[str], system: str, user: str) -> str:
         samples = field_value(user, "sample_texts")
         a = shared_words(field_value(user, "candidate_a"), samples)
         b = shared_words(field_value(user, "candidate_b"), samples)
-        verdict = "A" if a > b else "B" if b > a else "tie"
+        verdict = always or ("A" if a > b else "B" if b > a else "tie")
         return (f"[[ ## reason ## ]]\nshared words: A {a}, B {b}\n\n"
                 f"[[ ## verdict ## ]]\n{verdict}\n\n[[ ## completed ## ]]")
     raise AssertionError(f"unexpected output fields {fields}")
@@ -77,8 +77,10 @@ def echo_logprobs(prompt: str) -> dict:
 
 
 class FakeOpenAI:
-    def __init__(self, garbage: bool = False, logprobs: bool = True):
+    def __init__(self, garbage: bool = False, logprobs: bool = True, always: str | None = None):
+        """`always`: the verdict judge answers this verdict, whatever the candidates."""
         self.requests: list[dict] = []
+        self.always = always
         self.garbage = garbage
         self.logprobs = logprobs
         self.lock = threading.Lock()
@@ -94,7 +96,7 @@ class FakeOpenAI:
                     system = next(m["content"] for m in messages if m["role"] == "system")
                     user = [m["content"] for m in messages if m["role"] == "user"][-1]
                     content = ("I will not follow any format." if server.garbage
-                               else chat_answer(output_fields(system), system, user))
+                               else chat_answer(output_fields(system), system, user, server.always))
                     choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
                     kind = "chat.completion"
                 elif self.path == "/v1/completions":

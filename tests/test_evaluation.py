@@ -9,6 +9,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
+import hyperalign_dspy as ha
+
 from fake_openai import FakeOpenAI
 from hyperalign_dspy.cli import main
 
@@ -150,6 +152,21 @@ def test_eval_prints_a_table(server, suite, capsys):
     assert "judge calibration: real vs impostor" in out
     assert "hyperalign vs few-shot" in out and "hyperalign vs zero-shot" in out
     assert "Stylometric attribution accuracy" in out and "MLflow run" in out
+
+
+def test_a_judge_with_position_bias_is_reported_as_unable(monkeypatch, fresh_dspy_cache, suite, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    with FakeOpenAI(always="A") as fake:
+        lm = ha.lm("openai/test-model", api_base=fake.base)
+        report = ha.evaluate(suite, lm=lm, limit=4, experiment="bias-test")
+        assert main(["eval", str(suite), "--lm", "openai/test-model", "--api-base", fake.base, "--limit", "4"]) == 0
+    # "A" in both orders is a tie every time: accuracy 0.5, and the run says the judge is blind.
+    assert isinstance(report, ha.EvaluationReport)
+    assert (report.judge_accuracy, report.judge_ci_low, report.judge_ci_high) == (0.5, 0.5, 0.5)
+    assert report.judge_can_tell_authors_apart is False
+    assert all(c.ties == 4 and c.win_rate == 0.5 for c in report.comparisons)
+    assert "cannot tell these authors apart" in capsys.readouterr().out
+    assert mlflow.get_run(report.mlflow_run_id).data.tags["judge_can_tell_authors_apart"] == "false"
 
 
 @pytest.mark.parametrize(

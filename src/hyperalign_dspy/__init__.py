@@ -21,7 +21,21 @@ from hyperalign_dspy.program import HyPerAlign  # noqa: E402
 from hyperalign_dspy.signatures import UserAttributes  # noqa: E402
 from hyperalign_dspy.user_texts import UserText  # noqa: E402
 
+# The evaluation harness imports scikit-learn and MLflow: loaded on first use.
+_LAZY = {"evaluate": "hyperalign_dspy.evaluation", "EvaluationReport": "hyperalign_dspy.evaluation",
+         "load_suite": "hyperalign_dspy.suite"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hyperalign_dspy' has no attribute '{name}'")
+
+
 __all__ = [
+    "EvaluationReport",
     "FewShotInContext",
     "HyPerAlign",
     "HyperAlignError",
@@ -29,7 +43,9 @@ __all__ = [
     "UserProfile",
     "UserText",
     "ZeroShot",
+    "evaluate",
     "load_authors",
     "lm",
+    "load_suite",
     "read_user_texts",
 ]

@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="[hyperalign] warning: %(message)s")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its store set-up notices are not news
     try:
         args.handler(args)
     except HyperAlignError as exc:

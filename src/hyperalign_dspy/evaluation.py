@@ -25,15 +25,13 @@ from pydantic import BaseModel, Field
 
 from hyperalign_dspy.attribution import AuthorAttribution
 from hyperalign_dspy.baselines import FewShotInContext, ZeroShot
-from hyperalign_dspy.copy_guard import copy_flag, without_prompt_text
+from hyperalign_dspy.copy_guard import without_prompt_text
 from hyperalign_dspy.data import load_authors
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.language_models import context_tokens_of
-from hyperalign_dspy.likelihood_judge import LikelihoodJudge
-from hyperalign_dspy.pairwise import JudgeCase, PairJudgment, WinRate, judge_both_orders
+from hyperalign_dspy.judging import AuthorshipJudging
+from hyperalign_dspy.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.program import HyPerAlign, load_program_state
 from hyperalign_dspy.suite import EvalSuite, load_suite
-from hyperalign_dspy.verdict_judge import VerdictJudge
 
 UNCOMPILED = "hyperalign-uncompiled"
 
@@ -92,18 +90,6 @@ def select_examples(examples: list[dspy.Example], limit: int | None, seed: int) 
     return chosen[:limit] if limit else chosen
 
 
-def _neighbours(authors: list[str], author: str, offsets) -> list[str]:
-    at = authors.index(author)
-    return [authors[(at + offset) % len(authors)] for offset in offsets]
-
-
-def resolve_judge_kind(kind: str, judge_lm: dspy.LM) -> str:
-    if kind != "auto":
-        return kind
-    engine = getattr(judge_lm, "engine", None)
-    return "likelihood" if hasattr(engine, "continuation_logprobs") else "verdict"
-
-
 def _safely(function: Callable) -> Callable:
     """A worker for dspy.Parallel that returns its failure instead of raising it, so one failed
     example is reported as such and never stops the run."""
@@ -131,16 +117,21 @@ def evaluate(
     judge_lm: dspy.LM | None = None,
     judge_adapter: dspy.Adapter | None = None,
     judge_kind: str | None = None,
+    program: dspy.Module | None = None,
     program_path: str | Path | None = None,
+    authors: list[str] | None = None,
     limit: int | None = None,
     threads: int | None = None,
     experiment: str = "hyperalign",
     progress: Callable[[str], None] = lambda message: None,
 ) -> EvaluationReport:
     """Evaluate the suite's systems on its data with the task LM `lm` (default: DSPy's configured
-    LM) and the judge LM `judge_lm` (default: the task LM), in one MLflow run of `experiment`.
-    With `program_path`, `hyperalign` is that compiled program and `hyperalign-uncompiled` the
-    plain one, compared with each other as well."""
+    LM) and the judge LM `judge_lm` (default: the task LM), in one MLflow run of `experiment`
+    (nested in the active run, if there is one).
+
+    `program` (or a program file, `program_path`) takes the place of `hyperalign`, and is compared
+    with the uncompiled program (`hyperalign-uncompiled`) too. `authors` restricts the prompts to
+    those authors'; `limit` then takes the first N, authors interleaved."""
     import mlflow
 
     from hyperalign_dspy.tracking import log_evaluation
@@ -154,62 +145,42 @@ def evaluate(
     if task_lm is None:
         raise HyperAlignError("no LM is configured: pass lm= or call dspy.configure(lm=...)")
     adapter = adapter or dspy.settings.adapter
-    judge_lm = (judge_lm or task_lm).copy(temperature=0.0)
-    kind = resolve_judge_kind(judge_kind or suite.judge.kind, judge_lm)
     embedded = hasattr(getattr(task_lm, "engine", None), "continuation_logprobs")
     threads = threads or (1 if embedded else 8)  # the embedded engine runs one call at a time
 
     all_examples = load_authors(suite.data)
-    authors = sorted({example.author for example in all_examples})
-    if len(authors) < 3:
-        raise HyperAlignError(f"suite {suite.name}: its data has {len(authors)} authors; calibration needs at least 3")
-    samples = {example.author: [text.text for text in example.examples] for example in all_examples}
-    references = {}
-    for example in all_examples:
-        references.setdefault(example.author, []).append(example.reference)
-    examples = select_examples(all_examples, limit or suite.limit, suite.seed)
+    names = sorted({example.author for example in all_examples})
+    if len(names) < 3:
+        raise HyperAlignError(f"suite {suite.name}: its data has {len(names)} authors; calibration needs at least 3")
+    unknown = sorted(set(authors or []) - set(names))
+    if unknown:
+        raise HyperAlignError(f"suite {suite.name} has no author {', '.join(unknown)}")
+    pool = [example for example in all_examples if authors is None or example.author in authors]
+    examples = select_examples(pool, limit or suite.limit, suite.seed)
+    judging = AuthorshipJudging(all_examples, suite.judge, judge_lm or task_lm, judge_adapter, judge_kind)
 
     systems: dict[str, dspy.Module] = {}
     comparisons = [(c.system, c.baseline) for c in suite.comparisons]
     for name in suite.systems:
         systems[name] = {"hyperalign": HyPerAlign, "zero-shot": ZeroShot, "few-shot": FewShotInContext}[name]()
     if program_path is not None:
+        program = load_program_state(HyPerAlign(), program_path)
+    if program is not None:
         if "hyperalign" not in systems:
-            raise HyperAlignError(f"suite {suite.name} has no 'hyperalign' system to load {program_path} into")
-        load_program_state(systems["hyperalign"], program_path)
+            raise HyperAlignError(f"suite {suite.name} has no 'hyperalign' system for the given program")
+        systems["hyperalign"] = program
         systems[UNCOMPILED] = HyPerAlign()
         comparisons.append(("hyperalign", UNCOMPILED))
-
-    if kind == "likelihood":
-        judge = LikelihoodJudge(judge_lm, margin=suite.judge.margin, sample_tokens=suite.judge.sample_tokens,
-                                candidate_tokens=suite.judge.candidate_tokens, context_tokens=context_tokens_of(judge_lm))
-    else:
-        judge = VerdictJudge(context_tokens=context_tokens_of(judge_lm), sample_tokens=suite.judge.sample_tokens)
-
-    def judge_case(example) -> JudgeCase:
-        neutral = _neighbours(authors, example.author, range(1, suite.judge.neutral_authors + 1))
-        return JudgeCase(
-            samples=samples[example.author],
-            neutral_samples=[samples[author][0] for author in neutral],
-            reference=example.reference if suite.judge.use_reference and kind == "verdict" else "",
-            prompt=example.prompt,
-        )
-
-    def impostor_of(example, index) -> str:
-        # The previous author's real text: never one of the neutral authors, whose texts would
-        # lower the impostor's gain by themselves.
-        (other,) = _neighbours(authors, example.author, [-1])
-        texts = references[other]
-        return texts[index % len(texts)]
+        comparisons += [(UNCOMPILED, baseline) for system, baseline in suite.comparisons_of("hyperalign")]
 
     parallel = dspy.Parallel(num_threads=threads, max_errors=len(examples) * (len(systems) + 1) + 1)
     params = {
         "suite": suite.name, "suite_file": str(suite.path or ""), "task": suite.task,
         "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
         "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base") or "",
-        "judge_lm": judge_lm.model, "judge_api_base": judge_lm.kwargs.get("api_base") or "",
-        "judge_kind": kind, "limit": len(examples), "threads": threads, "seed": suite.seed,
-        "program_file": str(program_path or ""),
+        "judge_lm": judging.lm.model, "judge_api_base": judging.lm.kwargs.get("api_base") or "",
+        "judge_kind": judging.kind, "examples": len(examples), "authors": ",".join(authors or []),
+        "threads": threads, "seed": suite.seed, "program_file": str(program_path or ""),
         "program_sha256": file_sha256(program_path) if program_path else "",
         "data_sha256": file_sha256(suite.data), "dspy_version": dspy.__version__,
         **{f"suite.judge.{key}": value for key, value in suite.judge.model_dump().items()},
@@ -217,21 +188,22 @@ def evaluate(
 
     mlflow.set_experiment(experiment)
     started = time.perf_counter()
-    with mlflow.start_run(run_name=f"eval {suite.name}") as run:
-        mlflow.set_tags({"kind": "eval", "suite": suite.name, "lm": task_lm.model, "judge_lm": judge_lm.model})
-        mlflow.dspy.autolog(log_traces=True, silent=True)
+    nested = mlflow.active_run() is not None
+    with mlflow.start_run(run_name=f"eval {suite.name}", nested=nested) as run:
+        mlflow.set_tags({"kind": "eval", "suite": suite.name, "lm": task_lm.model, "judge_lm": judging.lm.model})
+        if not nested:  # a compile run has its own autolog
+            mlflow.dspy.autolog(log_traces=True, silent=True)
         try:
-            counter = CallCounter(task_lm, judge_lm)
+            counter = CallCounter(task_lm, judging.lm)
             with dspy.context(lm=task_lm, adapter=adapter):
                 outputs = _generate(systems, examples, parallel, progress)
-                progress(f"judging {len(examples)} prompts with the {kind} judge ({judge_lm.model})")
-                with dspy.context(lm=judge_lm, adapter=judge_adapter):
-                    judged = _judge(judge, examples, outputs, comparisons, judge_case, impostor_of,
-                                    suite.judge.copy_words, parallel)
+            progress(f"judging {len(examples)} prompts with the {judging.kind} judge ({judging.lm.model})")
+            judged = _judge(judging, examples, outputs, comparisons, parallel)
         finally:
-            mlflow.dspy.autolog(disable=True, silent=True)
+            if not nested:
+                mlflow.dspy.autolog(disable=True, silent=True)
 
-        attribution_model = AuthorAttribution(samples)
+        attribution_model = AuthorAttribution(judging.samples)
         attribution = {}
         for name in systems:
             kept = [(example, outputs[name][i].text) for i, example in enumerate(examples) if outputs[name][i].text]
@@ -245,7 +217,7 @@ def evaluate(
         calibration = WinRate.of("real text", "impostor", [item.calibration for item in judged], suite.seed)
         tokens = counter.totals()
         report = EvaluationReport(
-            suite=suite.name, judge_kind=kind, judge_lm=judge_lm.model, task_lm=task_lm.model,
+            suite=suite.name, judge_kind=judging.kind, judge_lm=judging.lm.model, task_lm=task_lm.model,
             judge_accuracy=calibration.win_rate, judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high,
             judge_calibration_failures=calibration.failures,
             judge_can_tell_authors_apart=calibration.ci_low is not None and calibration.ci_low > 0.5,
@@ -253,8 +225,8 @@ def evaluate(
                          for system, baseline in comparisons],
             attribution=attribution,
             system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},
-            examples=len(examples), authors=len(authors),
-            lm_calls=tokens["calls"] + getattr(judge, "calls", 0),
+            examples=len(examples), authors=len(names),
+            lm_calls=tokens["calls"] + judging.scoring_calls,
             prompt_tokens=tokens["prompt_tokens"], completion_tokens=tokens["completion_tokens"],
             wall_seconds=round(time.perf_counter() - started, 1),
             mlflow_run_id=run.info.run_id,
@@ -291,30 +263,20 @@ def _generate(systems, examples, parallel, progress) -> dict[str, list[_Output]]
     return outputs
 
 
-def _judge(judge, examples, outputs, comparisons, judge_case, impostor_of, copy_words, parallel) -> list[_Judged]:
+def _judge(judging: AuthorshipJudging, examples, outputs, comparisons, parallel) -> list[_Judged]:
     def judge_example(index):
         example = examples[index]
-        case = judge_case(example)
-        real, impostor = example.reference, impostor_of(example, index)
         texts = {name: outputs[name][index].text for name in outputs}
-        if hasattr(judge, "style_gains"):
-            # Score every candidate of this prompt context by context, so each is evaluated once.
-            try:
-                judge.style_gains(case, [real, impostor, *(text for text in texts.values() if text)])
-            except Exception:
-                pass  # the decisions below meet the same failure and report it per pair
-        judged = _Judged(calibration=judge_both_orders(judge, case, real, impostor))
+        judging.prepare(example, [example.reference, judging.impostor(example, index),
+                                  *(text for text in texts.values() if text)])
+        judged = _Judged(calibration=judging.calibrate(example, index))
         for system, baseline in comparisons:
             if texts[system] is None or texts[baseline] is None:
                 failed = system if texts[system] is None else baseline
                 judged.comparisons[(system, baseline)] = PairJudgment(
                     "failure", error=f"{failed} produced no output: {outputs[failed][index].error}")
-                continue
-            judged.comparisons[(system, baseline)] = judge_both_orders(
-                judge, case, texts[system], texts[baseline],
-                copy_system=copy_flag(texts[system], case.samples, example.prompt, copy_words),
-                copy_baseline=copy_flag(texts[baseline], case.samples, example.prompt, copy_words),
-            )
+            else:
+                judged.comparisons[(system, baseline)] = judging.compare(example, texts[system], texts[baseline])
         return judged
 
     return parallel([(judge_example, (index,)) for index in range(len(examples))])

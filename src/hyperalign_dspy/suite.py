@@ -42,6 +42,9 @@ class EvalSuite(BaseModel):
     judge: JudgeSettings = JudgeSettings()
     path: Path | None = Field(None, exclude=True)
 
+    def comparisons_of(self, system: str) -> list[tuple[str, str]]:
+        return [(c.system, c.baseline) for c in self.comparisons if c.system == system]
+
     @model_validator(mode="after")
     def _known_systems(self) -> "EvalSuite":
         for system in self.systems:
