@@ -24,8 +24,28 @@ WORD = re.compile(r"[a-z]+")
 
 
 def output_fields(system: str) -> list[str]:
+    return [name for name, _ in typed_output_fields(system)]
+
+
+def typed_output_fields(system: str) -> list[tuple[str, str]]:
+    if "Your output fields are:" not in system:
+        return []
     section = system.split("Your output fields are:", 1)[1].split("All interactions", 1)[0]
-    return re.findall(r"^\d+\. `(\w+)`", section, flags=re.MULTILINE)
+    return re.findall(r"^\d+\. `(\w+)` \(([^)]*\)?)\)", section, flags=re.MULTILINE)
+
+
+GENERIC = {"dict": "{}", "list": "[]", "bool": "true", "int": "1", "float": "1.0"}
+
+
+def generic_answer(system: str) -> str:
+    """An optimizer's own request (instruction proposals, reflections): each output field gets a
+    plain value of its type; a request without DSPy's field format gets a fenced instruction."""
+    fields = typed_output_fields(system)
+    if not fields:
+        return "```\nWrite as the user would, in their habits.\n```"
+    parts = [f"[[ ## {name} ## ]]\n{GENERIC.get(kind.split('[')[0], 'Write as the user would, in their habits.')}"
+             for name, kind in fields]
+    return "\n\n".join(parts) + "\n\n[[ ## completed ## ]]"
 
 
 def field_value(user: str, name: str) -> str:
@@ -59,7 +79,7 @@ def chat_answer(fields: list[str], system: str, user: str, always: str | None = 
         verdict = always or ("A" if a > b else "B" if b > a else "tie")
         return (f"[[ ## reason ## ]]\nshared words: A {a}, B {b}\n\n"
                 f"[[ ## verdict ## ]]\n{verdict}\n\n[[ ## completed ## ]]")
-    raise AssertionError(f"unexpected output fields {fields}")
+    return generic_answer(system)
 
 
 def echo_logprobs(prompt: str) -> dict:
@@ -93,8 +113,10 @@ class FakeOpenAI:
                     server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
                 if self.path == "/v1/chat/completions":
                     messages = body["messages"]
-                    system = next(m["content"] for m in messages if m["role"] == "system")
+                    system = next((m["content"] for m in messages if m["role"] == "system"), "")
                     user = [m["content"] for m in messages if m["role"] == "user"][-1]
+                    if isinstance(user, list):  # content parts
+                        user = "".join(part.get("text", "") for part in user)
                     content = ("I will not follow any format." if server.garbage
                                else chat_answer(output_fields(system), system, user, server.always))
                     choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}

@@ -66,14 +66,13 @@ def cmd_hypotheses(args) -> None:
 
 
 def cmd_personalize(args) -> None:
-    from hyperalign_dspy.program import HyPerAlign, load_program_state
+    from hyperalign_dspy.program import HyPerAlign
+    from hyperalign_dspy.program_files import load_program
 
     if not args.prompt or any(not prompt.strip() for prompt in args.prompt):
         raise HyperAlignError("give at least one non-empty --prompt")
     _configure(args)
-    program = HyPerAlign()
-    if args.program:
-        program = load_program_state(program, args.program)
+    program = load_program(args.program) if args.program else HyPerAlign()
     profile = _profile_for(args, program)
     responses = []
     for number, prompt in enumerate(args.prompt, start=1):
@@ -149,20 +148,73 @@ def cmd_eval(args) -> None:
     from hyperalign_dspy.language_models import adapter_for, lm
 
     task_lm = lm(args.lm, api_base=args.api_base)
-    judge_name = args.judge_lm or args.lm
-    judge_base = args.judge_api_base if args.judge_lm else (args.judge_api_base or args.api_base)
-    judge_lm = lm(judge_name, api_base=judge_base)
+    judge_lm, judge_adapter = _judge_lms(args)
     # DSPy's progress bars and MLflow's notices write to stdout, which belongs to the result.
     with contextlib.redirect_stdout(sys.stderr):
         report = evaluate(
             args.suite, lm=task_lm, adapter=adapter_for(args.lm), judge_lm=judge_lm,
-            judge_adapter=adapter_for(judge_name), judge_kind=args.judge_kind, program_path=args.program,
+            judge_adapter=judge_adapter, judge_kind=args.judge_kind, program_path=args.program,
             limit=args.limit, threads=args.threads, experiment=args.experiment, progress=_progress,
         )
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
         _print_evaluation(report)
+
+
+def _judge_lms(args):
+    from hyperalign_dspy.language_models import adapter_for, lm
+
+    judge_name = args.judge_lm or args.lm
+    judge_base = args.judge_api_base if args.judge_lm else (args.judge_api_base or args.api_base)
+    return lm(judge_name, api_base=judge_base), adapter_for(judge_name)
+
+
+def cmd_compile(args) -> None:
+    from hyperalign_dspy.compiler import compile_program
+    from hyperalign_dspy.language_models import adapter_for, lm
+
+    task_lm = lm(args.lm, api_base=args.api_base)
+    judge_lm, judge_adapter = _judge_lms(args)
+    with contextlib.redirect_stdout(sys.stderr):
+        result = compile_program(
+            args.optimizer, args.suite, args.out, lm=task_lm, adapter=adapter_for(args.lm), judge_lm=judge_lm,
+            judge_adapter=judge_adapter, limit=args.limit, threads=args.threads, force=args.force,
+            experiment=args.experiment, progress=_progress,
+        )
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return
+    print(f"Compiled {result.recipe} -> {result.program_path} (metadata beside it)")
+    print(f"training authors: {', '.join(result.train_authors)}; validation authors: {', '.join(result.validation_authors)}")
+    print(f"judge on the training authors: accuracy {_share(result.judge_accuracy)} "
+          f"[{_share(result.judge_ci_low)}, {_share(result.judge_ci_high)}]; metric failures {result.metric_failures}\n")
+    _print_evaluation(result.validation)
+    print(f"\ncompile: {result.lm_calls} LM calls, {result.wall_seconds / 60:.1f} min; MLflow run {result.mlflow_run_id}")
+
+
+def cmd_compare(args) -> None:
+    from hyperalign_dspy.comparison import compare_chart, compare_runs
+
+    summaries = compare_runs(args.experiment)
+    chart = compare_chart(summaries, args.chart, args.experiment) if summaries else None
+    if args.json:
+        print(json.dumps({"runs": [s.model_dump() for s in summaries], "chart": str(chart) if chart else None}, indent=2))
+        return
+    if not summaries:
+        print(f"no finished compile runs in experiment {args.experiment}")
+        return
+    print(f"{'recipe':<26} {'LM':<28} {'vs uncompiled':>13}  {'95% CI':<14} {'vs baselines':<28} {'calls':>6} {'min':>6}")
+    for s in summaries:
+        baselines = ", ".join(f"{name} {value:.2f}" for name, value in sorted(s.vs_baseline.items())) or "n/a"
+        print(f"{s.recipe:<26} {s.lm:<28} {_share(s.vs_uncompiled):>13}  "
+              f"[{_share(s.vs_uncompiled_ci_low)}, {_share(s.vs_uncompiled_ci_high)}] {baselines:<28} "
+              f"{s.lm_calls if s.lm_calls is not None else 'n/a':>6} {s.minutes if s.minutes is None else round(s.minutes, 1)!s:>6}")
+    print(f"\nchart: {chart}")
+
+
+def _share(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _lm_options(parser: argparse.ArgumentParser) -> None:
@@ -210,6 +262,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--json", action="store_true", help="print the report as one JSON object")
     _lm_options(evaluation)
     evaluation.set_defaults(handler=cmd_eval)
+
+    compiling = commands.add_parser("compile", help="tune the program with an optimizer recipe against the judge")
+    compiling.add_argument("--optimizer", required=True, help="a recipe, e.g. optimizers/bootstrap-fewshot.toml")
+    compiling.add_argument("--suite", required=True, help="a suite TOML whose authors are split into training and validation")
+    compiling.add_argument("--out", required=True, help="where to write the program, e.g. programs/NAME.json")
+    compiling.add_argument("--judge-lm", help="the judge's LM (default: the task LM)")
+    compiling.add_argument("--judge-api-base", help="base URL of the judge's OpenAI-compatible server")
+    compiling.add_argument("--limit", type=int, help="at most N training prompts and N validation prompts")
+    compiling.add_argument("--threads", type=int, help="parallel LM calls (default 8; 1 on the embedded LMs)")
+    compiling.add_argument("--force", action="store_true", help="compile even if the judge fails calibration")
+    compiling.add_argument("--experiment", default="hyperalign", help="MLflow experiment (default: hyperalign)")
+    compiling.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    _lm_options(compiling)
+    compiling.set_defaults(handler=cmd_compile)
+
+    compare = commands.add_parser("compare", help="list the compile runs of an MLflow experiment, best first")
+    compare.add_argument("--experiment", default="hyperalign", help="MLflow experiment (default: hyperalign)")
+    compare.add_argument("--chart", default="compare.png", help="where to write the chart (default: compare.png)")
+    compare.add_argument("--json", action="store_true", help="print the runs as JSON")
+    compare.set_defaults(handler=cmd_compare)
     return parser
 
 

@@ -30,7 +30,7 @@ from hyperalign_dspy.data import load_authors
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.judging import AuthorshipJudging
 from hyperalign_dspy.pairwise import PairJudgment, WinRate
-from hyperalign_dspy.program import HyPerAlign, load_program_state
+from hyperalign_dspy.program import HyPerAlign
 from hyperalign_dspy.suite import EvalSuite, load_suite
 
 UNCOMPILED = "hyperalign-uncompiled"
@@ -134,6 +134,7 @@ def evaluate(
     those authors'; `limit` then takes the first N, authors interleaved."""
     import mlflow
 
+    from hyperalign_dspy.program_files import load_program
     from hyperalign_dspy.tracking import log_evaluation
 
     suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
@@ -164,7 +165,7 @@ def evaluate(
     for name in suite.systems:
         systems[name] = {"hyperalign": HyPerAlign, "zero-shot": ZeroShot, "few-shot": FewShotInContext}[name]()
     if program_path is not None:
-        program = load_program_state(HyPerAlign(), program_path)
+        program = load_program(program_path)
     if program is not None:
         if "hyperalign" not in systems:
             raise HyperAlignError(f"suite {suite.name} has no 'hyperalign' system for the given program")

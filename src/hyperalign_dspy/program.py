@@ -13,7 +13,7 @@ from hyperalign_dspy.language_models import context_tokens_of
 from hyperalign_dspy.profile import UserProfile
 from hyperalign_dspy.signatures import GeneratePersonalized, InferHypotheses
 from hyperalign_dspy.style_measurements import measure_style
-from hyperalign_dspy.user_texts import as_user_texts, fit_to_context
+from hyperalign_dspy.user_texts import CHARS_PER_TOKEN, as_user_texts, fit_to_context
 
 
 def active_lm(predictor: dspy.Predict) -> dspy.LM:
@@ -43,6 +43,12 @@ def output_budget(lm: dspy.LM) -> int:
     return int(lm.kwargs.get("max_tokens") or 1024)
 
 
+def demo_tokens(predictor: dspy.Predict) -> int:
+    """Tokens a predictor's demos (from a compile) add to each of its prompts, estimated."""
+    text = json.dumps([demo.toDict() if hasattr(demo, "toDict") else demo for demo in predictor.demos], default=str)
+    return int(len(text) / CHARS_PER_TOKEN) if predictor.demos else 0
+
+
 class HyPerAlign(dspy.Module):
     """Stage 1 (`infer`) turns a user's texts into a `UserProfile`; stage 2 (`generate`) writes
     the response to a prompt from that profile. Profiles are memoized per texts, LM and stage-1
@@ -66,7 +72,9 @@ class HyPerAlign(dspy.Module):
         user_texts = as_user_texts(texts)
         lm = active_lm(self.infer)
         max_tokens = max(INFER_MAX_TOKENS, output_budget(lm))
-        fitted = fit_to_context(user_texts, context_tokens_of(lm), max_tokens, limit_tokens=self.infer_text_tokens)
+        # A compiled stage 1 carries demos, each with another user's texts: they share the context.
+        fitted = fit_to_context(user_texts, context_tokens_of(lm), max_tokens + demo_tokens(self.infer),
+                                limit_tokens=self.infer_text_tokens)
         key = self._profile_key(fitted.texts, lm)
         if key not in self._profiles:
             prediction = self.infer(

@@ -1,0 +1,79 @@
+"""Optimizer recipes: `optimizers/*.toml`, each naming a DSPy teleprompter, its arguments and the
+metric's settings. A recipe is data; this module only turns it into the teleprompter."""
+
+from __future__ import annotations
+
+import inspect
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import dspy
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hyperalign_dspy.errors import HyperAlignError
+
+TELEPROMPTERS = ("BootstrapFewShot", "BootstrapFewShotWithRandomSearch", "MIPROv2", "COPRO", "SIMBA", "GEPA")
+
+
+class MetricSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    baseline: Literal["few-shot", "zero-shot"] = Field(
+        "few-shot", description="the program's output is judged against this system's output for the same prompt")
+    attribution: bool = Field(False, description="average the judge's score with stylometric attribution (1 if "
+                                                 "the output is attributed to its author, else 0)")
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    teleprompter: Literal[TELEPROMPTERS]
+    description: str = ""
+    arguments: dict[str, Any] = Field(default_factory=dict, description="the teleprompter's constructor arguments")
+    compile_arguments: dict[str, Any] = Field(default_factory=dict, description="extra arguments of its compile()")
+    reflection_lm: str | None = Field(None, description="GEPA: 'task' for the task LM, or an LM name for ha.lm()")
+    metric: MetricSettings = MetricSettings()
+    path: Path | None = Field(None, exclude=True)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HyperAlignError(f"recipe {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HyperAlignError(f"recipe {path}: cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HyperAlignError(f"recipe {path}: not valid TOML: {exc}") from None
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise HyperAlignError(f"recipe {path}: {where}: {first['msg']}") from None
+    recipe.path = path
+    accepted = inspect.signature(getattr(dspy, recipe.teleprompter).__init__).parameters
+    unknown = sorted(set(recipe.arguments) - set(accepted))
+    if unknown:
+        raise HyperAlignError(f"recipe {path}: {recipe.teleprompter} takes no argument {', '.join(unknown)}")
+    if recipe.teleprompter == "GEPA" and not recipe.reflection_lm:
+        raise HyperAlignError(f"recipe {path}: GEPA needs reflection_lm ('task' or an LM name)")
+    return recipe
+
+
+def build_teleprompter(recipe: Recipe, metric, task_lm: dspy.LM, threads: int | None = None):
+    """The recipe's teleprompter with `metric`; `threads` fills `num_threads` where it is taken."""
+    from hyperalign_dspy.language_models import lm
+
+    teleprompter = getattr(dspy, recipe.teleprompter)
+    arguments = dict(recipe.arguments)
+    accepted = inspect.signature(teleprompter.__init__).parameters
+    if threads and "num_threads" in accepted:
+        arguments["num_threads"] = threads
+    if recipe.reflection_lm:
+        arguments["reflection_lm"] = task_lm if recipe.reflection_lm == "task" else lm(recipe.reflection_lm)
+    try:
+        return teleprompter(metric=metric, **arguments)
+    except ImportError as exc:
+        raise HyperAlignError(f"{recipe.teleprompter} needs a package that is not installed: {exc}") from exc

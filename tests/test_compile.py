@@ -1,0 +1,227 @@
+"""`hyperalign compile` with every shipped recipe against the loopback OpenAI-compatible server;
+the author split, the metric, atomic saving, loading, and `hyperalign compare`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dspy
+import mlflow
+import pytest
+
+import hyperalign_dspy as ha
+from fake_openai import FakeOpenAI
+from hyperalign_dspy.cli import main
+from hyperalign_dspy.compile_metric import AuthorshipMetric, BaselineOutputs
+from hyperalign_dspy.compiler import split_authors
+from hyperalign_dspy.data import PROJECT_ROOT, load_authors
+from hyperalign_dspy.judging import AuthorshipJudging
+from hyperalign_dspy.program_files import load_program, metadata_path, save_program
+from hyperalign_dspy.suite import JudgeSettings
+from test_evaluation import API_KEY, author_row
+
+RECIPES = sorted((PROJECT_ROOT / "optimizers").glob("*.toml"))
+VOCABULARY = {
+    "Harbor": "harbor ships cargo tide dock crane freight pier",
+    "Orchard": "orchard apples harvest blossom cider ladder branch frost",
+    "Circuit": "circuit voltage resistor current solder board signal ground",
+    "Meadow": "meadow grass sheep fence clover hay barn shepherd",
+    "Comet": "comet orbit telescope nebula crater planet dust tail",
+    "Bakery": "bakery dough oven crust flour yeast loaf butter",
+}
+
+
+@pytest.fixture
+def suite(tmp_path) -> Path:
+    data = tmp_path / "data" / "authors.jsonl"
+    data.parent.mkdir()
+    data.write_text("".join(json.dumps(author_row(name, words)) + "\n" for name, words in VOCABULARY.items()))
+    path = tmp_path / "six.toml"
+    path.write_text(
+        'name = "six"\ntask = "authorship"\ndata = "data/authors.jsonl"\nseed = 1\n'
+        'systems = ["hyperalign", "few-shot"]\n'
+        'comparisons = [{ system = "hyperalign", baseline = "few-shot" }]\n[judge]\nneutral_authors = 1\n'
+    )
+    return path
+
+
+@pytest.fixture
+def server(monkeypatch, fresh_dspy_cache):
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def compile_args(server, recipe, suite, out, *extra):
+    return ["compile", "--optimizer", str(recipe), "--suite", str(suite), "--out", str(out),
+            "--lm", "openai/test-model", "--api-base", server.base, *extra]
+
+
+def test_split_authors_is_disjoint_seeded_and_keeps_both_sides():
+    authors = [f"a{n}" for n in range(12)]
+    train, validation = split_authors(authors, seed=0)
+    assert not set(train) & set(validation) and set(train) | set(validation) == set(authors)
+    assert len(validation) == 4 and split_authors(authors, seed=0) == (train, validation)
+    assert split_authors(authors, seed=1) != (train, validation)
+    assert [len(side) for side in split_authors(["x", "y"], seed=0)] == [1, 1]
+    with pytest.raises(ha.HyperAlignError, match="at least 2 authors"):
+        split_authors(["only"], seed=0)
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
+def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsys):
+    out = tmp_path / "programs" / f"{recipe.stem}.json"
+    assert main([*compile_args(server, recipe, suite, out, "--limit", "2", "--json")]) == 0, capsys.readouterr().err
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["train_authors"]).isdisjoint(result["validation_authors"])
+    assert len(result["train_authors"]) == 4 and len(result["validation_authors"]) == 2
+    assert result["judge_accuracy"] == 1.0
+    labels = {(c["system"], c["baseline"]) for c in result["validation"]["comparisons"]}
+    assert labels == {("hyperalign", "few-shot"), ("hyperalign", "hyperalign-uncompiled"),
+                      ("hyperalign-uncompiled", "few-shot")}
+    # Beyond calibration (2 prompts x 2 orders), the teleprompter ran the program and the metric.
+    assert result["train_lm_calls"] > 4 + 2 and result["lm_calls"] > result["train_lm_calls"]
+    metadata = json.loads(metadata_path(out).read_text())
+    assert metadata["task"] == "authorship" and metadata["recipe"]["name"] == recipe.stem
+    assert metadata["split"]["validation_authors"] == result["validation_authors"]
+    assert metadata["task_lm"] == "openai/test-model" and metadata["dspy_version"] == dspy.__version__
+    assert metadata["lm_calls"] == result["lm_calls"]
+    assert API_KEY not in out.read_text() + metadata_path(out).read_text()
+    program = load_program(out)
+    assert isinstance(program, ha.HyPerAlign)
+
+    run = mlflow.get_run(result["mlflow_run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["recipe"] == recipe.stem and run.data.tags["kind"] == "compile"
+    assert "validation.vs_uncompiled.win_rate" in run.data.metrics
+    artifacts = {item.path for item in mlflow.artifacts.list_artifacts(run_id=run.info.run_id, artifact_path="program")}
+    assert artifacts == {f"program/{out.name}", f"program/{metadata_path(out).name}"}
+
+
+def test_bootstrapped_demos_reach_the_saved_program_and_personalize_uses_it(server, suite, tmp_path, capsys):
+    # Against the zero-shot baseline the fake judge ties every pair (½ ≥ the threshold): demos.
+    recipe = tmp_path / "bootstrap.toml"
+    recipe.write_text((PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml").read_text()
+                      .replace('baseline = "few-shot"', 'baseline = "zero-shot"'))
+    out = tmp_path / "bootstrap.json"
+    assert main([*compile_args(server, recipe, suite, out, "--limit", "2")]) == 0
+    assert "Compiled bootstrap-fewshot" in capsys.readouterr().out
+    state = json.loads(out.read_text())
+    assert len(state["infer"]["demos"]) == 1 and len(state["generate"]["demos"]) == 1
+    program = load_program(out)
+    assert len(program.infer.demos) == 1 and len(program.generate.demos) == 1
+
+    texts = tmp_path / "me.txt"
+    texts.write_text("harbor ships cargo tide dock crane freight pier harbor ships.")
+    assert main(["personalize", "--program", str(out), "--examples", str(texts), "--prompt", "Write about tides.",
+                 "--lm", "openai/test-model", "--api-base", server.base, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["responses"][0]["response"] == "Personalized answer to Write about tides."
+    demo_prompt = json.dumps(server.requests[-1]["body"]["messages"])
+    assert "Personalized answer to" in demo_prompt  # the generation demo went into the prompt
+
+
+def test_a_judge_that_fails_calibration_stops_the_compile(monkeypatch, fresh_dspy_cache, suite, tmp_path, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    out = tmp_path / "p.json"
+    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
+    with FakeOpenAI(always="A") as fake:
+        assert main(compile_args(fake, recipe, suite, out, "--limit", "2")) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "cannot tell the training authors apart" in err and "--force" in err
+        assert not out.exists() and not metadata_path(out).exists()
+        assert list(tmp_path.glob(".p.json*")) == []
+        failed = mlflow.search_runs(experiment_names=["hyperalign"], output_format="list",
+                                    filter_string="tags.kind = 'compile'")
+        assert failed[0].info.status == "FAILED"
+        assert main([*compile_args(fake, recipe, suite, out, "--limit", "2", "--force")]) == 0
+    assert out.exists() and metadata_path(out).exists()
+
+
+def test_metric_scores_wins_ties_losses_copies_and_failures(suite):
+    examples = load_authors(json.loads(json.dumps(str(suite.parent / "data" / "authors.jsonl"))))
+    example = examples[0]
+    samples = [text.text for text in example.examples]
+
+    class Judge:
+        def __init__(self, verdicts):
+            self.verdicts = list(verdicts)
+
+        def decide(self, case, a, b):
+            from hyperalign_dspy.pairwise import Decision
+
+            verdict = self.verdicts.pop(0)
+            if verdict == "error":
+                raise RuntimeError("judge down")
+            return Decision(verdict, f"reason {verdict}")
+
+    def metric_with(verdicts, baseline_text="the baseline text", feedback=False):
+        judging = AuthorshipJudging(examples, JudgeSettings(kind="verdict"), dspy.LM("openai/unused"))
+        judging.judge = Judge(verdicts)
+        baselines = BaselineOutputs(None, None, None)
+        baselines._outputs[(example.author, example.prompt)] = baseline_text
+        return AuthorshipMetric(judging, baselines, feedback=feedback)
+
+    answer = dspy.Prediction(response="a new text in the user's habits")
+    assert metric_with(["A", "B"])(example, answer) == 1.0
+    assert metric_with(["B", "A"])(example, answer) == 0.0
+    assert metric_with(["A", "A"])(example, answer) == 0.5
+    failed = metric_with(["A", "error"])
+    assert failed(example, answer) == 0.0 and failed.failures == 1
+    empty = metric_with([])
+    assert empty(example, dspy.Prediction(response=" ")) == 0.0 and empty.failures == 1
+    copy = dspy.Prediction(response=" ".join(samples[0].split()[:14]))
+    assert metric_with([])(example, copy) == 0.0
+    with_feedback = metric_with(["A", "B"], feedback=True)(example, answer, None, "generate", None)
+    assert with_feedback.score == 1.0 and "win" in with_feedback.feedback and "reason A" in with_feedback.feedback
+
+
+def test_save_program_is_atomic(tmp_path, monkeypatch):
+    program = ha.HyPerAlign()
+    out = tmp_path / "p.json"
+    save_program(program, out, {"recipe": "x"})
+    before = (out.read_text(), metadata_path(out).read_text())
+
+    def interrupted(self, path, **kwargs):
+        Path(path).write_text('{"half": ')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ha.HyPerAlign, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_program(program, out, {"recipe": "y"})
+    assert (out.read_text(), metadata_path(out).read_text()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "p.meta.json"]
+
+
+def test_load_program_refuses_other_tasks_and_bad_files(tmp_path):
+    out = tmp_path / "p.json"
+    save_program(ha.HyPerAlign(), out, {})
+    metadata_path(out).write_text(json.dumps({"task": "deliberative"}))
+    with pytest.raises(ha.HyperAlignError, match="compiled for the 'deliberative' task"):
+        load_program(out)
+    with pytest.raises(ha.HyperAlignError, match="does not exist"):
+        load_program(tmp_path / "missing.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ha.HyperAlignError, match="cannot be loaded"):
+        load_program(broken)
+
+
+def test_compare_lists_compile_runs_best_first(server, suite, tmp_path, capsys):
+    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
+    for name in ("first", "second"):
+        assert main([*compile_args(server, recipe, suite, tmp_path / f"{name}.json", "--limit", "1",
+                                   "--experiment", "compare-test")]) == 0
+    capsys.readouterr()
+    chart = tmp_path / "chart.png"
+    assert main(["compare", "--experiment", "compare-test", "--chart", str(chart), "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert len(listing["runs"]) == 2 and chart.stat().st_size > 1000
+    rates = [run["vs_uncompiled"] for run in listing["runs"]]
+    assert rates == sorted(rates, reverse=True)
+    assert {run["recipe"] for run in listing["runs"]} == {"bootstrap-fewshot"}
+    assert main(["compare", "--experiment", "compare-test", "--chart", str(chart)]) == 0
+    table = capsys.readouterr().out
+    assert "bootstrap-fewshot" in table and "openai/test-model" in table
+    assert main(["compare", "--experiment", "no-such-experiment"]) == 2
