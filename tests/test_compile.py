@@ -225,3 +225,17 @@ def test_compare_lists_compile_runs_best_first(server, suite, tmp_path, capsys):
     table = capsys.readouterr().out
     assert "bootstrap-fewshot" in table and "openai/test-model" in table
     assert main(["compare", "--experiment", "no-such-experiment"]) == 2
+
+
+def test_ctrl_c_during_compile_ends_the_run_killed_and_writes_nothing(server, suite, tmp_path, monkeypatch, capsys):
+    def interrupted(self, student, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dspy.BootstrapFewShot, "compile", interrupted)
+    out = tmp_path / "p.json"
+    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
+    assert main([*compile_args(server, recipe, suite, out, "--limit", "1", "--experiment", "ctrl-c")]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "hyperalign: interrupted"
+    assert list(tmp_path.glob("p*.json")) == [] and list(tmp_path.glob(".p.json*")) == []
+    (run,) = mlflow.search_runs(experiment_names=["ctrl-c"], output_format="list")
+    assert run.info.status == "KILLED" and mlflow.active_run() is None

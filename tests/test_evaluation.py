@@ -182,3 +182,14 @@ def test_eval_bad_input_is_one_line(argv, message, suite, capsys):
     assert main([*argv, "--lm", "openai/test-model", "--api-base", "http://127.0.0.1:9/v1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("hyperalign: error: ") and message in err[0]
+
+
+def test_ctrl_c_during_eval_ends_the_run_killed(server, suite, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("hyperalign_dspy.evaluation._judge", interrupted)
+    assert main(["eval", str(suite), "--lm", "openai/test-model", "--api-base", server.base,
+                 "--limit", "1", "--experiment", "eval-ctrl-c"]) == 130
+    (run,) = mlflow.search_runs(experiment_names=["eval-ctrl-c"], output_format="list")
+    assert run.info.status == "KILLED" and mlflow.active_run() is None

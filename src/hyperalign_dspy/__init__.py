@@ -22,15 +22,22 @@ from hyperalign_dspy.signatures import UserAttributes  # noqa: E402
 from hyperalign_dspy.user_texts import UserText  # noqa: E402
 
 # The evaluation harness imports scikit-learn and MLflow: loaded on first use.
-_LAZY = {"evaluate": "hyperalign_dspy.evaluation", "EvaluationReport": "hyperalign_dspy.evaluation",
-         "load_suite": "hyperalign_dspy.suite"}
+_LAZY = {
+    "evaluate": ("hyperalign_dspy.evaluation", "evaluate"),
+    "EvaluationReport": ("hyperalign_dspy.evaluation", "EvaluationReport"),
+    "load_suite": ("hyperalign_dspy.suite", "load_suite"),
+    "compile": ("hyperalign_dspy.compiler", "compile_program"),
+    "load_program": ("hyperalign_dspy.program_files", "load_program"),
+    "load_recipe": ("hyperalign_dspy.recipe", "load_recipe"),
+}
 
 
 def __getattr__(name):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'hyperalign_dspy' has no attribute '{name}'")
 
 
@@ -42,9 +49,12 @@ __all__ = [
     "UserAttributes",
     "UserProfile",
     "UserText",
+    "compile",
     "ZeroShot",
     "evaluate",
     "load_authors",
+    "load_program",
+    "load_recipe",
     "lm",
     "load_suite",
     "read_user_texts",

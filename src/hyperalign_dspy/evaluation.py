@@ -200,6 +200,9 @@ def evaluate(
                 outputs = _generate(systems, examples, parallel, progress)
             progress(f"judging {len(examples)} prompts with the {judging.kind} judge ({judging.lm.model})")
             judged = _judge(judging, examples, outputs, comparisons, parallel)
+        except KeyboardInterrupt:
+            mlflow.end_run(status="KILLED")  # MLflow's own exit would record FAILED
+            raise
         finally:
             if not nested:
                 mlflow.dspy.autolog(disable=True, silent=True)
