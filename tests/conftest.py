@@ -98,3 +98,13 @@ def _no_model_loading(request, monkeypatch):
         raise AssertionError(f"a non-runtime test tried to load the embedded model '{self.model_name}'")
 
     monkeypatch.setattr(llama_engine.LlamaCppEngine, "llama", property(refuse))
+
+
+@pytest.fixture
+def server(monkeypatch, fresh_dspy_cache):
+    """The loopback OpenAI-compatible server of `fake_openai.py`, with its API key in the environment."""
+    from fake_openai import API_KEY, FakeOpenAI
+
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    with FakeOpenAI() as fake:
+        yield fake

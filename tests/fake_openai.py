@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lm_answers import hypothesis_texts, sample_attributes, sample_hypotheses
 
+API_KEY = "sk-test-not-a-real-key"
 ATTRIBUTES = sample_attributes()
 HYPOTHESES = sample_hypotheses(2)
 HYPOTHESIS_TEXTS = hypothesis_texts(HYPOTHESES)

@@ -11,7 +11,7 @@ import mlflow
 import pytest
 
 import hyperalign_dspy as ha
-from fake_openai import FakeOpenAI
+from fake_openai import API_KEY, FakeOpenAI
 from hyperalign_dspy.cli import main
 from hyperalign_dspy.compile_metric import AuthorshipMetric, BaselineOutputs
 from hyperalign_dspy.compiler import split_authors
@@ -19,38 +19,14 @@ from hyperalign_dspy.data import PROJECT_ROOT, load_authors
 from hyperalign_dspy.judging import AuthorshipJudging
 from hyperalign_dspy.program_files import load_program, metadata_path, save_program
 from hyperalign_dspy.suite import JudgeSettings
-from test_evaluation import API_KEY, author_row
+from word_authors import write_suite
 
 RECIPES = sorted((PROJECT_ROOT / "optimizers").glob("*.toml"))
-VOCABULARY = {
-    "Harbor": "harbor ships cargo tide dock crane freight pier",
-    "Orchard": "orchard apples harvest blossom cider ladder branch frost",
-    "Circuit": "circuit voltage resistor current solder board signal ground",
-    "Meadow": "meadow grass sheep fence clover hay barn shepherd",
-    "Comet": "comet orbit telescope nebula crater planet dust tail",
-    "Bakery": "bakery dough oven crust flour yeast loaf butter",
-}
 
 
 @pytest.fixture
 def suite(tmp_path) -> Path:
-    data = tmp_path / "data" / "authors.jsonl"
-    data.parent.mkdir()
-    data.write_text("".join(json.dumps(author_row(name, words)) + "\n" for name, words in VOCABULARY.items()))
-    path = tmp_path / "six.toml"
-    path.write_text(
-        'name = "six"\ntask = "authorship"\ndata = "data/authors.jsonl"\nseed = 1\n'
-        'systems = ["hyperalign", "few-shot"]\n'
-        'comparisons = [{ system = "hyperalign", baseline = "few-shot" }]\n[judge]\nneutral_authors = 1\n'
-    )
-    return path
-
-
-@pytest.fixture
-def server(monkeypatch, fresh_dspy_cache):
-    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-    with FakeOpenAI() as fake:
-        yield fake
+    return write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
 
 
 def compile_args(server, recipe, suite, out, *extra):
@@ -228,10 +204,11 @@ def test_compare_lists_compile_runs_best_first(server, suite, tmp_path, capsys):
 
 
 def test_ctrl_c_during_compile_ends_the_run_killed_and_writes_nothing(server, suite, tmp_path, monkeypatch, capsys):
-    def interrupted(self, student, **kwargs):
-        raise KeyboardInterrupt
+    class Interrupted:
+        def compile(self, student, **kwargs):
+            raise KeyboardInterrupt
 
-    monkeypatch.setattr(dspy.BootstrapFewShot, "compile", interrupted)
+    monkeypatch.setattr("hyperalign_dspy.compiler.build_teleprompter", lambda *args: Interrupted())
     out = tmp_path / "p.json"
     recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
     assert main([*compile_args(server, recipe, suite, out, "--limit", "1", "--experiment", "ctrl-c")]) == 130

@@ -10,50 +10,16 @@ import mlflow
 import pytest
 
 import hyperalign_dspy as ha
-
-from fake_openai import FakeOpenAI
+from fake_openai import API_KEY, FakeOpenAI
 from hyperalign_dspy.cli import main
+from word_authors import write_suite
 
-API_KEY = "sk-test-eval-key"
-# Three authors, each with a vocabulary of their own, so a judge that reads words can tell them apart.
-VOCABULARY = {
-    "Harbor": "harbor ships cargo tide dock crane freight pier",
-    "Orchard": "orchard apples harvest blossom cider ladder branch frost",
-    "Circuit": "circuit voltage resistor current solder board signal ground",
-}
-
-
-def author_row(name: str, words: str) -> dict:
-    vocabulary = words.split()
-    text = lambda n: " ".join(vocabulary[(n + i) % len(vocabulary)] for i in range(30)) + "."
-    return {
-        "author": name,
-        "fewshot": [{"doc_id": f"{name}-few-{n}", "text": text(n)} for n in range(2)],
-        "test": [{"doc_id": f"{name}-test-{n}", "prompt": f"Write about topic {n} of {name}.", "text": text(n + 3)}
-                 for n in range(2)],
-    }
 
 
 @pytest.fixture
 def suite(tmp_path) -> Path:
-    data = tmp_path / "data" / "authors.jsonl"
-    data.parent.mkdir()
-    data.write_text("".join(json.dumps(author_row(name, words)) + "\n" for name, words in VOCABULARY.items()))
-    path = tmp_path / "tiny.toml"
-    path.write_text(
-        'name = "tiny"\ntask = "authorship"\ndata = "data/authors.jsonl"\nseed = 3\n'
-        'systems = ["hyperalign", "zero-shot", "few-shot"]\n'
-        'comparisons = [{ system = "hyperalign", baseline = "zero-shot" }, { system = "hyperalign", baseline = "few-shot" }]\n'
-        '[judge]\nneutral_authors = 1\n'
-    )
-    return path
-
-
-@pytest.fixture
-def server(monkeypatch, fresh_dspy_cache):
-    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-    with FakeOpenAI() as fake:
-        yield fake
+    return write_suite(tmp_path, authors=3, systems=["hyperalign", "zero-shot", "few-shot"],
+                       baselines=["zero-shot", "few-shot"], seed=3)
 
 
 def run_eval(server, suite, capsys, *extra) -> dict:
@@ -87,7 +53,7 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
 
     run = mlflow.get_run(report["mlflow_run_id"])
     assert run.info.status == "FINISHED"
-    assert run.data.params["suite"] == "tiny" and run.data.params["judge_kind"] == "verdict"
+    assert run.data.params["suite"] == "words" and run.data.params["judge_kind"] == "verdict"
     assert run.data.params["task_lm"] == "openai/test-model"
     assert run.data.metrics["judge_accuracy"] == 1.0
     assert run.data.metrics["hyperalign_vs_few-shot.win_rate"] == 0.0

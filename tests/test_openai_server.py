@@ -6,18 +6,9 @@ import json
 
 import pytest
 
-from fake_openai import ATTRIBUTES, HYPOTHESIS_TEXTS, FakeOpenAI
+from fake_openai import API_KEY, ATTRIBUTES, HYPOTHESIS_TEXTS, FakeOpenAI
 from hyperalign_dspy import UserProfile
 from hyperalign_dspy.cli import main
-
-API_KEY = "sk-test-not-a-real-key"
-
-
-@pytest.fixture
-def server(monkeypatch, fresh_dspy_cache):
-    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-    with FakeOpenAI() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -26,7 +26,14 @@ from hyperalign_dspy.baselines import FewShotInContext, ZeroShot
 from hyperalign_dspy.compile_metric import AuthorshipMetric, BaselineOutputs
 from hyperalign_dspy.data import load_authors
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.evaluation import UNCOMPILED, CallCounter, EvaluationReport, evaluate, select_examples
+from hyperalign_dspy.evaluation import (
+    UNCOMPILED,
+    CallCounter,
+    EvaluationReport,
+    evaluate,
+    run_settings,
+    select_examples,
+)
 from hyperalign_dspy.judging import AuthorshipJudging
 from hyperalign_dspy.pairwise import WinRate
 from hyperalign_dspy.program import HyPerAlign
@@ -87,16 +94,7 @@ def compile_program(
     out = Path(out)
     if out.suffix != ".json":
         raise HyperAlignError(f"--out {out}: a program file ends in .json")
-    if limit is not None and limit < 1:
-        raise HyperAlignError("--limit must be at least 1")
-    if threads is not None and threads < 1:
-        raise HyperAlignError("--threads must be at least 1")
-    task_lm = lm or dspy.settings.lm
-    if task_lm is None:
-        raise HyperAlignError("no LM is configured: pass lm= or call dspy.configure(lm=...)")
-    adapter = adapter or dspy.settings.adapter
-    embedded = hasattr(getattr(task_lm, "engine", None), "continuation_logprobs")
-    threads = threads or (1 if embedded else 8)
+    task_lm, adapter, threads = run_settings(lm, adapter, limit, threads)
 
     examples = load_authors(suite.data)
     train_authors, validation_authors = split_authors([e.author for e in examples], suite.seed)

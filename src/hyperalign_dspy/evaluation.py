@@ -90,6 +90,21 @@ def select_examples(examples: list[dspy.Example], limit: int | None, seed: int) 
     return chosen[:limit] if limit else chosen
 
 
+def run_settings(lm: dspy.LM | None, adapter: dspy.Adapter | None, limit: int | None,
+                 threads: int | None) -> tuple[dspy.LM, dspy.Adapter | None, int]:
+    """The task LM and adapter (default: DSPy's configured ones) and the thread count (default 8,
+    1 on the embedded engine, which runs one call at a time); bad limits are refused."""
+    if limit is not None and limit < 1:
+        raise HyperAlignError("--limit must be at least 1")
+    if threads is not None and threads < 1:
+        raise HyperAlignError("--threads must be at least 1")
+    task_lm = lm or dspy.settings.lm
+    if task_lm is None:
+        raise HyperAlignError("no LM is configured: pass lm= or call dspy.configure(lm=...)")
+    embedded = hasattr(getattr(task_lm, "engine", None), "continuation_logprobs")
+    return task_lm, adapter or dspy.settings.adapter, threads or (1 if embedded else 8)
+
+
 def _safely(function: Callable) -> Callable:
     """A worker for dspy.Parallel that returns its failure instead of raising it, so one failed
     example is reported as such and never stops the run."""
@@ -138,16 +153,7 @@ def evaluate(
     from hyperalign_dspy.tracking import log_evaluation
 
     suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
-    if limit is not None and limit < 1:
-        raise HyperAlignError("--limit must be at least 1")
-    if threads is not None and threads < 1:
-        raise HyperAlignError("--threads must be at least 1")
-    task_lm = lm or dspy.settings.lm
-    if task_lm is None:
-        raise HyperAlignError("no LM is configured: pass lm= or call dspy.configure(lm=...)")
-    adapter = adapter or dspy.settings.adapter
-    embedded = hasattr(getattr(task_lm, "engine", None), "continuation_logprobs")
-    threads = threads or (1 if embedded else 8)  # the embedded engine runs one call at a time
+    task_lm, adapter, threads = run_settings(lm, adapter, limit, threads)
 
     all_examples = load_authors(suite.data)
     names = sorted({example.author for example in all_examples})

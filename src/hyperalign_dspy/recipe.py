@@ -4,14 +4,14 @@ metric's settings. A recipe is data; this module only turns it into the teleprom
 from __future__ import annotations
 
 import inspect
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import dspy
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.toml_files import read_toml_model
 
 TELEPROMPTERS = ("BootstrapFewShot", "BootstrapFewShotWithRandomSearch", "MIPROv2", "COPRO", "SIMBA", "GEPA")
 
@@ -38,20 +38,7 @@ class Recipe(BaseModel):
 
 def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HyperAlignError(f"recipe {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HyperAlignError(f"recipe {path}: cannot be read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise HyperAlignError(f"recipe {path}: not valid TOML: {exc}") from None
-    try:
-        recipe = Recipe.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise HyperAlignError(f"recipe {path}: {where}: {first['msg']}") from None
+    recipe = read_toml_model(path, Recipe, "recipe")
     recipe.path = path
     accepted = inspect.signature(getattr(dspy, recipe.teleprompter).__init__).parameters
     unknown = sorted(set(recipe.arguments) - set(accepted))

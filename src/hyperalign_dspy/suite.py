@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.toml_files import read_toml_model
 
 SYSTEMS = ("hyperalign", "zero-shot", "few-shot")
 
@@ -60,20 +60,7 @@ class EvalSuite(BaseModel):
 def load_suite(path: str | Path) -> EvalSuite:
     """Read a suite; its `data` path is relative to the suite file."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HyperAlignError(f"suite {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HyperAlignError(f"suite {path}: cannot be read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise HyperAlignError(f"suite {path}: not valid TOML: {exc}") from None
-    try:
-        suite = EvalSuite.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise HyperAlignError(f"suite {path}: {where}: {first['msg']}") from None
+    suite = read_toml_model(path, EvalSuite, "suite")
     suite.data = (path.parent / suite.data).resolve()
     suite.path = path
     if not suite.data.is_file():
