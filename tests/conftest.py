@@ -32,6 +32,13 @@ import pytest  # noqa: E402
 dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(_SESSION_DIR / "dspy_cache"))
 
 
+@pytest.fixture(autouse=True)
+def work_in_a_temporary_folder(tmp_path, monkeypatch):
+    """Run every test in its own folder: MLflow puts a SQLite store's artifacts under ./mlruns, and
+    `hyperalign compare` writes its chart to the working folder by default."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def attributes() -> dict:
     """Stage-1 `attributes` as the LM returns them (a dict valid for `UserAttributes`)."""
