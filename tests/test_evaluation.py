@@ -4,6 +4,7 @@ JSON, the MLflow run, calibration, both judge kinds, and a second run that makes
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import mlflow
@@ -159,3 +160,15 @@ def test_ctrl_c_during_eval_ends_the_run_killed(server, suite, monkeypatch, caps
                  "--limit", "1", "--experiment", "eval-ctrl-c"]) == 130
     (run,) = mlflow.search_runs(experiment_names=["eval-ctrl-c"], output_format="list")
     assert run.info.status == "KILLED" and mlflow.active_run() is None
+
+
+def test_the_api_key_never_reaches_the_mlflow_store(server, suite, tmp_path, capsys):
+    report = run_eval(server, suite, capsys, "--limit", "2", "--experiment", "secrets")
+    assert {r["auth"] for r in server.requests} == {f"Bearer {API_KEY}"}  # the key was in use
+    run = mlflow.get_run(report["mlflow_run_id"])
+    assert mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")  # traces were logged
+    store = Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"))
+    written = [store, *(path for path in tmp_path.rglob("*") if path.is_file())]
+    assert any("mlruns" in path.parts for path in written)
+    for path in written:
+        assert API_KEY.encode() not in path.read_bytes(), path
