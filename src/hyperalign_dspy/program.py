@@ -49,48 +49,80 @@ def demo_tokens(predictor: dspy.Predict) -> int:
     return int(len(text) / CHARS_PER_TOKEN) if predictor.demos else 0
 
 
-class HyPerAlign(dspy.Module):
-    """Stage 1 (`infer`) turns a user's texts into a `UserProfile`; stage 2 (`generate`) writes
-    the response to a prompt from that profile. Profiles are memoized per texts, LM and stage-1
-    state, so N prompts for one user cost N+1 LM calls."""
+class HypothesesProgram(dspy.Module):
+    """The two-stage machinery shared by the tasks. Stage 1 (`infer`) turns what a person wrote
+    into a profile (hypotheses and typed attributes); stage 2 (`generate`) answers a prompt from
+    that profile. Profiles are memoized per texts, LM and stage-1 state, so N prompts for one
+    person cost N+1 LM calls. A task names its signatures and profile type, and says which
+    inputs each stage gets and which output is the answer."""
+
+    infer_signature: type[dspy.Signature]
+    generate_signature: type[dspy.Signature]
+    profile_type: type[UserProfile] = UserProfile
+    answer_field = "response"
 
     def __init__(self, infer_text_tokens: int = 3000):
         super().__init__()
-        # Stage 1 reads this many tokens of the texts (its style measurements cover them whole):
-        # prompt processing dominates its cost on a CPU.
+        # Stage 1 reads at most this many tokens of the texts: prompt processing dominates its
+        # cost on a CPU.
         self.infer_text_tokens = infer_text_tokens
-        self.infer = dspy.Predict(InferHypotheses)
-        self.generate = dspy.Predict(GeneratePersonalized, temperature=GENERATION_TEMPERATURE)
+        self.infer = dspy.Predict(self.infer_signature)
+        self.generate = dspy.Predict(self.generate_signature, temperature=GENERATION_TEMPERATURE)
         self._profiles: dict[str, UserProfile] = {}
+
+    def infer_inputs(self, user_texts: list, fitted_texts: list[str]) -> dict:
+        """Stage 1's inputs from the person's texts (whole) and their trimmed copies."""
+        raise NotImplementedError
+
+    def generate_inputs(self, prompt: str, profile: UserProfile) -> dict:
+        return {"prompt": prompt, "hypotheses": profile.hypotheses, "attributes": profile.attributes}
 
     def _profile_key(self, texts: list[str], lm: dspy.LM) -> str:
         state = json.dumps([texts, lm.model, self.infer.dump_state()], sort_keys=True, default=str)
         return hashlib.sha256(state.encode()).hexdigest()
 
     def infer_profile(self, texts) -> UserProfile:
-        """Infer hypotheses and attributes from the user's texts (strings, `UserText`s or dicts)."""
+        """Infer hypotheses and attributes from the person's texts (strings, `UserText`s or dicts)."""
         user_texts = as_user_texts(texts)
         lm = active_lm(self.infer)
         max_tokens = max(INFER_MAX_TOKENS, output_budget(lm))
-        # A compiled stage 1 carries demos, each with another user's texts: they share the context.
+        # A compiled stage 1 carries demos, each with another person's texts: they share the context.
         fitted = fit_to_context(user_texts, context_tokens_of(lm), max_tokens + demo_tokens(self.infer),
                                 limit_tokens=self.infer_text_tokens)
         key = self._profile_key(fitted.texts, lm)
         if key not in self._profiles:
-            prediction = self.infer(
-                texts=fitted.texts,
-                style_measurements=measure_style([user_text.text for user_text in user_texts]),
-                config={"max_tokens": max_tokens},
-            )
+            prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
             hypotheses = list(dict.fromkeys(h.strip() for h in prediction.hypotheses if h.strip()))
             if not hypotheses:
                 raise HyperAlignError("the LM inferred no hypotheses from the texts")
-            self._profiles[key] = UserProfile(
+            self._profiles[key] = self.profile_type(
                 hypotheses=hypotheses,
                 attributes=prediction.attributes,
                 source_ids=[user_text.id for user_text in user_texts],
             )
         return self._profiles[key]
+
+    def generate_from(self, prompt: str, profile: UserProfile) -> dspy.Prediction:
+        # Small models sometimes write out the hypotheses instead of applying them; such an answer
+        # is sampled again under a new rollout id (dspy.BestOfN would do this on a copy of the LM,
+        # whose calls then miss the configured LM's history). The last attempt stands.
+        for attempt in range(GENERATION_ATTEMPTS):
+            config = {"rollout_id": attempt} if attempt else {}
+            generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
+            if not shares_run(getattr(generated, self.answer_field), profile.hypotheses, ECHO_WORDS):
+                break
+        return generated
+
+
+class HyPerAlign(HypothesesProgram):
+    """Authorship: from a user's texts, hypotheses about how they write; then texts written as them."""
+
+    infer_signature = InferHypotheses
+    generate_signature = GeneratePersonalized
+
+    def infer_inputs(self, user_texts, fitted_texts) -> dict:
+        # The style measurements cover the texts whole, also what the trimmed copies leave out.
+        return {"texts": fitted_texts, "style_measurements": measure_style([t.text for t in user_texts])}
 
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
         require_prompt(prompt)
@@ -98,17 +130,7 @@ class HyPerAlign(dspy.Module):
             if examples is None:
                 raise HyperAlignError("give either a profile or the user's example texts")
             profile = self.infer_profile(examples)
-        # Small models sometimes write out the hypotheses instead of applying them; such an answer
-        # is sampled again under a new rollout id (dspy.BestOfN would do this on a copy of the LM,
-        # whose calls then miss the configured LM's history). The last attempt stands.
-        for attempt in range(GENERATION_ATTEMPTS):
-            config = {"rollout_id": attempt} if attempt else {}
-            generated = self.generate(
-                prompt=prompt, hypotheses=profile.hypotheses, attributes=profile.attributes, config=config
-            )
-            if not shares_run(generated.response, profile.hypotheses, ECHO_WORDS):
-                break
-        return dspy.Prediction(response=generated.response, profile=profile)
+        return dspy.Prediction(response=self.generate_from(prompt, profile).response, profile=profile)
 
 
 def load_program_state(program: dspy.Module, path) -> dspy.Module:
