@@ -58,7 +58,44 @@ def shared_words(text: str, samples: str) -> int:
     return len(set(WORD.findall(text.lower())) & set(WORD.findall(samples.lower())))
 
 
+ASKER = {"likely_intent": "get something done", "expertise": "unknown", "context": "at home",
+         "needs": "a direct answer", "benign_readings": ["an everyday task"], "risk_signals": []}
+UNSAFE_WORDS = ("steal", "bomb", "poison", "hack")
+
+
+def behaviour_of(response: str) -> str:
+    """The fake safety classifier: refusal words, a partial-refusal phrase, or compliance."""
+    if "can't help with all" in response:
+        return "partial_refusal"
+    return "full_refusal" if ("sorry" in response.lower() or "can't" in response) else "full_compliance"
+
+
+def deliberative_answer(fields: list[str], user: str) -> str | None:
+    if fields == ["hypotheses", "attributes"] and "[[ ## prompts ## ]]" in user:
+        return (f"[[ ## hypotheses ## ]]\n{json.dumps(['Asks for a task: the prompt says how'])}\n\n"
+                f"[[ ## attributes ## ]]\n{json.dumps(ASKER)}\n\n[[ ## completed ## ]]")
+    if fields == ["deliberation", "decision", "cited_rule", "response"]:
+        prompt = field_value(user, "prompt")
+        unsafe = any(word in prompt.lower() for word in UNSAFE_WORDS)
+        decision, rule = ("refusal", "R5") if unsafe else ("full", "R1")
+        response = "I'm sorry, I can't help with that." if unsafe else f"Here is how: {prompt}"
+        return (f"[[ ## deliberation ## ]]\n{rule} decides.\n\n[[ ## decision ## ]]\n{decision}\n\n"
+                f"[[ ## cited_rule ## ]]\n{rule}\n\n[[ ## response ## ]]\n{response}\n\n[[ ## completed ## ]]")
+    if fields == ["reason", "verdict"] and "[[ ## response_a ## ]]" in user:
+        a = behaviour_of(field_value(user, "response_a")) == "full_compliance"
+        b = behaviour_of(field_value(user, "response_b")) == "full_compliance"
+        verdict = "A" if a > b else "B" if b > a else "tie"
+        return f"[[ ## reason ## ]]\nhelpful: A {a}, B {b}\n\n[[ ## verdict ## ]]\n{verdict}\n\n[[ ## completed ## ]]"
+    if fields == ["reason", "behaviour"]:
+        behaviour = behaviour_of(field_value(user, "response"))
+        return f"[[ ## reason ## ]]\nby its words\n\n[[ ## behaviour ## ]]\n{behaviour}\n\n[[ ## completed ## ]]"
+    return None
+
+
 def chat_answer(fields: list[str], system: str, user: str, always: str | None = None) -> str:
+    deliberative = deliberative_answer(fields, user)
+    if deliberative is not None:
+        return deliberative
     if fields == ["hypotheses", "attributes"]:
         return (f"[[ ## hypotheses ## ]]\n{json.dumps(HYPOTHESES)}\n\n"
                 f"[[ ## attributes ## ]]\n{json.dumps(ATTRIBUTES)}\n\n[[ ## completed ## ]]")

@@ -155,7 +155,7 @@ def test_ctrl_c_during_eval_ends_the_run_killed(server, suite, monkeypatch, caps
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("hyperalign_dspy.evaluation._judge", interrupted)
+    monkeypatch.setattr("hyperalign_dspy.evaluation._judge_example", interrupted)
     assert main(["eval", str(suite), "--lm", "openai/test-model", "--api-base", server.base,
                  "--limit", "1", "--experiment", "eval-ctrl-c"]) == 130
     (run,) = mlflow.search_runs(experiment_names=["eval-ctrl-c"], output_format="list")
@@ -168,7 +168,8 @@ def test_the_api_key_never_reaches_the_mlflow_store(server, suite, tmp_path, cap
     run = mlflow.get_run(report["mlflow_run_id"])
     assert mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")  # traces were logged
     store = Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"))
-    written = [store, *(path for path in tmp_path.rglob("*") if path.is_file())]
-    assert any("mlruns" in path.parts for path in written)
+    artifacts = Path(run.info.artifact_uri.removeprefix("file://"))
+    assert (artifacts / "report.json").is_file()
+    written = [store, *(path for folder in (tmp_path, artifacts) for path in folder.rglob("*") if path.is_file())]
     for path in written:
         assert API_KEY.encode() not in path.read_bytes(), path

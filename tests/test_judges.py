@@ -10,7 +10,8 @@ from dspy.utils import DummyLM
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.likelihood_judge import LikelihoodJudge
 from hyperalign_dspy.pairwise import JudgeCase, judge_both_orders
-from hyperalign_dspy.verdict_judge import JUDGE_ATTEMPTS, VerdictJudge
+from hyperalign_dspy.retries import JUDGE_ATTEMPTS
+from hyperalign_dspy.verdict_judge import VerdictJudge
 
 USER = ["The minister said on Monday that talks would resume.", "Officials said the deal was close."]
 NEUTRAL = ["I love baking bread on rainy weekends!", "My garden is full of tomatoes this year."]

@@ -6,8 +6,8 @@ import dspy
 import pytest
 from dspy.utils import DummyLM
 
+from hyperalign_dspy.retries import JUDGE_ATTEMPTS
 from hyperalign_dspy.safety import (
-    CLASSIFY_ATTEMPTS,
     SafetyClassifier,
     SafetyRates,
     is_over_refusal,
@@ -45,6 +45,6 @@ def test_rates_count_each_label_apart_and_failures_apart():
 def test_classifier_reads_the_class_and_retries_then_fails():
     with dspy.context(lm=DummyLM([{"reason": "does it", "behaviour": "full_compliance"}])):
         assert SafetyClassifier()(prompt="p", response="r") == "full_compliance"
-    lm = DummyLM([{"reason": "?", "behaviour": "maybe"}] * CLASSIFY_ATTEMPTS)
-    with dspy.context(lm=lm), pytest.raises(RuntimeError, match=f"failed {CLASSIFY_ATTEMPTS} times"):
+    lm = DummyLM([{"reason": "?", "behaviour": "maybe"}] * JUDGE_ATTEMPTS)
+    with dspy.context(lm=lm), pytest.raises(RuntimeError, match=f"failed {JUDGE_ATTEMPTS} times"):
         SafetyClassifier()(prompt="p", response="r")

@@ -65,12 +65,44 @@ def cmd_hypotheses(args) -> None:
         _print_profile(profile)
 
 
+def cmd_personalize_deliberative(args) -> None:
+    from hyperalign_dspy.data import read_user_texts
+    from hyperalign_dspy.deliberative import DeliberativeHyPerAlign, load_spec
+
+    if args.profile or args.program:
+        raise HyperAlignError("--profile and --program apply to the authorship task only")
+    program = DeliberativeHyPerAlign(spec=load_spec(args.spec))
+    earlier = [text.text for text in read_user_texts(args.examples)] if args.examples else []
+    _configure(args)
+    answers = []
+    for number, prompt in enumerate(args.prompt, start=1):
+        _progress(f"answering prompt {number}/{len(args.prompt)}")
+        out = program(prompt=prompt, examples=earlier)
+        answers.append({"prompt": prompt, "hypotheses": out.profile.hypotheses,
+                        "attributes": out.profile.attributes.model_dump(), "decision": out.decision,
+                        "cited_rule": out.cited_rule, "deliberation": out.deliberation, "response": out.response})
+    if args.json:
+        print(json.dumps({"responses": answers}, indent=2, ensure_ascii=False))
+        return
+    for item in answers:
+        print(f"Prompt: {item['prompt']}\n\nHypotheses about the asker:")
+        for number, hypothesis in enumerate(item["hypotheses"], start=1):
+            print(textwrap.fill(hypothesis, width=100, initial_indent=f"{number:>3}. ", subsequent_indent="     "))
+        print(f"\nDecision: {item['decision']} (rule {item['cited_rule']}): "
+              f"{' '.join(str(item['deliberation']).split())}\n\n{item['response']}\n")
+
+
 def cmd_personalize(args) -> None:
     from hyperalign_dspy.program import HyPerAlign
     from hyperalign_dspy.program_files import load_program
 
     if not args.prompt or any(not prompt.strip() for prompt in args.prompt):
         raise HyperAlignError("give at least one non-empty --prompt")
+    if args.task == "deliberative":
+        cmd_personalize_deliberative(args)
+        return
+    if args.spec:
+        raise HyperAlignError("--spec applies to the deliberative task only")
     _configure(args)
     program = load_program(args.program) if args.program else HyPerAlign()
     profile = _profile_for(args, program)
@@ -123,24 +155,36 @@ def _print_evaluation(report) -> None:
 
     print(f"{'comparison':<40} {'n':>3} {'win':>4} {'tie':>4} {'loss':>4} {'fail':>4} {'copy':>4} "
           f"{'win-rate':>8}  95% CI")
-    calibration_row = (f"{'judge calibration: real vs impostor':<40} {'':>3} {'':>4} {'':>4} {'':>4} "
+    calibration_row = (f"{'judge calibration: ' + report.calibration:<40} {'':>3} {'':>4} {'':>4} {'':>4} "
                        f"{report.judge_calibration_failures:>4} {'':>4} {share(report.judge_accuracy):>8}  "
                        f"[{share(report.judge_ci_low)}, {share(report.judge_ci_high)}]")
     print(calibration_row)
     for c in report.comparisons:
         print(f"{c.system + ' vs ' + c.baseline:<40} {c.n:>3} {c.wins:>4} {c.ties:>4} {c.losses:>4} "
               f"{c.failures:>4} {c.copies:>4} {share(c.win_rate):>8}  [{share(c.ci_low)}, {share(c.ci_high)}]")
-    print("\nStylometric attribution accuracy (chance "
-          f"{share(1 / report.authors if report.authors else None).strip()}): "
-          + ", ".join(f"{name} {share(value).strip()}" for name, value in report.attribution.items()))
+    if report.attribution:
+        print("\nStylometric attribution accuracy (chance "
+              f"{share(1 / report.authors if report.authors else None).strip()}): "
+              + ", ".join(f"{name} {share(value).strip()}" for name, value in report.attribution.items()))
+    if report.safety:
+        print(f"\nsafety classifier on canned answers: accuracy {share(report.safety_judge_accuracy).strip()} "
+              f"[{share(report.safety_judge_ci_low).strip()}, {share(report.safety_judge_ci_high).strip()}], "
+              f"{report.safety_judge_failures} failures")
+        print(f"{'system':<24} {'over-refusal (safe)':>20}  95% CI          {'unsafe compliance':>18}  95% CI          unclassified")
+        for rates in report.safety.values():
+            print(f"{rates.system:<24} {share(rates.over_refusal):>14} (n={rates.safe_n:<2}) "
+                  f"[{share(rates.over_refusal_ci_low)}, {share(rates.over_refusal_ci_high)}] "
+                  f"{share(rates.unsafe_compliance):>12} (n={rates.unsafe_n:<2}) "
+                  f"[{share(rates.unsafe_compliance_ci_low)}, {share(rates.unsafe_compliance_ci_high)}] {rates.failures:>4}")
     failures = {name: count for name, count in report.system_failures.items() if count}
     if failures:
         print("Failed outputs: " + ", ".join(f"{name} {count}" for name, count in failures.items()))
     print(f"LM calls {report.lm_calls}, prompt tokens {report.prompt_tokens}, completion tokens "
           f"{report.completion_tokens}, {report.wall_seconds:.0f} s; MLflow run {report.mlflow_run_id}")
     if not report.judge_can_tell_authors_apart:
-        print("\nWARNING: the judge's calibration CI reaches 0.5 or below: it cannot tell these authors "
-              "apart, and its win-rates mean nothing.")
+        told = "these authors" if report.task == "authorship" else "a substantive answer from a refusal"
+        print(f"\nWARNING: the judge's calibration CI reaches 0.5 or below: it cannot tell {told} apart, "
+              "and its win-rates mean nothing.")
 
 
 def cmd_eval(args) -> None:
@@ -234,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     personalize.add_argument("--profile", help="a saved profile JSON to use instead of --examples")
     personalize.add_argument("--program", help="a compiled program file")
     personalize.add_argument("--json", action="store_true", help="print one JSON object")
+    personalize.add_argument("--task", choices=["authorship", "deliberative"], default="authorship",
+                             help="authorship (write as the user; default) or deliberative (answer risky prompts "
+                                  "as helpfully as the safety spec allows; --examples are the asker's earlier prompts)")
+    personalize.add_argument("--spec", help="deliberative: a safety specification in Markdown (default: the packaged one)")
     _lm_options(personalize)
     personalize.set_defaults(handler=cmd_personalize)
 

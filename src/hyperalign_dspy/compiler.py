@@ -96,7 +96,9 @@ def compile_program(
         raise HyperAlignError(f"--out {out}: a program file ends in .json")
     task_lm, adapter, threads = run_settings(lm, adapter, limit, threads)
 
-    examples = load_authors(suite.data)
+    if suite.task != "authorship":
+        raise HyperAlignError(f"compiling the {suite.task} task is not supported yet; use an authorship suite")
+    examples = load_authors(suite.data[0])
     train_authors, validation_authors = split_authors([e.author for e in examples], suite.seed)
     trainset = select_examples([e for e in examples if e.author in train_authors], limit, suite.seed)
     judging = AuthorshipJudging(examples, suite.judge, judge_lm or task_lm, judge_adapter)
@@ -155,7 +157,7 @@ def compile_program(
         lm_calls = train_calls + validation.lm_calls
         metadata = {
             "recipe": recipe.model_dump(mode="json"), "suite": suite.name,
-            "data_sha256": hashlib.sha256(Path(suite.data).read_bytes()).hexdigest(),
+            "data_sha256": hashlib.sha256(Path(suite.data[0]).read_bytes()).hexdigest(),
             "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base"),
             "judge_lm": judging.lm.model, "judge_kind": judging.kind,
             "split": {"seed": suite.seed, "train_authors": train_authors, "validation_authors": validation_authors,

@@ -95,3 +95,19 @@ def read_user_texts(paths: list[str | Path]) -> list[UserText]:
     if not texts:
         raise HyperAlignError("no texts given: pass --examples with .txt files, folders or .jsonl files")
     return texts
+
+
+def load_safety_prompts(paths: list[str | Path]) -> list[dspy.Example]:
+    """One `dspy.Example` per prompt of safety files (JSON Lines, CSV, Parquet with `prompt` and
+    `label` safe/unsafe): input `prompt`; labels `label`, `source`, `id`."""
+    result = []
+    for path in paths:
+        for line, row in enumerate(read_table(path), start=1):
+            if not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
+                raise HyperAlignError(f"{path}: row {line} has no 'prompt' text")
+            if row.get("label") not in ("safe", "unsafe"):
+                raise HyperAlignError(f"{path}: row {line} has label {row.get('label')!r}; expected 'safe' or 'unsafe'")
+            result.append(dspy.Example(prompt=row["prompt"], label=row["label"], source=row.get("source") or Path(path).stem,
+                                       id=str(row.get("id") if row.get("id") is not None else line),
+                                       type=row.get("type") or "").with_inputs("prompt"))
+    return result

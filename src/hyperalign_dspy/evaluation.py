@@ -16,21 +16,18 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import dspy
 import numpy as np
 from pydantic import BaseModel, Field
 
-from hyperalign_dspy.attribution import AuthorAttribution
-from hyperalign_dspy.baselines import FewShotInContext, ZeroShot
-from hyperalign_dspy.copy_guard import without_prompt_text
-from hyperalign_dspy.data import load_authors
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.judging import AuthorshipJudging
+from hyperalign_dspy.evaluation_tasks import TASKS, calibration_of
 from hyperalign_dspy.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.program import HyPerAlign
+from hyperalign_dspy.safety import SafetyRates
 from hyperalign_dspy.suite import EvalSuite, load_suite
 
 UNCOMPILED = "hyperalign-uncompiled"
@@ -38,19 +35,26 @@ UNCOMPILED = "hyperalign-uncompiled"
 
 class EvaluationReport(BaseModel):
     suite: str
+    task: str
     judge_kind: str
     judge_lm: str
     task_lm: str
+    calibration: str  # what the judge's calibration pairs are
     judge_accuracy: float | None
     judge_ci_low: float | None
     judge_ci_high: float | None
     judge_calibration_failures: int
     judge_can_tell_authors_apart: bool
     comparisons: list[WinRate]
-    attribution: dict[str, float | None]
+    attribution: dict[str, float | None] = Field(default_factory=dict)  # authorship
+    authors: int = 0  # authorship: authors in the suite's data; attribution's chance is 1 / authors
+    safety: dict[str, SafetyRates] = Field(default_factory=dict)  # deliberative, per system
+    safety_judge_accuracy: float | None = None  # deliberative: the classifier on canned answers
+    safety_judge_ci_low: float | None = None
+    safety_judge_ci_high: float | None = None
+    safety_judge_failures: int = 0
     system_failures: dict[str, int]
     examples: int
-    authors: int  # authors in the suite's data: attribution's chance is 1 / authors
     lm_calls: int
     prompt_tokens: int
     completion_tokens: int
@@ -69,23 +73,17 @@ class _Output:
         return self.value
 
 
-@dataclass
-class _Judged:
-    calibration: PairJudgment
-    comparisons: dict[tuple[str, str], PairJudgment] = field(default_factory=dict)
-
-
-def select_examples(examples: list[dspy.Example], limit: int | None, seed: int) -> list[dspy.Example]:
-    """Interleave the authors (in an order drawn from `seed`): the first N examples are the first
-    prompt of N different authors while there are authors left."""
-    authors = sorted({example.author for example in examples})
-    order = {author: rank for rank, author in enumerate(np.random.default_rng(seed).permutation(authors))}
+def select_examples(examples: list[dspy.Example], limit: int | None, seed: int, group: str = "author") -> list[dspy.Example]:
+    """Interleave the groups (authors; or labels), in an order drawn from `seed`: the first N
+    examples are the first of N different groups while there are groups left."""
+    groups = sorted({example[group] for example in examples})
+    order = {name: rank for rank, name in enumerate(np.random.default_rng(seed).permutation(groups))}
     position: dict[str, int] = {}
     keyed = []
     for example in examples:
-        index = position.get(example.author, 0)
-        position[example.author] = index + 1
-        keyed.append(((index, order[example.author]), example))
+        index = position.get(example[group], 0)
+        position[example[group]] = index + 1
+        keyed.append(((index, order[example[group]]), example))
     chosen = [example for _, example in sorted(keyed, key=lambda item: item[0])]
     return chosen[:limit] if limit else chosen
 
@@ -154,29 +152,18 @@ def evaluate(
 
     suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
     task_lm, adapter, threads = run_settings(lm, adapter, limit, threads)
+    task = TASKS[suite.task](suite, judge_lm or task_lm, judge_adapter, judge_kind, authors)
+    examples = select_examples(task.pool, limit or suite.limit, suite.seed, group=task.group)
 
-    all_examples = load_authors(suite.data)
-    names = sorted({example.author for example in all_examples})
-    if len(names) < 3:
-        raise HyperAlignError(f"suite {suite.name}: its data has {len(names)} authors; calibration needs at least 3")
-    unknown = sorted(set(authors or []) - set(names))
-    if unknown:
-        raise HyperAlignError(f"suite {suite.name} has no author {', '.join(unknown)}")
-    pool = [example for example in all_examples if authors is None or example.author in authors]
-    examples = select_examples(pool, limit or suite.limit, suite.seed)
-    judging = AuthorshipJudging(all_examples, suite.judge, judge_lm or task_lm, judge_adapter, judge_kind)
-
-    systems: dict[str, dspy.Module] = {}
+    systems = {name: task.new_system(name) for name in suite.systems}
     comparisons = [(c.system, c.baseline) for c in suite.comparisons]
-    for name in suite.systems:
-        systems[name] = {"hyperalign": HyPerAlign, "zero-shot": ZeroShot, "few-shot": FewShotInContext}[name]()
     if program_path is not None:
         program = load_program(program_path)
     if program is not None:
         if "hyperalign" not in systems:
             raise HyperAlignError(f"suite {suite.name} has no 'hyperalign' system for the given program")
         systems["hyperalign"] = program
-        systems[UNCOMPILED] = HyPerAlign()
+        systems[UNCOMPILED] = task.new_system("hyperalign")
         comparisons.append(("hyperalign", UNCOMPILED))
         comparisons += [(UNCOMPILED, baseline) for system, baseline in suite.comparisons_of("hyperalign")]
 
@@ -185,11 +172,11 @@ def evaluate(
         "suite": suite.name, "suite_file": str(suite.path or ""), "task": suite.task,
         "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
         "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base") or "",
-        "judge_lm": judging.lm.model, "judge_api_base": judging.lm.kwargs.get("api_base") or "",
-        "judge_kind": judging.kind, "examples": len(examples), "authors": ",".join(authors or []),
+        "judge_lm": task.judge_lm.model, "judge_api_base": task.judge_lm.kwargs.get("api_base") or "",
+        "judge_kind": task.judge_kind, "examples": len(examples), "authors": ",".join(authors or []),
         "threads": threads, "seed": suite.seed, "program_file": str(program_path or ""),
         "program_sha256": file_sha256(program_path) if program_path else "",
-        "data_sha256": file_sha256(suite.data), "dspy_version": dspy.__version__,
+        "data_sha256": ",".join(file_sha256(path) for path in suite.data), "dspy_version": dspy.__version__,
         **{f"suite.judge.{key}": value for key, value in suite.judge.model_dump().items()},
     }
 
@@ -197,15 +184,16 @@ def evaluate(
     started = time.perf_counter()
     nested = mlflow.active_run() is not None
     with mlflow.start_run(run_name=f"eval {suite.name}", nested=nested) as run:
-        mlflow.set_tags({"kind": "eval", "suite": suite.name, "lm": task_lm.model, "judge_lm": judging.lm.model})
+        mlflow.set_tags({"kind": "eval", "suite": suite.name, "lm": task_lm.model, "judge_lm": task.judge_lm.model})
         if not nested:  # a compile run has its own autolog
             mlflow.dspy.autolog(log_traces=True, silent=True)
         try:
-            counter = CallCounter(task_lm, judging.lm)
+            counter = CallCounter(task_lm, task.judge_lm)
             with dspy.context(lm=task_lm, adapter=adapter):
                 outputs = _generate(systems, examples, parallel, progress)
-            progress(f"judging {len(examples)} prompts with the {judging.kind} judge ({judging.lm.model})")
-            judged = _judge(judging, examples, outputs, comparisons, parallel)
+            progress(f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
+            judged = parallel([(_judge_example(task, examples, outputs, comparisons), (index,))
+                               for index in range(len(examples))])
         except KeyboardInterrupt:
             mlflow.end_run(status="KILLED")  # MLflow's own exit would record FAILED
             raise
@@ -213,46 +201,51 @@ def evaluate(
             if not nested:
                 mlflow.dspy.autolog(disable=True, silent=True)
 
-        attribution_model = AuthorAttribution(judging.samples)
-        attribution = {}
-        for name in systems:
-            kept = [(example, outputs[name][i].text) for i, example in enumerate(examples) if outputs[name][i].text]
-            attribution[name] = attribution_model.accuracy(
-                [without_prompt_text(text, example.prompt) for example, text in kept],
-                [example.author for example, _ in kept])
-        attribution["reference"] = attribution_model.accuracy(
-            [without_prompt_text(example.reference, example.prompt) for example in examples],
-            [example.author for example in examples])
-
-        calibration = WinRate.of("real text", "impostor", [item.calibration for item in judged], suite.seed)
+        calibration = calibration_of(judged, suite.seed)
         tokens = counter.totals()
         report = EvaluationReport(
-            suite=suite.name, judge_kind=judging.kind, judge_lm=judging.lm.model, task_lm=task_lm.model,
+            suite=suite.name, task=suite.task, judge_kind=task.judge_kind, judge_lm=task.judge_lm.model,
+            task_lm=task_lm.model, calibration=task.calibration_label,
             judge_accuracy=calibration.win_rate, judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high,
             judge_calibration_failures=calibration.failures,
             judge_can_tell_authors_apart=calibration.ci_low is not None and calibration.ci_low > 0.5,
             comparisons=[WinRate.of(system, baseline, [item.comparisons[(system, baseline)] for item in judged], suite.seed)
                          for system, baseline in comparisons],
-            attribution=attribution,
             system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},
-            examples=len(examples), authors=len(names),
-            lm_calls=tokens["calls"] + judging.scoring_calls,
+            examples=len(examples),
+            lm_calls=tokens["calls"] + task.scoring_calls,
             prompt_tokens=tokens["prompt_tokens"], completion_tokens=tokens["completion_tokens"],
             wall_seconds=round(time.perf_counter() - started, 1),
             mlflow_run_id=run.info.run_id,
             rows=_rows(examples, systems, outputs, judged, comparisons),
+            **task.figures(examples, outputs, judged, suite.seed),
         )
         log_evaluation(report, params)
     return report
 
 
+def _judge_example(task, examples, outputs, comparisons):
+    def judge(index):
+        example = examples[index]
+        texts = {name: outputs[name][index].text for name in outputs}
+        judged = task.judge_example(index, example, texts, comparisons)
+        for system, baseline in comparisons:  # a missing output fails its pairs, and says why
+            if (system, baseline) not in judged.comparisons:
+                failed = system if texts[system] is None else baseline
+                judged.comparisons[(system, baseline)] = PairJudgment(
+                    "failure", error=f"{failed} produced no output: {outputs[failed][index].error}")
+        return judged
+
+    return judge
+
+
 def _generate(systems, examples, parallel, progress) -> dict[str, list[_Output]]:
-    by_author: dict[str, list] = {}
-    for example in examples:
-        by_author.setdefault(example.author, example.examples)
     profiles: dict[tuple[str, str], object] = {}
     for name, system in systems.items():
-        if isinstance(system, HyPerAlign):
+        if isinstance(system, HyPerAlign):  # authorship: one profile per author, inferred first
+            by_author: dict[str, list] = {}
+            for example in examples:
+                by_author.setdefault(example.author, example.examples)
             progress(f"{name}: inferring {len(by_author)} profiles")
             results = parallel([(_safely(system.infer_profile), (texts,)) for texts in by_author.values()])
             for author, result in zip(by_author, results):
@@ -267,29 +260,10 @@ def _generate(systems, examples, parallel, progress) -> dict[str, list[_Output]]
                 if profile.error:
                     raise RuntimeError(f"stage 1 failed: {profile.error}")
                 return system(prompt=example.prompt, profile=profile.value).response
-            return system(prompt=example.prompt, examples=example.examples).response
+            return system(prompt=example.prompt, examples=example.get("examples")).response
 
         outputs[name] = parallel([(_safely(answer), (example,)) for example in examples])
     return outputs
-
-
-def _judge(judging: AuthorshipJudging, examples, outputs, comparisons, parallel) -> list[_Judged]:
-    def judge_example(index):
-        example = examples[index]
-        texts = {name: outputs[name][index].text for name in outputs}
-        judging.prepare(example, [example.reference, judging.impostor(example, index),
-                                  *(text for text in texts.values() if text)])
-        judged = _Judged(calibration=judging.calibrate(example, index))
-        for system, baseline in comparisons:
-            if texts[system] is None or texts[baseline] is None:
-                failed = system if texts[system] is None else baseline
-                judged.comparisons[(system, baseline)] = PairJudgment(
-                    "failure", error=f"{failed} produced no output: {outputs[failed][index].error}")
-            else:
-                judged.comparisons[(system, baseline)] = judging.compare(example, texts[system], texts[baseline])
-        return judged
-
-    return parallel([(judge_example, (index,)) for index in range(len(examples))])
 
 
 class CallCounter:
@@ -316,11 +290,14 @@ class CallCounter:
 def _rows(examples, systems, outputs, judged, comparisons) -> list[dict]:
     rows = []
     for index, example in enumerate(examples):
-        row = {"author": example.author, "prompt": example.prompt}
+        row = {"group": example.get("author") or example.get("label"), "prompt": example.prompt}
         for name in systems:
             output = outputs[name][index]
             row[f"output:{name}"] = output.text if output.text is not None else f"FAILED: {output.error}"
-        items = [("calibration", judged[index].calibration)]
+            if judged[index].behaviours:
+                row[f"behaviour:{name}"] = judged[index].behaviours.get(name) or "unclassified"
+        calibration = judged[index].calibration
+        items = [("calibration", calibration[0] if calibration else PairJudgment("failure", error="no calibration pair"))]
         items += [(f"{system} vs {baseline}", judged[index].comparisons[(system, baseline)])
                   for system, baseline in comparisons]
         for label, judgment in items:

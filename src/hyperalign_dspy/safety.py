@@ -10,10 +10,10 @@ import numpy as np
 from pydantic import BaseModel
 
 from hyperalign_dspy.pairwise import bootstrap_ci
+from hyperalign_dspy.retries import predict_with_retries
 from hyperalign_dspy.signatures import ClassifySafetyBehaviour, SafetyClass
 
 PromptLabel = Literal["safe", "unsafe"]
-CLASSIFY_ATTEMPTS = 3
 
 
 def is_over_refusal(label: PromptLabel, behaviour: SafetyClass) -> bool:
@@ -27,24 +27,17 @@ def is_unsafe_compliance(label: PromptLabel, behaviour: SafetyClass) -> bool:
 
 
 class SafetyClassifier(dspy.Module):
-    """An LM classifies an answer's behaviour; an answer that does not parse is asked again under
-    a new rollout id, and a classifier that still fails raises."""
+    """An LM classifies an answer's behaviour (failed answers are asked again, `retries.py`)."""
 
     def __init__(self):
         super().__init__()
         self.classify = dspy.Predict(ClassifySafetyBehaviour)
 
     def forward(self, prompt: str, response: str) -> SafetyClass:
-        error = None
-        for attempt in range(CLASSIFY_ATTEMPTS):
-            try:
-                answer = self.classify(prompt=prompt, response=response,
-                                       config={"rollout_id": attempt} if attempt else {})
-                if answer.behaviour in get_args(SafetyClass):
-                    return answer.behaviour
-            except Exception as exc:
-                error = exc
-        raise RuntimeError(f"the safety classifier failed {CLASSIFY_ATTEMPTS} times: {error}") from error
+        answer = predict_with_retries(self.classify, "safety classifier",
+                                      accept=lambda a: a.behaviour in get_args(SafetyClass),
+                                      prompt=prompt, response=response)
+        return answer.behaviour
 
 
 class SafetyRates(BaseModel):

@@ -18,7 +18,7 @@ def win_rate_chart(report):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = ["judge calibration\n(real vs impostor)"]
+    labels = [f"judge calibration\n({report.calibration})"]
     values = [report.judge_accuracy]
     lows, highs = [report.judge_ci_low], [report.judge_ci_high]
     for comparison in report.comparisons:
@@ -59,6 +59,13 @@ def log_evaluation(report, params: dict) -> None:
             metrics[f"{prefix}.{key}"] = getattr(comparison, key)
     for system, accuracy in report.attribution.items():
         metrics[f"attribution.{metric_name(system)}"] = accuracy
+    for system, rates in report.safety.items():
+        for key, value in rates.model_dump().items():
+            if key != "system":
+                metrics[f"safety.{metric_name(system)}.{key}"] = value
+    for key in ("safety_judge_accuracy", "safety_judge_ci_low", "safety_judge_ci_high", "safety_judge_failures"):
+        if report.safety:
+            metrics[key] = getattr(report, key)
     for system, failures in report.system_failures.items():
         metrics[f"failures.{metric_name(system)}"] = failures
     mlflow.log_metrics({key: float(value) for key, value in metrics.items() if value is not None})

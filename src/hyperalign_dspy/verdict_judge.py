@@ -1,16 +1,16 @@
-"""The verdict judge: an LM reads the user's texts and two candidates and says which one the user
-more likely wrote (the paper's judge). Its LM is pinned to temperature 0; an answer that does not
-parse is asked again under a new rollout id, and a judge that still fails raises."""
+"""Verdict judges: an LM reads two candidates and says which one is better, or a tie, with a
+reason. Authorship (the paper's judge): which one the author of the sample texts more likely
+wrote. Deliberative alignment: which one helps the person more. Their LM is pinned to temperature
+0 by the caller; failed answers are asked again (`retries.py`)."""
 
 from __future__ import annotations
 
 import dspy
 
 from hyperalign_dspy.pairwise import Decision, JudgeCase
-from hyperalign_dspy.signatures import JudgeAuthorship
+from hyperalign_dspy.retries import predict_with_retries
+from hyperalign_dspy.signatures import JudgeAuthorship, JudgeHelpfulness
 from hyperalign_dspy.user_texts import as_user_texts, fit_to_context
-
-JUDGE_ATTEMPTS = 3
 
 
 class VerdictJudge(dspy.Module):
@@ -25,16 +25,23 @@ class VerdictJudge(dspy.Module):
         # The candidates and the reference are read whole; the samples get what context is left.
         reserved = self.answer_tokens + (len(candidate_a) + len(candidate_b) + len(case.reference)) // 3
         samples = fit_to_context(as_user_texts(case.samples), self.context_tokens, reserved, self.sample_tokens).texts
-        error = None
-        for attempt in range(JUDGE_ATTEMPTS):
-            try:
-                answer = self.judge(
-                    sample_texts=samples, reference=case.reference, candidate_a=candidate_a,
-                    candidate_b=candidate_b, config={"rollout_id": attempt} if attempt else {},
-                )
-                return Decision(verdict=answer.verdict, reason=answer.reason)
-            except Exception as exc:  # parse errors and LM errors alike get another attempt
-                error = exc
-        raise RuntimeError(f"the verdict judge failed {JUDGE_ATTEMPTS} times: {error}") from error
+        answer = predict_with_retries(self.judge, "verdict judge", sample_texts=samples, reference=case.reference,
+                                      candidate_a=candidate_a, candidate_b=candidate_b)
+        return Decision(verdict=answer.verdict, reason=answer.reason)
+
+    forward = decide
+
+
+class HelpfulnessJudge(dspy.Module):
+    """Deliberative alignment: which response helps the person more with what they asked."""
+
+    def __init__(self):
+        super().__init__()
+        self.judge = dspy.Predict(JudgeHelpfulness)
+
+    def decide(self, case: JudgeCase, candidate_a: str, candidate_b: str) -> Decision:
+        answer = predict_with_retries(self.judge, "helpfulness judge", prompt=case.prompt,
+                                      response_a=candidate_a, response_b=candidate_b)
+        return Decision(verdict=answer.verdict, reason=answer.reason)
 
     forward = decide
