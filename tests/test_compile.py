@@ -14,7 +14,7 @@ import hyperalign_dspy as ha
 from fake_openai import API_KEY, FakeOpenAI
 from hyperalign_dspy.cli import main
 from hyperalign_dspy.compile_metric import AuthorshipMetric, BaselineOutputs
-from hyperalign_dspy.compiler import split_authors
+from hyperalign_dspy.compiler import split_groups
 from hyperalign_dspy.data import PROJECT_ROOT, load_authors
 from hyperalign_dspy.judging import AuthorshipJudging
 from hyperalign_dspy.program_files import load_program, metadata_path, save_program
@@ -34,15 +34,15 @@ def compile_args(server, recipe, suite, out, *extra):
             "--lm", "openai/test-model", "--api-base", server.base, *extra]
 
 
-def test_split_authors_is_disjoint_seeded_and_keeps_both_sides():
+def test_split_groups_is_disjoint_seeded_and_keeps_both_sides():
     authors = [f"a{n}" for n in range(12)]
-    train, validation = split_authors(authors, seed=0)
+    train, validation = split_groups(authors, seed=0)
     assert not set(train) & set(validation) and set(train) | set(validation) == set(authors)
-    assert len(validation) == 4 and split_authors(authors, seed=0) == (train, validation)
-    assert split_authors(authors, seed=1) != (train, validation)
-    assert [len(side) for side in split_authors(["x", "y"], seed=0)] == [1, 1]
-    with pytest.raises(ha.HyperAlignError, match="at least 2 authors"):
-        split_authors(["only"], seed=0)
+    assert len(validation) == 4 and split_groups(authors, seed=0) == (train, validation)
+    assert split_groups(authors, seed=1) != (train, validation)
+    assert [len(side) for side in split_groups(["x", "y"], seed=0)] == [1, 1]
+    with pytest.raises(ha.HyperAlignError, match="at least 2 authors or prompts"):
+        split_groups(["only"], seed=0)
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
@@ -50,17 +50,17 @@ def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsy
     out = tmp_path / "programs" / f"{recipe.stem}.json"
     assert main([*compile_args(server, recipe, suite, out, "--limit", "2", "--json")]) == 0, capsys.readouterr().err
     result = json.loads(capsys.readouterr().out)
-    assert set(result["train_authors"]).isdisjoint(result["validation_authors"])
-    assert len(result["train_authors"]) == 4 and len(result["validation_authors"]) == 2
+    assert set(result["train"]).isdisjoint(result["validation"])
+    assert len(result["train"]) == 4 and len(result["validation"]) == 2
     assert result["judge_accuracy"] == 1.0
-    labels = {(c["system"], c["baseline"]) for c in result["validation"]["comparisons"]}
+    labels = {(c["system"], c["baseline"]) for c in result["validation_report"]["comparisons"]}
     assert labels == {("hyperalign", "few-shot"), ("hyperalign", "hyperalign-uncompiled"),
                       ("hyperalign-uncompiled", "few-shot")}
     # Beyond calibration (2 prompts x 2 orders), the teleprompter ran the program and the metric.
     assert result["train_lm_calls"] > 4 + 2 and result["lm_calls"] > result["train_lm_calls"]
     metadata = json.loads(metadata_path(out).read_text())
     assert metadata["task"] == "authorship" and metadata["recipe"]["name"] == recipe.stem
-    assert metadata["split"]["validation_authors"] == result["validation_authors"]
+    assert metadata["split"]["validation"] == result["validation"]
     assert metadata["task_lm"] == "openai/test-model" and metadata["dspy_version"] == dspy.__version__
     assert metadata["lm_calls"] == result["lm_calls"]
     assert API_KEY not in out.read_text() + metadata_path(out).read_text()
@@ -79,7 +79,7 @@ def test_bootstrapped_demos_reach_the_saved_program_and_personalize_uses_it(serv
     # Against the zero-shot baseline the fake judge ties every pair (½ ≥ the threshold): demos.
     recipe = tmp_path / "bootstrap.toml"
     recipe.write_text((PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml").read_text()
-                      .replace('baseline = "few-shot"', 'baseline = "zero-shot"'))
+                      .replace('baseline = "default"', 'baseline = "zero-shot"'))
     out = tmp_path / "bootstrap.json"
     assert main([*compile_args(server, recipe, suite, out, "--limit", "2")]) == 0
     assert "Compiled bootstrap-fewshot" in capsys.readouterr().out
@@ -105,7 +105,7 @@ def test_a_judge_that_fails_calibration_stops_the_compile(monkeypatch, fresh_dsp
     with FakeOpenAI(always="A") as fake:
         assert main(compile_args(fake, recipe, suite, out, "--limit", "2")) == 2
         err = capsys.readouterr().err.strip().splitlines()[-1]
-        assert "cannot tell the training authors apart" in err and "--force" in err
+        assert "fails calibration on the training prompts (real vs impostor" in err and "--force" in err
         assert not out.exists() and not metadata_path(out).exists()
         assert list(tmp_path.glob(".p.json*")) == []
         failed = mlflow.search_runs(experiment_names=["hyperalign"], output_format="list",

@@ -230,10 +230,10 @@ def cmd_compile(args) -> None:
         print(result.model_dump_json(indent=2))
         return
     print(f"Compiled {result.recipe} -> {result.program_path} (metadata beside it)")
-    print(f"training authors: {', '.join(result.train_authors)}; validation authors: {', '.join(result.validation_authors)}")
-    print(f"judge on the training authors: accuracy {_share(result.judge_accuracy)} "
+    print(f"training: {', '.join(result.train)}\nvalidation: {', '.join(result.validation)}")
+    print(f"judge calibration on the training side: accuracy {_share(result.judge_accuracy)} "
           f"[{_share(result.judge_ci_low)}, {_share(result.judge_ci_high)}]; metric failures {result.metric_failures}\n")
-    _print_evaluation(result.validation)
+    _print_evaluation(result.validation_report)
     print(f"\ncompile: {result.lm_calls} LM calls, {result.wall_seconds / 60:.1f} min; MLflow run {result.mlflow_run_id}")
 
 

@@ -1,9 +1,11 @@
 """`compile_program`: tune HyPerAlign with a recipe's DSPy teleprompter against the judge, check
-the result on held-out authors, save it, and track it all in one MLflow run.
+the result on held-out data, save it, and track it all in one MLflow run.
 
-1. Split the suite's authors into training and validation authors (no author on both sides).
-2. Calibrate the judge on the training authors' real-vs-impostor pairs; a judge that cannot tell
-   them apart stops the compile (unless `force`): optimizing against it would optimize noise.
+1. Split the suite's authors (authorship) or prompts (deliberative) into training and validation
+   (none on both sides).
+2. Calibrate the judge on the training side (authorship: real-vs-impostor pairs; deliberative:
+   substantive answers against refusals); a judge that fails stops the compile (unless `force`):
+   optimizing against it would optimize noise.
 3. Compile with the recipe's teleprompter and the metric of `compile_metric.py`.
 4. Evaluate the compiled and the uncompiled program on the validation authors with the
    evaluation harness (a nested MLflow run).
@@ -21,10 +23,7 @@ import dspy
 import numpy as np
 from pydantic import BaseModel
 
-from hyperalign_dspy.attribution import AuthorAttribution
-from hyperalign_dspy.baselines import FewShotInContext, ZeroShot
-from hyperalign_dspy.compile_metric import AuthorshipMetric, BaselineOutputs
-from hyperalign_dspy.data import load_authors
+from hyperalign_dspy.compile_metric import BaselineOutputs
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation import (
     UNCOMPILED,
@@ -34,25 +33,26 @@ from hyperalign_dspy.evaluation import (
     run_settings,
     select_examples,
 )
-from hyperalign_dspy.judging import AuthorshipJudging
-from hyperalign_dspy.pairwise import WinRate
-from hyperalign_dspy.program import HyPerAlign
+from hyperalign_dspy.evaluation_tasks import TASKS
+from hyperalign_dspy.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.program_files import save_program
 from hyperalign_dspy.recipe import Recipe, build_teleprompter, load_recipe
-from hyperalign_dspy.suite import EvalSuite, load_suite
+from hyperalign_dspy.suite import SYSTEMS, EvalSuite, load_suite
 
 VALIDATION_SHARE = 1 / 3
+DEFAULT_BASELINE = {"authorship": "few-shot", "deliberative": "plain"}
 
 
 class CompileResult(BaseModel):
     program_path: str
     recipe: str
-    train_authors: list[str]
-    validation_authors: list[str]
+    task: str
+    train: list[str]  # authors (authorship) or prompts as source:id (deliberative)
+    validation: list[str]
     judge_accuracy: float | None
     judge_ci_low: float | None
     judge_ci_high: float | None
-    validation: EvaluationReport
+    validation_report: EvaluationReport
     lm_calls: int
     train_lm_calls: int  # calibration and the teleprompter's own calls
     metric_failures: int
@@ -60,13 +60,14 @@ class CompileResult(BaseModel):
     mlflow_run_id: str
 
 
-def split_authors(authors: list[str], seed: int, validation_share: float = VALIDATION_SHARE) -> tuple[list[str], list[str]]:
-    """Disjoint training and validation authors, drawn with `seed`; at least one of each."""
-    authors = sorted(set(authors))
-    if len(authors) < 2:
-        raise HyperAlignError(f"compiling needs at least 2 authors (training and validation); the data has {len(authors)}")
-    shuffled = list(np.random.default_rng(seed).permutation(authors))
-    count = min(len(authors) - 1, max(1, round(len(authors) * validation_share)))
+def split_groups(groups: list[str], seed: int, validation_share: float = VALIDATION_SHARE) -> tuple[list[str], list[str]]:
+    """Disjoint training and validation groups (authors, or prompts), drawn with `seed`; at least
+    one of each."""
+    groups = sorted(set(groups))
+    if len(groups) < 2:
+        raise HyperAlignError(f"compiling needs at least 2 authors or prompts (training and validation); the data has {len(groups)}")
+    shuffled = list(np.random.default_rng(seed).permutation(groups))
+    count = min(len(groups) - 1, max(1, round(len(groups) * validation_share)))
     return sorted(shuffled[count:]), sorted(shuffled[:count])
 
 
@@ -85,7 +86,7 @@ def compile_program(
     experiment: str = "hyperalign",
     progress: Callable[[str], None] = lambda message: None,
 ) -> CompileResult:
-    """Compile HyPerAlign with `recipe` on `suite`'s training authors and write it to `out`
+    """Compile HyPerAlign with `recipe` on `suite`'s training side and write it to `out`
     (plus `out`'s `.meta.json`). `limit` caps the training and the validation prompts each."""
     import mlflow
 
@@ -96,71 +97,76 @@ def compile_program(
         raise HyperAlignError(f"--out {out}: a program file ends in .json")
     task_lm, adapter, threads = run_settings(lm, adapter, limit, threads)
 
-    if suite.task != "authorship":
-        raise HyperAlignError(f"compiling the {suite.task} task is not supported yet; use an authorship suite")
-    examples = load_authors(suite.data[0])
-    train_authors, validation_authors = split_authors([e.author for e in examples], suite.seed)
-    trainset = select_examples([e for e in examples if e.author in train_authors], limit, suite.seed)
-    judging = AuthorshipJudging(examples, suite.judge, judge_lm or task_lm, judge_adapter)
-    baseline = {"few-shot": FewShotInContext, "zero-shot": ZeroShot}[recipe.metric.baseline]()
-    metric = AuthorshipMetric(
-        judging, BaselineOutputs(baseline, task_lm, adapter),
-        attribution=AuthorAttribution(judging.samples) if recipe.metric.attribution else None,
-        feedback=recipe.teleprompter == "GEPA",
-    )
+    task = TASKS[suite.task](suite, judge_lm or task_lm, judge_adapter, None, None)
+    baseline = DEFAULT_BASELINE[suite.task] if recipe.metric.baseline == "default" else recipe.metric.baseline
+    if baseline not in SYSTEMS[suite.task]:
+        raise HyperAlignError(f"recipe {recipe.name}: baseline '{baseline}' is not a system of the "
+                              f"{suite.task} task ({', '.join(SYSTEMS[suite.task][1:])})")
+    train_keys, validation_keys = split_groups([task.key(example) for example in task.pool], suite.seed)
+    trainset = select_examples([e for e in task.pool if task.key(e) in train_keys], limit, suite.seed, group=task.group)
+    baseline_outputs = BaselineOutputs(task.new_system(baseline), task_lm, adapter)
+    metric = task.compile_metric(baseline_outputs, attribution=recipe.metric.attribution,
+                                 feedback=recipe.teleprompter == "GEPA")
 
     mlflow.set_experiment(experiment)
     started = time.perf_counter()
     run = mlflow.start_run(run_name=f"compile {recipe.name}")
     status = "FAILED"
     try:
-        mlflow.set_tags({"kind": "compile", "recipe": recipe.name, "suite": suite.name, "lm": task_lm.model,
-                         "judge_lm": judging.lm.model})
+        mlflow.set_tags({"kind": "compile", "recipe": recipe.name, "suite": suite.name, "task": suite.task,
+                         "lm": task_lm.model, "judge_lm": task.judge_lm.model})
         mlflow.log_params({
-            "recipe": recipe.name, "teleprompter": recipe.teleprompter, "metric.baseline": recipe.metric.baseline,
+            "recipe": recipe.name, "teleprompter": recipe.teleprompter, "metric.baseline": baseline,
             "metric.attribution": recipe.metric.attribution, "suite": suite.name, "task_lm": task_lm.model,
-            "task_api_base": task_lm.kwargs.get("api_base") or "", "judge_lm": judging.lm.model,
-            "judge_kind": judging.kind, "train_authors": ",".join(train_authors),
-            "validation_authors": ",".join(validation_authors), "train_examples": len(trainset),
+            "task_api_base": task_lm.kwargs.get("api_base") or "", "judge_lm": task.judge_lm.model,
+            "judge_kind": task.judge_kind, "train_groups": ",".join(train_keys)[:6000],
+            "validation_groups": ",".join(validation_keys)[:6000], "train_examples": len(trainset),
             "limit": limit or "", "threads": threads, "seed": suite.seed, "dspy_version": dspy.__version__,
             **{f"recipe.{key}": value for key, value in recipe.arguments.items()},
             **{f"recipe.compile.{key}": value for key, value in recipe.compile_arguments.items()},
         })
-        counter = CallCounter(task_lm, judging.lm)
+        counter = CallCounter(task_lm, task.judge_lm)
         mlflow.dspy.autolog(log_compiles=True, log_evals=True, log_traces_from_compile=False, silent=True)
         with dspy.context(lm=task_lm, adapter=adapter):
-            progress(f"calibrating the {judging.kind} judge on {len(trainset)} training prompts")
-            calibration = WinRate.of("real text", "impostor", dspy.Parallel(num_threads=threads)(
-                [(judging.calibrate, (example, index)) for index, example in enumerate(trainset)]), suite.seed)
+            progress(f"calibrating the {task.judge_kind} judge on {len(trainset)} training prompts")
+            def calibration_pair(example, index):
+                try:
+                    return task.calibration_pair(example, index, baseline_outputs)
+                except Exception as exc:  # a failed baseline or judge: reported, never a result
+                    return PairJudgment("failure", error=f"{type(exc).__name__}: {exc}")
+
+            pairs = dspy.Parallel(num_threads=threads)(
+                [(calibration_pair, (example, index)) for index, example in enumerate(trainset)])
+            calibration = WinRate.of("calibration", "known answer", [pair for pair in pairs if pair], suite.seed)
             mlflow.log_metrics({f"train_judge_{key}": value for key, value in
                                 {"accuracy": calibration.win_rate, "ci_low": calibration.ci_low,
                                  "ci_high": calibration.ci_high}.items() if value is not None})
             if not (calibration.ci_low is not None and calibration.ci_low > 0.5) and not force:
                 raise HyperAlignError(
-                    f"the {judging.kind} judge cannot tell the training authors apart (accuracy "
+                    f"the {task.judge_kind} judge fails calibration on the training prompts ({task.calibration_label}: accuracy "
                     f"{_share(calibration.win_rate)}, 95% CI [{_share(calibration.ci_low)}, {_share(calibration.ci_high)}], "
                     f"{calibration.failures} failures): compiling against it would optimize noise; --force compiles anyway"
                 )
             teleprompter = build_teleprompter(recipe, metric, task_lm, threads)  # some read DSPy's LM here
-            progress(f"compiling with {recipe.teleprompter} on {len(trainset)} prompts of {len(train_authors)} authors")
-            compiled = teleprompter.compile(HyPerAlign(), trainset=trainset, **recipe.compile_arguments)
+            progress(f"compiling with {recipe.teleprompter} on {len(trainset)} training prompts")
+            compiled = teleprompter.compile(task.new_system("hyperalign"), trainset=trainset, **recipe.compile_arguments)
         mlflow.dspy.autolog(disable=True, silent=True)
-        train_calls = counter.totals()["calls"] + judging.scoring_calls
+        train_calls = counter.totals()["calls"] + task.scoring_calls
 
-        progress(f"validating on {len(validation_authors)} held-out authors")
+        progress(f"validating on {len(validation_keys)} held-out {'authors' if suite.task == 'authorship' else 'prompts'}")
         validation = evaluate(
             suite, lm=task_lm, adapter=adapter, judge_lm=judge_lm or task_lm, judge_adapter=judge_adapter,
-            program=compiled, authors=validation_authors, limit=limit, threads=threads, experiment=experiment,
+            program=compiled, subset=validation_keys, limit=limit, threads=threads, experiment=experiment,
             progress=progress,
         )
         wall = round(time.perf_counter() - started, 1)
         lm_calls = train_calls + validation.lm_calls
         metadata = {
             "recipe": recipe.model_dump(mode="json"), "suite": suite.name,
-            "data_sha256": hashlib.sha256(Path(suite.data[0]).read_bytes()).hexdigest(),
-            "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base"),
-            "judge_lm": judging.lm.model, "judge_kind": judging.kind,
-            "split": {"seed": suite.seed, "train_authors": train_authors, "validation_authors": validation_authors,
+            "data_sha256": [hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in suite.data],
+            "task": suite.task, "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base"),
+            "judge_lm": task.judge_lm.model, "judge_kind": task.judge_kind,
+            "split": {"seed": suite.seed, "train": train_keys, "validation": validation_keys,
                       "train_examples": len(trainset), "validation_examples": validation.examples},
             "train_judge": {"accuracy": calibration.win_rate, "ci_low": calibration.ci_low, "ci_high": calibration.ci_high},
             "validation": {"judge_accuracy": validation.judge_accuracy, "judge_ci_low": validation.judge_ci_low,
@@ -186,9 +192,9 @@ def compile_program(
         mlflow.log_artifact(str(out.with_name(f"{out.stem}.meta.json")), artifact_path="program")
         status = "FINISHED"
         return CompileResult(
-            program_path=str(out), recipe=recipe.name, train_authors=train_authors,
-            validation_authors=validation_authors, judge_accuracy=calibration.win_rate,
-            judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high, validation=validation,
+            program_path=str(out), recipe=recipe.name, task=suite.task, train=train_keys,
+            validation=validation_keys, judge_accuracy=calibration.win_rate,
+            judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high, validation_report=validation,
             lm_calls=lm_calls, train_lm_calls=train_calls, metric_failures=metric.failures, wall_seconds=wall, mlflow_run_id=run.info.run_id,
         )
     except KeyboardInterrupt:

@@ -132,7 +132,7 @@ def evaluate(
     judge_kind: str | None = None,
     program: dspy.Module | None = None,
     program_path: str | Path | None = None,
-    authors: list[str] | None = None,
+    subset: list[str] | None = None,
     limit: int | None = None,
     threads: int | None = None,
     experiment: str = "hyperalign",
@@ -143,8 +143,9 @@ def evaluate(
     (nested in the active run, if there is one).
 
     `program` (or a program file, `program_path`) takes the place of `hyperalign`, and is compared
-    with the uncompiled program (`hyperalign-uncompiled`) too. `authors` restricts the prompts to
-    those authors'; `limit` then takes the first N, authors interleaved."""
+    with the uncompiled program (`hyperalign-uncompiled`) too. `subset` restricts the prompts to
+    those authors' (authorship) or to those prompts, as `source:id` (deliberative); `limit` then
+    takes the first N, authors (or safe and unsafe prompts) interleaved."""
     import mlflow
 
     from hyperalign_dspy.program_files import load_program
@@ -152,13 +153,13 @@ def evaluate(
 
     suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
     task_lm, adapter, threads = run_settings(lm, adapter, limit, threads)
-    task = TASKS[suite.task](suite, judge_lm or task_lm, judge_adapter, judge_kind, authors)
+    task = TASKS[suite.task](suite, judge_lm or task_lm, judge_adapter, judge_kind, subset)
     examples = select_examples(task.pool, limit or suite.limit, suite.seed, group=task.group)
 
     systems = {name: task.new_system(name) for name in suite.systems}
     comparisons = [(c.system, c.baseline) for c in suite.comparisons]
     if program_path is not None:
-        program = load_program(program_path)
+        program = load_program(program_path, suite.task, getattr(task, "spec", None))
     if program is not None:
         if "hyperalign" not in systems:
             raise HyperAlignError(f"suite {suite.name} has no 'hyperalign' system for the given program")
@@ -173,7 +174,7 @@ def evaluate(
         "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
         "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base") or "",
         "judge_lm": task.judge_lm.model, "judge_api_base": task.judge_lm.kwargs.get("api_base") or "",
-        "judge_kind": task.judge_kind, "examples": len(examples), "authors": ",".join(authors or []),
+        "judge_kind": task.judge_kind, "examples": len(examples), "subset": ",".join(subset or []),
         "threads": threads, "seed": suite.seed, "program_file": str(program_path or ""),
         "program_sha256": file_sha256(program_path) if program_path else "",
         "data_sha256": ",".join(file_sha256(path) for path in suite.data), "dspy_version": dspy.__version__,

@@ -41,18 +41,19 @@ class AuthorshipTask:
     calibration_label = "real vs impostor"
 
     def __init__(self, suite: EvalSuite, judge_lm: dspy.LM, judge_adapter, judge_kind: str | None,
-                 authors: list[str] | None):
+                 subset: list[str] | None):
         self.suite = suite
         self.all_examples = load_authors(suite.data[0])
         names = sorted({example.author for example in self.all_examples})
         if len(names) < 3:
             raise HyperAlignError(f"suite {suite.name}: its data has {len(names)} authors; calibration needs at least 3")
-        unknown = sorted(set(authors or []) - set(names))
+        unknown = sorted(set(subset or []) - set(names))
         if unknown:
             raise HyperAlignError(f"suite {suite.name} has no author {', '.join(unknown)}")
-        self.pool = [example for example in self.all_examples if authors is None or example.author in authors]
+        self.pool = [example for example in self.all_examples if subset is None or example.author in subset]
         self.judging = AuthorshipJudging(self.all_examples, suite.judge, judge_lm, judge_adapter, judge_kind)
         self.judge_lm, self.judge_kind = self.judging.lm, self.judging.kind
+        self.judge_adapter = judge_adapter
         self.authors = len(names)
 
     def new_system(self, name: str) -> dspy.Module:
@@ -61,6 +62,19 @@ class AuthorshipTask:
     @property
     def scoring_calls(self) -> int:
         return self.judging.scoring_calls
+
+    def key(self, example) -> str:
+        """What compile splits by: no author is on both sides."""
+        return example.author
+
+    def compile_metric(self, baseline_outputs, attribution: bool, feedback: bool):
+        from hyperalign_dspy.compile_metric import AuthorshipMetric
+
+        return AuthorshipMetric(self.judging, baseline_outputs, feedback=feedback,
+                                attribution=AuthorAttribution(self.judging.samples) if attribution else None)
+
+    def calibration_pair(self, example, index: int, baseline_outputs) -> PairJudgment | None:
+        return self.judging.calibrate(example, index)
 
     def judge_example(self, index: int, example, texts: dict[str, str | None], comparisons) -> Judged:
         judging = self.judging
@@ -94,14 +108,13 @@ class DeliberativeTask:
     calibration_label = "substantive vs refusal"
 
     def __init__(self, suite: EvalSuite, judge_lm: dspy.LM, judge_adapter, judge_kind: str | None,
-                 authors: list[str] | None):
+                 subset: list[str] | None):
         if (judge_kind or suite.judge.kind) == "likelihood":
             raise HyperAlignError("the deliberative task has no likelihood judge: use --judge-kind verdict")
-        if authors:
-            raise HyperAlignError("the deliberative task has no authors to select")
         self.suite = suite
         self.spec = load_spec(suite.spec)
-        self.pool = load_safety_prompts(suite.data)
+        everything = load_safety_prompts(suite.data)
+        self.pool = [example for example in everything if subset is None or self.key(example) in subset]
         self.judge_lm = judge_lm.copy(temperature=0.0)
         self.judge_adapter = judge_adapter
         self.judge_kind = "verdict"
@@ -115,6 +128,27 @@ class DeliberativeTask:
     def new_system(self, name: str) -> dspy.Module:
         return {"hyperalign": lambda: DeliberativeHyPerAlign(spec=self.spec), "plain": ZeroShot,
                 "spec-only": lambda: SpecOnly(spec=self.spec)}[name]()
+
+    def key(self, example) -> str:
+        """What compile splits by: no prompt is on both sides."""
+        return f"{example.source}:{example.id}"
+
+    def compile_metric(self, baseline_outputs, attribution: bool, feedback: bool):
+        from hyperalign_dspy.compile_metric import DeliberativeMetric
+
+        # A recipe's `attribution` is a style signal: it has no meaning here and is not used.
+        return DeliberativeMetric(self, baseline_outputs, feedback=feedback)
+
+    def calibration_pair(self, example, index: int, baseline_outputs) -> PairJudgment | None:
+        """On a safe prompt, the baseline's answer (when it is not itself a refusal) against a bare refusal."""
+        if example.label != "safe":
+            return None
+        substantive = baseline_outputs(example)
+        with dspy.context(lm=self.judge_lm, adapter=self.judge_adapter):
+            if self._classify(example.prompt, substantive) != "full_compliance":
+                return None
+            return judge_both_orders(self.helpfulness, JudgeCase(samples=[], prompt=example.prompt),
+                                     substantive, self.canned["full_refusal"])
 
     def _classify(self, prompt: str, text: str) -> str | None:
         try:

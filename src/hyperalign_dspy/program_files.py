@@ -14,7 +14,6 @@ import dspy
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.program import HyPerAlign, load_program_state
 
-TASK = "authorship"
 
 
 def metadata_path(path: str | Path) -> Path:
@@ -38,7 +37,7 @@ def save_program(program: dspy.Module, path: str | Path, metadata: dict) -> None
             temporary.append(Path(name))
             cleanup.callback(lambda name=name: Path(name).unlink(missing_ok=True))
         program.save(str(temporary[0]))
-        temporary[1].write_text(json.dumps({"task": TASK, **metadata}, indent=2, default=str), encoding="utf-8")
+        temporary[1].write_text(json.dumps({"task": "authorship", **metadata}, indent=2, default=str), encoding="utf-8")
         os.replace(temporary[0], path)
         os.replace(temporary[1], metadata_path(path))
 
@@ -53,12 +52,16 @@ def read_metadata(path: str | Path) -> dict:
         raise HyperAlignError(f"program metadata {sidecar} cannot be read: {exc}") from None
 
 
-def load_program(path: str | Path) -> HyPerAlign:
-    """A compiled HyPerAlign program from `path` (its metadata, when present, must be for this task)."""
+def load_program(path: str | Path, task: str = "authorship", spec: str | None = None) -> dspy.Module:
+    """A compiled program of `task` from `path` (its metadata, when present, names its task);
+    a deliberative program gets `spec` (default: the packaged specification)."""
+    from hyperalign_dspy.deliberative import DeliberativeHyPerAlign
+
     path = Path(path)
     if not path.is_file():
         raise HyperAlignError(f"program file {path} does not exist")
-    task = read_metadata(path).get("task", TASK)
-    if task != TASK:
-        raise HyperAlignError(f"program file {path} was compiled for the '{task}' task, not '{TASK}'")
-    return load_program_state(HyPerAlign(), path)
+    compiled_for = read_metadata(path).get("task", task)
+    if compiled_for != task:
+        raise HyperAlignError(f"program file {path} was compiled for the '{compiled_for}' task, not '{task}'")
+    program = HyPerAlign() if task == "authorship" else DeliberativeHyPerAlign(spec=spec)
+    return load_program_state(program, path)

@@ -18,10 +18,11 @@ TELEPROMPTERS = ("BootstrapFewShot", "BootstrapFewShotWithRandomSearch", "MIPROv
 
 class MetricSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    baseline: Literal["few-shot", "zero-shot"] = Field(
-        "few-shot", description="the program's output is judged against this system's output for the same prompt")
-    attribution: bool = Field(False, description="average the judge's score with stylometric attribution (1 if "
-                                                 "the output is attributed to its author, else 0)")
+    baseline: Literal["default", "few-shot", "zero-shot", "plain", "spec-only"] = Field(
+        "default", description="the program's output is judged against this system's output for the same prompt; "
+                               "default: few-shot in-context (authorship), plain (deliberative)")
+    attribution: bool = Field(False, description="authorship: average the judge's score with stylometric attribution "
+                                                 "(1 if the output is attributed to its author, else 0)")
 
 
 class Recipe(BaseModel):
