@@ -189,3 +189,13 @@ def test_load_authors_test_item_without_a_field_is_an_error(tmp_path, missing):
     path = write_jsonl(tmp_path / "authors.jsonl", [row])
     with pytest.raises(HyperAlignError, match=missing):
         load_authors(path)
+
+
+def test_files_of_the_same_name_in_two_folders_keep_distinct_ids(tmp_path):
+    from hyperalign_dspy import read_user_texts
+
+    for folder, body in (("a", "First text."), ("b", "Second text.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "post.txt").write_text(body)
+    texts = read_user_texts([tmp_path / "a", tmp_path / "b"])
+    assert [t.id for t in texts] == ["post.txt", str(tmp_path / "b" / "post.txt")]

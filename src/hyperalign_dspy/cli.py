@@ -12,6 +12,7 @@ import shutil
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 from hyperalign_dspy.errors import HyperAlignError
 
@@ -54,6 +55,8 @@ def _print_profile(profile) -> None:
 def cmd_hypotheses(args) -> None:
     from hyperalign_dspy.program import HyPerAlign
 
+    if args.out and Path(args.out).is_dir():
+        raise HyperAlignError(f"--out {args.out} is a folder; give a file name such as profile.json")
     _configure(args)
     profile = _profile_for(args, HyPerAlign())
     if args.out:

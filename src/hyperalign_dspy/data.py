@@ -5,6 +5,7 @@ Tabular files (JSON Lines, CSV, Parquet) are read with Hugging Face `datasets`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dspy
@@ -28,12 +29,33 @@ def read_table(path: str | Path) -> list[dict]:
     builder = _TABULAR.get(path.suffix.lower())
     if builder is None:
         raise HyperAlignError(f"{path}: expected one of {', '.join(_TABULAR)}")
+    if path.suffix.lower() == ".jsonl":
+        _check_json_lines(path)
     datasets.disable_progress_bars()
     try:
         table = datasets.load_dataset(builder, data_files=str(path), split="train")
     except Exception as exc:  # datasets wraps parse errors in several types
         raise HyperAlignError(f"{path}: cannot be read as {builder}: {str(exc).splitlines()[0][:200]}") from exc
     return table.to_list()
+
+
+def _check_json_lines(path: Path) -> None:
+    """Name the file and line of the first bad line, which `datasets` would not."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise HyperAlignError(f"{path}: not UTF-8 text") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            if any(rest.strip() for rest in lines[number:]):
+                raise HyperAlignError(f"{path}: line {number} is empty")
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise HyperAlignError(f"{path}: line {number} is not valid JSON ({exc.msg}, column {exc.colno})") from None
+        if not isinstance(value, dict):
+            raise HyperAlignError(f"{path}: line {number} is not a JSON object")
 
 
 def load_authors(path: str | Path = DEV_AUTHORS) -> list[dspy.Example]:
@@ -91,10 +113,12 @@ def read_user_texts(paths: list[str | Path]) -> list[UserText]:
                 raise HyperAlignError(f"{path}: cannot be read ({exc.strerror})") from None
             if not text.strip():
                 raise HyperAlignError(f"{path}: the file is empty")
-            texts.append(UserText(id=path.name, text=text))
+            # A file's id is its name, or its path where another file of the texts has that name.
+            taken = {user_text.id for user_text in texts}
+            texts.append(UserText(id=path.name if path.name not in taken else str(path), text=text))
     if not texts:
         raise HyperAlignError("no texts given: pass --examples with .txt files, folders or .jsonl files")
-    return texts
+    return as_user_texts(texts)  # checks every text's size and that ids are unique
 
 
 def load_safety_prompts(paths: list[str | Path]) -> list[dspy.Example]:

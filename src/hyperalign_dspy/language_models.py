@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import dspy
 
 from hyperalign_dspy.embedded_models import EMBEDDED_MODELS
@@ -29,6 +31,11 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
         kwargs.setdefault("temperature", 0.0)
         kwargs.setdefault("max_tokens", 1024)
         return dspy.LM(f"hyperalign/{name}", engine=LlamaCppEngine(name, context_tokens), **kwargs)
+    api_base = kwargs.get("api_base")
+    if api_base is not None:
+        parsed = urlparse(api_base)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise HyperAlignError(f"--api-base '{api_base}' is not an http(s) URL such as http://127.0.0.1:8000/v1")
     if "/" not in name:
         raise HyperAlignError(
             f"unknown LM '{name}': use {', '.join(EMBEDDED_MODELS)} or a provider/model string such as openai/gpt-4o-mini"

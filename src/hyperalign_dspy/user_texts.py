@@ -13,6 +13,8 @@ logger = logging.getLogger("hyperalign_dspy")
 
 # A conservative estimate for English prose with BPE tokenizers (news runs about 4.3).
 CHARS_PER_TOKEN = 3.5
+# A text this long is not a writing sample (a whole book, a log file): refused, not trimmed.
+MAX_TEXT_CHARS = 1_000_000
 # What a prompt needs besides the texts: the signature's instructions, schema and field markers.
 INSTRUCTION_TOKENS = 900
 
@@ -26,6 +28,7 @@ class UserText:
 def as_user_texts(texts: Iterable[str | UserText | Mapping]) -> list[UserText]:
     """Accept plain strings, `UserText`s or mappings with `text` (and optionally `id` or `doc_id`)."""
     result = []
+    seen: dict[str, int] = {}
     for position, item in enumerate(texts, start=1):
         if isinstance(item, UserText):
             user_text = item
@@ -39,6 +42,12 @@ def as_user_texts(texts: Iterable[str | UserText | Mapping]) -> list[UserText]:
             raise HyperAlignError(f"text {position} is a {type(item).__name__}, expected a string or a mapping with 'text'")
         if not user_text.text.strip():
             raise HyperAlignError(f"text {position} ({user_text.id}) is empty")
+        if len(user_text.text) > MAX_TEXT_CHARS:
+            raise HyperAlignError(f"text {position} ({user_text.id}) is larger than {MAX_TEXT_CHARS:,} characters: "
+                                  "give a few texts of ordinary length")
+        if user_text.id in seen:
+            raise HyperAlignError(f"text {position} has the duplicate id '{user_text.id}' (text {seen[user_text.id]} has it too)")
+        seen[user_text.id] = position
         result.append(user_text)
     if not result:
         raise HyperAlignError("no texts given: personalization needs at least one text the user wrote")

@@ -1,0 +1,196 @@
+"""Bad input, table-driven: every case exits with status 2 and one line `hyperalign: error: ...`
+naming the problem, without a traceback, without an LM call, and without writing anything.
+The Python API raises `HyperAlignError` with the same message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import hyperalign_dspy as ha
+from hyperalign_dspy.cli import main
+from hyperalign_dspy.data import PROJECT_ROOT
+
+NOWHERE = "http://127.0.0.1:9/v1"  # nothing listens: a case that reaches the LM fails loudly
+LM = ["--lm", "openai/test-model", "--api-base", NOWHERE]
+AUTHORS = PROJECT_ROOT / "evals" / "data" / "authors_ccat50_dev.jsonl"
+RECIPE = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
+SUITE = PROJECT_ROOT / "evals" / "authorship-dev.toml"
+GOOD_TEXT = "I walked to city hall today. Nobody else would, so I did."
+
+
+def make_files(root: Path) -> None:
+    """Everything the cases refer to as {name}."""
+    (root / "good.txt").write_text(GOOD_TEXT)
+    (root / "empty.txt").write_text("")
+    (root / "blank.txt").write_text("   \n\t\n")
+    (root / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    (root / "huge.txt").write_text("word " * 1_100_000)  # 5.5 MB
+    (root / "no_texts").mkdir()
+    (root / "no_texts" / "notes.md").write_text("not a text file type")
+    (root / "blank_line.jsonl").write_text('{"text": "one"}\n\n{"text": "two"}\n')
+    (root / "malformed.jsonl").write_text('{"text": "one"}\n{"text": "two"\n')
+    (root / "no_text_field.jsonl").write_text('{"body": "one"}\n')
+    (root / "number_text.jsonl").write_text('{"text": 42}\n')
+    (root / "duplicate_ids.jsonl").write_text('{"id": "a", "text": "one"}\n{"id": "a", "text": "two"}\n')
+    (root / "list_line.jsonl").write_text('["text", "one"]\n')
+    (root / "profile_not_json.json").write_text("hypotheses: many")
+    (root / "profile_wrong.json").write_text(json.dumps({"hypotheses": "not a list", "attributes": {}, "source_ids": []}))
+    (root / "program_corrupt.json").write_text('{"infer": {"demos": [')
+    (root / "program_other_task.json").write_text("{}")
+    (root / "program_other_task.meta.json").write_text(json.dumps({"task": "deliberative"}))
+    (root / "a_folder.json").mkdir()
+    suite = SUITE.read_text()
+    data = f'data = "{AUTHORS}"'
+    (root / "suite_unknown_key.toml").write_text(suite.replace('seed = 0', 'seed = 0\ncolour = "blue"'))
+    (root / "suite_no_data.toml").write_text(suite.replace('data = "data/authors_ccat50_dev.jsonl"', 'data = "nothing.jsonl"'))
+    (root / "suite_bad_toml.toml").write_text("name = [unclosed")
+    (root / "suite_bad_seed.toml").write_text(suite.replace("seed = 0", 'seed = "zero"').replace(
+        'data = "data/authors_ccat50_dev.jsonl"', data))
+    (root / "suite_unknown_system.toml").write_text(suite.replace('"few-shot"]', '"few-shot", "oracle"]').replace(
+        'data = "data/authors_ccat50_dev.jsonl"', data))
+    (root / "suite_bad_comparison.toml").write_text(suite.replace('baseline = "zero-shot"', 'baseline = "plain"').replace(
+        'data = "data/authors_ccat50_dev.jsonl"', data))
+    (root / "authors_malformed.jsonl").write_text(AUTHORS.read_text().splitlines()[0] + "\n{not json}\n")
+    (root / "suite_malformed_data.toml").write_text(suite.replace(
+        'data = "data/authors_ccat50_dev.jsonl"', f'data = "{root / "authors_malformed.jsonl"}"'))
+    recipe = RECIPE.read_text()
+    (root / "recipe_unknown_key.toml").write_text(recipe + '\nflavour = "mint"\n')
+    (root / "recipe_bad_teleprompter.toml").write_text(recipe.replace('"BootstrapFewShot"', '"MagicOptimizer"'))
+    (root / "recipe_bad_argument.toml").write_text(recipe.replace("max_rounds = 1", "max_roundz = 1"))
+    (root / "recipe_gepa_no_reflection.toml").write_text(
+        (PROJECT_ROOT / "optimizers" / "gepa.toml").read_text().replace('reflection_lm = "task"', ""))
+    (root / "recipe_bad_toml.toml").write_text("teleprompter = ")
+
+
+# (command line, expected fragment of the error); {name} is a file made by make_files.
+CASES = [
+    # personalize
+    (["personalize", "--prompt", "x", *LM], "give --examples"),
+    (["personalize", "--examples", "{empty.txt}", "--prompt", "x", *LM], "empty"),
+    (["personalize", "--examples", "{blank.txt}", "--prompt", "x", *LM], "empty"),
+    (["personalize", "--examples", "{missing.txt}", "--prompt", "x", *LM], "no such file"),
+    (["personalize", "--examples", "{no_texts}", "--prompt", "x", *LM], "no .txt or .jsonl files"),
+    (["personalize", "--examples", "{binary.txt}", "--prompt", "x", *LM], "not UTF-8"),
+    (["personalize", "--examples", "{huge.txt}", "--prompt", "x", *LM], "larger than"),
+    (["personalize", "--examples", "{blank_line.jsonl}", "--prompt", "x", *LM], "line 2 is empty"),
+    (["personalize", "--examples", "{malformed.jsonl}", "--prompt", "x", *LM], "line 2 is not valid JSON"),
+    (["personalize", "--examples", "{list_line.jsonl}", "--prompt", "x", *LM], "line 1 is not a JSON object"),
+    (["personalize", "--examples", "{no_text_field.jsonl}", "--prompt", "x", *LM], "row 1 has no 'text' string"),
+    (["personalize", "--examples", "{number_text.jsonl}", "--prompt", "x", *LM], "row 1 has no 'text' string"),
+    (["personalize", "--examples", "{duplicate_ids.jsonl}", "--prompt", "x", *LM], "duplicate id 'a'"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "", *LM], "non-empty --prompt"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "   ", *LM], "non-empty --prompt"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--lm", "gpt-nothing"], "unknown LM 'gpt-nothing'"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--lm", "openai/m", "--api-base", "localhost:8000"],
+     "--api-base"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--lm", "local", "--api-base", NOWHERE],
+     "does not apply to the embedded model"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--program", "{missing.json}", *LM], "does not exist"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--program", "{program_corrupt.json}", *LM],
+     "cannot be loaded"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--program", "{program_other_task.json}", *LM],
+     "compiled for the 'deliberative' task"),
+    (["personalize", "--profile", "{missing.json}", "--prompt", "x", *LM], "cannot read profile"),
+    (["personalize", "--profile", "{profile_not_json.json}", "--prompt", "x", *LM], "is not JSON"),
+    (["personalize", "--profile", "{profile_wrong.json}", "--prompt", "x", *LM], "does not match the profile schema"),
+    (["personalize", "--task", "deliberative", "--prompt", "x", "--spec", "{missing.md}", *LM], "no such file"),
+    (["personalize", "--task", "deliberative", "--prompt", "x", "--spec", "{binary.txt}", *LM], "UTF-8"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--spec", "{good.txt}", *LM], "deliberative task only"),
+    # hypotheses
+    (["hypotheses", "--examples", "{missing.txt}", *LM], "no such file"),
+    (["hypotheses", "--examples", "{good.txt}", "--out", "{a_folder.json}", *LM], "is a folder"),
+    # eval
+    (["eval", "{missing.toml}", *LM], "no such file"),
+    (["eval", "{suite_unknown_key.toml}", *LM], "colour"),
+    (["eval", "{suite_no_data.toml}", *LM], "does not exist"),
+    (["eval", "{suite_bad_toml.toml}", *LM], "not valid TOML"),
+    (["eval", "{suite_bad_seed.toml}", *LM], "seed"),
+    (["eval", "{suite_unknown_system.toml}", *LM], "unknown system 'oracle'"),
+    (["eval", "{suite_bad_comparison.toml}", *LM], "'plain', which is not in systems"),
+    (["eval", "{suite_malformed_data.toml}", *LM], "line 2 is not valid JSON"),
+    (["eval", str(SUITE), "--limit", "0", *LM], "--limit must be at least 1"),
+    (["eval", str(SUITE), "--limit", "-3", *LM], "--limit must be at least 1"),
+    (["eval", str(SUITE), "--threads", "0", *LM], "--threads must be at least 1"),
+    (["eval", str(SUITE), "--threads", "-2", *LM], "--threads must be at least 1"),
+    (["eval", str(SUITE), "--program", "{missing.json}", *LM], "does not exist"),
+    (["eval", str(SUITE), "--judge-lm", "judge-nothing", *LM], "unknown LM 'judge-nothing'"),
+    (["eval", str(PROJECT_ROOT / "evals" / "deliberative-dev.toml"), "--judge-kind", "likelihood", *LM],
+     "no likelihood judge"),
+    # compile
+    (["compile", "--optimizer", "{missing.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "no such file"),
+    (["compile", "--optimizer", "{recipe_unknown_key.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "flavour"),
+    (["compile", "--optimizer", "{recipe_bad_teleprompter.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
+     "teleprompter"),
+    (["compile", "--optimizer", "{recipe_bad_argument.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
+     "takes no argument max_roundz"),
+    (["compile", "--optimizer", "{recipe_gepa_no_reflection.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
+     "reflection_lm"),
+    (["compile", "--optimizer", "{recipe_bad_toml.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "not valid TOML"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", "{suite_no_data.toml}", "--out", "{p.json}", *LM], "does not exist"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.txt}", *LM], "ends in .json"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.json}", "--limit", "0", *LM],
+     "--limit must be at least 1"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.json}", "--threads", "-1", *LM],
+     "--threads must be at least 1"),
+]
+
+
+def resolve(argv: list[str], root: Path) -> list[str]:
+    return [str(root / part[1:-1]) if part.startswith("{") and part.endswith("}") else part for part in argv]
+
+
+def listing(root: Path) -> dict[str, int]:
+    return {str(path.relative_to(root)): path.stat().st_size for path in root.rglob("*")}
+
+
+@pytest.fixture
+def files(tmp_path) -> Path:
+    root = tmp_path / "inputs"
+    root.mkdir()
+    make_files(root)
+    return root
+
+
+@pytest.mark.parametrize(("argv", "fragment"), CASES, ids=[f"{n:02d}-{case[0][0]}" for n, case in enumerate(CASES)])
+def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsys):
+    before = listing(tmp_path)
+    code = main(resolve(argv, files))
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert code == 2, captured.err
+    assert len(lines) == 1 and lines[0].startswith("hyperalign: error: "), captured.err
+    assert fragment in lines[0]
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert listing(tmp_path) == before  # nothing written, not even a partial file
+
+
+def test_the_case_count():
+    assert len(CASES) >= 40
+
+
+API_CASES = [
+    (lambda root: ha.read_user_texts([root / "empty.txt"]), "empty"),
+    (lambda root: ha.read_user_texts([root / "malformed.jsonl"]), "line 2 is not valid JSON"),
+    (lambda root: ha.read_user_texts([root / "duplicate_ids.jsonl"]), "duplicate id 'a'"),
+    (lambda root: ha.read_user_texts([root / "huge.txt"]), "larger than"),
+    (lambda root: ha.read_user_texts([]), "no texts given"),
+    (lambda root: ha.lm("gpt-nothing"), "unknown LM 'gpt-nothing'"),
+    (lambda root: ha.lm("openai/m", api_base="localhost:8000"), "--api-base"),
+    (lambda root: ha.UserProfile.load(root / "profile_wrong.json"), "does not match the profile schema"),
+    (lambda root: ha.load_program(root / "program_other_task.json"), "compiled for the 'deliberative' task"),
+    (lambda root: ha.load_suite(root / "suite_unknown_key.toml"), "colour"),
+    (lambda root: ha.load_recipe(root / "recipe_bad_argument.toml"), "takes no argument max_roundz"),
+    (lambda root: ha.HyPerAlign()(prompt="   ", examples=[GOOD_TEXT]), "the prompt is empty"),
+    (lambda root: ha.HyPerAlign()(prompt="x"), "give either a profile or the user's example texts"),
+    (lambda root: ha.evaluate(SUITE, lm=ha.lm("openai/m", api_base=NOWHERE), limit=0), "--limit must be at least 1"),
+]
+
+
+@pytest.mark.parametrize(("call", "fragment"), API_CASES, ids=[f"api-{n:02d}" for n in range(len(API_CASES))])
+def test_the_api_raises_one_documented_exception(call, fragment, files):
+    with pytest.raises(ha.HyperAlignError) as raised:
+        call(files)
+    assert fragment in str(raised.value) and "\n" not in str(raised.value)
