@@ -67,7 +67,7 @@ def test_load_authors_missing_file_or_wrong_suffix_is_an_error(tmp_path):
 def test_load_authors_malformed_jsonl_is_a_one_line_error(tmp_path):
     path = tmp_path / "authors.jsonl"
     path.write_text('{"author": "Ann", "fewshot": [\n', encoding="utf-8")
-    with pytest.raises(HyperAlignError, match="cannot be read as json") as caught:
+    with pytest.raises(HyperAlignError, match="line 1 is not valid JSON") as caught:
         load_authors(path)
     assert "\n" not in str(caught.value)
 

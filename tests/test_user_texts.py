@@ -36,9 +36,11 @@ def test_plain_strings_get_sha256_ids():
 
 
 def test_same_text_same_id_different_text_different_id():
-    first, again, other = as_user_texts(["Same text.", "Same text.", "Other text."])
+    (first,), (again,) = as_user_texts(["Same text."]), as_user_texts(["Same text."])
     assert first.id == again.id
-    assert first.id != other.id
+    assert first.id != as_user_texts(["Other text."])[0].id
+    with pytest.raises(HyperAlignError, match="text 2 has the duplicate id"):
+        as_user_texts(["Same text.", "Same text."])
 
 
 def test_user_texts_and_mappings_keep_their_ids():

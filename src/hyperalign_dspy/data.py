@@ -86,13 +86,20 @@ def load_authors(path: str | Path = DEV_AUTHORS) -> list[dspy.Example]:
 def read_user_texts(paths: list[str | Path]) -> list[UserText]:
     """Texts from `.txt` files (one text each), folders of them, and `.jsonl` files with `text`."""
     texts: list[UserText] = []
+    _collect(paths, texts)
+    if not texts:
+        raise HyperAlignError("no texts given: pass --examples with .txt files, folders or .jsonl files")
+    return as_user_texts(texts)  # checks every text's size and that ids are unique
+
+
+def _collect(paths: list[str | Path], texts: list[UserText]) -> None:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".txt", ".jsonl") and p.is_file())
             if not files:
                 raise HyperAlignError(f"{path}: the folder has no .txt or .jsonl files")
-            texts.extend(read_user_texts(files))
+            _collect(files, texts)
         elif not path.exists():
             raise HyperAlignError(f"{path}: no such file or folder")
         elif path.suffix.lower() in _TABULAR:
@@ -116,9 +123,6 @@ def read_user_texts(paths: list[str | Path]) -> list[UserText]:
             # A file's id is its name, or its path where another file of the texts has that name.
             taken = {user_text.id for user_text in texts}
             texts.append(UserText(id=path.name if path.name not in taken else str(path), text=text))
-    if not texts:
-        raise HyperAlignError("no texts given: pass --examples with .txt files, folders or .jsonl files")
-    return as_user_texts(texts)  # checks every text's size and that ids are unique
 
 
 def load_safety_prompts(paths: list[str | Path]) -> list[dspy.Example]:
