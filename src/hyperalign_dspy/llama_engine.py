@@ -10,6 +10,7 @@ parseable JSON.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import threading
@@ -22,6 +23,15 @@ from hyperalign_dspy.errors import HyperAlignError
 
 _LOADED: dict[tuple[str, int], object] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Freed here, while llama.cpp is still loaded; a model left to the interpreter's final
+    # clean-up prints an ignored exception from llama-cpp-python's destructor.
+    for llama in _LOADED.values():
+        llama.close()
+    _LOADED.clear()
 
 
 def _load_llama(path: Path, context_tokens: int):
