@@ -75,6 +75,12 @@ def test_copy_flag_names_a_copy_of_the_samples():
     assert copy_flag(near, SAMPLES, PROMPT, words=8) is not None
 
 
+def test_copy_flag_names_an_answer_that_only_repeats_the_prompt():
+    assert copy_flag("Gold prices rose sharply in early trading on Monday.", SAMPLES, PROMPT) == (
+        "adds nothing to the prompt's given text")
+    assert copy_flag("", SAMPLES, PROMPT) == "adds nothing to the prompt's given text"
+
+
 def test_copy_flag_names_a_repeated_opening():
     opening = "Gold prices rose sharply in early trading on Monday."
     assert copy_flag(f"{opening} Dealers cited the dollar.", SAMPLES, PROMPT) is None

@@ -63,9 +63,13 @@ def without_prompt_text(text: str, prompt: str) -> str:
 
 
 def copy_flag(text: str, samples: list[str], prompt: str, words: int = 12) -> str | None:
-    """Why `text` counts as a copy, or None: it shares `words` consecutive words with the user's
-    sample texts, or it repeats the prompt's given text more than once."""
-    if shares_run(without_prompt_text(text, prompt), samples, words):
+    """Why `text` counts as a copy, or None: it adds nothing to the prompt's given text, it shares
+    `words` consecutive words with the user's sample texts, or it repeats the prompt's given
+    text more than once."""
+    own = without_prompt_text(text, prompt)
+    if not _words(own):
+        return "adds nothing to the prompt's given text"
+    if shares_run(own, samples, words):
         return f"copies {words}+ consecutive words of the sample texts"
     if len(_prompt_segments(text, prompt)[1]) > 1:
         return "repeats the prompt's given text"
