@@ -408,3 +408,11 @@ def test_profile_load_missing_or_non_utf8_file_is_an_error(tmp_path):
     latin.write_bytes(b'{"hypotheses": ["caf\xe9"]}')
     with pytest.raises(HyperAlignError, match="cannot read profile"):
         UserProfile.load(latin)
+
+
+def test_a_completion_marker_left_in_the_text_is_removed():
+    from hyperalign_dspy.program import clean_response
+
+    assert clean_response("The end of the article. [[ ## completed ## ]]") == "The end of the article."
+    assert clean_response("Text.\n[[ ## completed ## ]]\n") == "Text."
+    assert clean_response("Quoting [[ ## completed ## ]] mid-text stays.") == "Quoting [[ ## completed ## ]] mid-text stays."

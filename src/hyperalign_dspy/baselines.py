@@ -6,7 +6,7 @@ import dspy
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.language_models import context_tokens_of
-from hyperalign_dspy.program import GENERATION_TEMPERATURE, active_lm, output_budget, require_prompt
+from hyperalign_dspy.program import GENERATION_TEMPERATURE, active_lm, clean_response, output_budget, require_prompt
 from hyperalign_dspy.signatures import GenerateFromExamples, GenerateZeroShot
 from hyperalign_dspy.user_texts import as_user_texts, fit_to_context
 
@@ -20,7 +20,7 @@ class ZeroShot(dspy.Module):
 
     def forward(self, prompt: str, profile=None, examples=None) -> dspy.Prediction:
         require_prompt(prompt)
-        return dspy.Prediction(response=self.generate(prompt=prompt).response)
+        return dspy.Prediction(response=clean_response(self.generate(prompt=prompt).response))
 
 
 class FewShotInContext(dspy.Module):
@@ -37,4 +37,4 @@ class FewShotInContext(dspy.Module):
         lm = active_lm(self.generate)
         fitted = fit_to_context(as_user_texts(examples), context_tokens_of(lm), reserved_tokens=output_budget(lm))
         generated = self.generate(examples=fitted.texts, prompt=prompt)
-        return dspy.Prediction(response=generated.response, trimmed_ids=fitted.trimmed_ids)
+        return dspy.Prediction(response=clean_response(generated.response), trimmed_ids=fitted.trimmed_ids)

@@ -12,7 +12,7 @@ import dspy
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.profile import UserProfile
-from hyperalign_dspy.program import GENERATION_TEMPERATURE, HypothesesProgram, require_prompt
+from hyperalign_dspy.program import GENERATION_TEMPERATURE, HypothesesProgram, clean_response, require_prompt
 from hyperalign_dspy.signatures import AskerAttributes, DeliberateAnswer, DeliberateWithSpec, InferAskerHypotheses
 
 
@@ -59,7 +59,7 @@ class DeliberativeHyPerAlign(HypothesesProgram):
         if profile is None:
             profile = self.infer_profile([*(examples or []), prompt])
         answer = self.generate_from(prompt, profile)
-        return dspy.Prediction(response=answer.response, decision=answer.decision, cited_rule=answer.cited_rule,
+        return dspy.Prediction(response=clean_response(answer.response), decision=answer.decision, cited_rule=answer.cited_rule,
                                deliberation=answer.deliberation, profile=profile)
 
 
@@ -74,5 +74,5 @@ class SpecOnly(dspy.Module):
     def forward(self, prompt: str, examples=None, profile=None) -> dspy.Prediction:
         require_prompt(prompt)
         answer = self.generate(safety_spec=self.spec, prompt=prompt)
-        return dspy.Prediction(response=answer.response, decision=answer.decision, cited_rule=answer.cited_rule,
+        return dspy.Prediction(response=clean_response(answer.response), decision=answer.decision, cited_rule=answer.cited_rule,
                                deliberation=answer.deliberation)

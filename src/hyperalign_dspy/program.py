@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import dspy
 
@@ -31,6 +32,15 @@ GENERATION_TEMPERATURE = 0.7
 # A response that repeats this many consecutive words of the hypotheses wrote the notes, not the text.
 ECHO_WORDS = 8
 GENERATION_ATTEMPTS = 3
+
+
+# DSPy's ChatAdapter ends an answer with this marker on a line of its own; a small model sometimes
+# writes it at the end of the text's last line, where the parser leaves it in the field.
+_TRAILING_MARKER = re.compile(r"\s*\[\[ ## completed ## \]\]\s*$")
+
+
+def clean_response(text: str) -> str:
+    return _TRAILING_MARKER.sub("", text) if isinstance(text, str) else text
 
 
 def require_prompt(prompt) -> None:
@@ -130,7 +140,7 @@ class HyPerAlign(HypothesesProgram):
             if examples is None:
                 raise HyperAlignError("give either a profile or the user's example texts")
             profile = self.infer_profile(examples)
-        return dspy.Prediction(response=self.generate_from(prompt, profile).response, profile=profile)
+        return dspy.Prediction(response=clean_response(self.generate_from(prompt, profile).response), profile=profile)
 
 
 def load_program_state(program: dspy.Module, path) -> dspy.Module:
