@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lm_answers import hypothesis_texts, sample_attributes, sample_hypotheses
@@ -135,10 +136,14 @@ def echo_logprobs(prompt: str) -> dict:
 
 
 class FakeOpenAI:
-    def __init__(self, garbage: bool = False, logprobs: bool = True, always: str | None = None):
-        """`always`: the verdict judge answers this verdict, whatever the candidates."""
+    def __init__(self, garbage: bool = False, logprobs: bool = True, always: str | None = None, faults=None):
+        """`always`: the verdict judge answers this verdict, whatever the candidates.
+        `faults(number, body)`: for the request with this number (from 1), None or a fault to
+        inject: "500", "429", "drop" (close the connection unanswered), "garbage" (an answer in
+        no format) or "slow:SECONDS" (answer after a delay)."""
         self.requests: list[dict] = []
         self.always = always
+        self.faults = faults
         self.garbage = garbage
         self.logprobs = logprobs
         self.lock = threading.Lock()
@@ -149,13 +154,30 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 with server.lock:
                     server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                    number = len(server.requests)
+                fault = server.faults(number, body) if server.faults else None
+                if fault in ("500", "429"):
+                    payload = json.dumps({"error": {"message": f"injected {fault}", "type": "server_error"}}).encode()
+                    self.send_response(int(fault))
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if fault and fault.startswith("slow:"):
+                    time.sleep(float(fault.split(":", 1)[1]))
                 if self.path == "/v1/chat/completions":
                     messages = body["messages"]
                     system = next((m["content"] for m in messages if m["role"] == "system"), "")
                     user = [m["content"] for m in messages if m["role"] == "user"][-1]
                     if isinstance(user, list):  # content parts
                         user = "".join(part.get("text", "") for part in user)
-                    content = ("I will not follow any format." if server.garbage
+                    content = ("I will not follow any format." if server.garbage or fault == "garbage"
                                else chat_answer(output_fields(system), system, user, server.always))
                     choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
                     kind = "chat.completion"
