@@ -38,8 +38,16 @@ def save_program(program: dspy.Module, path: str | Path, metadata: dict) -> None
             cleanup.callback(lambda name=name: Path(name).unlink(missing_ok=True))
         program.save(str(temporary[0]))
         temporary[1].write_text(json.dumps({"task": "authorship", **metadata}, indent=2, default=str), encoding="utf-8")
+        for name in temporary:  # mkstemp makes files only their owner can read
+            os.chmod(name, 0o666 & ~_umask())
         os.replace(temporary[0], path)
         os.replace(temporary[1], metadata_path(path))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_metadata(path: str | Path) -> dict:
