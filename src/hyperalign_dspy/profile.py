@@ -29,6 +29,9 @@ class UserProfile(BaseModel):
             except BaseException:
                 os.unlink(out.name)
                 raise
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(out.name, 0o666 & ~mask)  # a temporary file is only its owner's to read
         os.replace(out.name, path)
 
     @classmethod
