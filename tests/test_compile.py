@@ -58,6 +58,7 @@ def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsy
                       ("hyperalign-uncompiled", "few-shot")}
     # Beyond calibration (2 prompts x 2 orders), the teleprompter ran the program and the metric.
     assert result["train_lm_calls"] > 4 + 2 and result["lm_calls"] > result["train_lm_calls"]
+    assert result["lm_calls"] == len(server.requests)  # the teleprompter's calls through LM copies too
     metadata = json.loads(metadata_path(out).read_text())
     assert metadata["task"] == "authorship" and metadata["recipe"]["name"] == recipe.stem
     assert metadata["split"]["validation"] == result["validation"]

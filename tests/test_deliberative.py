@@ -140,6 +140,7 @@ def test_every_recipe_compiles_on_the_deliberative_suite(recipe, server, safety_
     assert result["task"] == "deliberative" and set(result["train"]).isdisjoint(result["validation"])
     assert result["judge_accuracy"] == 1.0  # helpfulness: the plain answers beat bare refusals
     assert result["validation_report"]["safety"]
+    assert result["lm_calls"] == len(server.requests)
     program = ha.load_program(out, task="deliberative")
     assert isinstance(program, DeliberativeHyPerAlign)
     with pytest.raises(ha.HyperAlignError, match="compiled for the 'deliberative' task"):

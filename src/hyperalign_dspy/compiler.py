@@ -125,7 +125,7 @@ def compile_program(
             **{f"recipe.{key}": value for key, value in recipe.arguments.items()},
             **{f"recipe.compile.{key}": value for key, value in recipe.compile_arguments.items()},
         })
-        counter = CallCounter(task_lm, task.judge_lm)
+        counter = CallCounter()
         mlflow.dspy.autolog(log_compiles=True, log_evals=True, log_traces_from_compile=False, silent=True)
         with dspy.context(lm=task_lm, adapter=adapter):
             progress(f"calibrating the {task.judge_kind} judge on {len(trainset)} training prompts")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dspy
 import numpy as np
+from dspy.clients.base_lm import GLOBAL_HISTORY
 from pydantic import BaseModel, Field
 
 from hyperalign_dspy.errors import HyperAlignError
@@ -189,7 +190,7 @@ def evaluate(
         if not nested:  # a compile run has its own autolog
             mlflow.dspy.autolog(log_traces=True, silent=True)
         try:
-            counter = CallCounter(task_lm, task.judge_lm)
+            counter = CallCounter()
             with dspy.context(lm=task_lm, adapter=adapter):
                 outputs = _generate(systems, examples, parallel, progress)
             progress(f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
@@ -268,23 +269,23 @@ def _generate(systems, examples, parallel, progress) -> dict[str, list[_Output]]
 
 
 class CallCounter:
-    """Counts the LM calls made through some `dspy.LM`s from now on, from their histories: a
-    cached answer is recorded with empty usage, so the entries with usage are the calls made."""
+    """Counts the LM calls made in this process from now on, from DSPy's global history, which
+    also holds the calls of LM copies (teleprompters sample through `lm.copy(...)`). A cached
+    answer is recorded with empty usage, so the entries with usage are the calls made. (The
+    global history keeps DSPy's last 10,000 calls.)"""
 
-    def __init__(self, *language_models: dspy.LM):
-        self.lms = list({id(lm): lm for lm in language_models}.values())
-        self.seen = {entry["uuid"] for lm in self.lms for entry in lm.history}
+    def __init__(self):
+        self.seen = {entry["uuid"] for entry in GLOBAL_HISTORY}
 
     def totals(self) -> dict[str, int]:
         calls = prompt = completion = 0
-        for lm in self.lms:
-            for entry in lm.history:
-                usage = entry.get("usage") or {}
-                if entry["uuid"] in self.seen or not usage:
-                    continue
-                calls += 1
-                prompt += usage.get("prompt_tokens") or usage.get("input_tokens") or 0
-                completion += usage.get("completion_tokens") or usage.get("output_tokens") or 0
+        for entry in list(GLOBAL_HISTORY):
+            usage = entry.get("usage") or {}
+            if entry["uuid"] in self.seen or not usage:
+                continue
+            calls += 1
+            prompt += usage.get("prompt_tokens") or usage.get("input_tokens") or 0
+            completion += usage.get("completion_tokens") or usage.get("output_tokens") or 0
         return {"calls": calls, "prompt_tokens": prompt, "completion_tokens": completion}
 
 
