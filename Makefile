@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A default llama.cpp build uses -march=native, which crashes on some CPUs: build for a portable AVX2 target.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: setup demo test
+.PHONY: setup demo test ui
 
 setup: $(VENV)/.installed
 
@@ -23,3 +23,8 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# MLflow's UI on the local store. LiteLLM (which MLflow's server imports) otherwise waits on the
+# network for its price list, and the server never starts on an offline machine.
+ui: setup
+	LITELLM_LOCAL_MODEL_COST_MAP=true $(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}
