@@ -419,3 +419,26 @@ def test_adapter_follows_the_model():
     assert isinstance(adapter_for("local-small"), dspy.JSONAdapter)
     assert adapter_for("local") is None
     assert adapter_for("openai/gpt-4o-mini") is None
+
+
+def test_stage_one_answers_in_json_on_the_embedded_engine_by_default(fake_llama, hypothesis_texts):
+    language_model = ha.lm("local", cache=False)
+    with dspy.context(lm=language_model, adapter=None):
+        profile = ha.HyPerAlign().infer_profile(["A first text. It has two sentences."])
+    assert profile.hypotheses == hypothesis_texts
+    # One call, asked with the JSON schema straight away (no ChatAdapter attempt that fails first).
+    (call,) = fake_llama.calls
+    assert "hypotheses" in call["settings"]["response_format"]["schema"]["properties"]
+
+
+def test_stage_one_keeps_a_configured_adapter_and_other_lms_keep_theirs():
+    from dspy.utils import DummyLM
+
+    from hyperalign_dspy.program import stage_one_adapter
+
+    chat = dspy.ChatAdapter()
+    with dspy.context(adapter=chat):
+        assert stage_one_adapter(ha.lm("local")) is chat
+    with dspy.context(adapter=None):
+        assert isinstance(stage_one_adapter(ha.lm("local")), dspy.JSONAdapter)
+        assert stage_one_adapter(DummyLM([])) is None

@@ -53,6 +53,17 @@ def output_budget(lm: dspy.LM) -> int:
     return int(lm.kwargs.get("max_tokens") or 1024)
 
 
+def stage_one_adapter(lm: dspy.LM) -> dspy.Adapter | None:
+    """Stage 1 answers with a list and a typed model. On an engine that enforces a response
+    schema (the embedded models) it answers through DSPy's JSONAdapter, whose schema becomes a
+    grammar: the 1.5B model's ChatAdapter answers mostly failed to parse, and DSPy then asked
+    again in JSON, so every profile cost two long calls. Elsewhere the configured adapter stays."""
+    engine = getattr(lm, "engine", None)
+    if dspy.settings.adapter is None and getattr(engine, "supports_response_schema", False):
+        return dspy.JSONAdapter()
+    return dspy.settings.adapter
+
+
 def demo_tokens(predictor: dspy.Predict) -> int:
     """Tokens a predictor's demos (from a compile) add to each of its prompts, estimated."""
     text = json.dumps([demo.toDict() if hasattr(demo, "toDict") else demo for demo in predictor.demos], default=str)
@@ -101,7 +112,8 @@ class HypothesesProgram(dspy.Module):
                                 limit_tokens=self.infer_text_tokens)
         key = self._profile_key(fitted.texts, lm)
         if key not in self._profiles:
-            prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
+            with dspy.context(adapter=stage_one_adapter(lm)):
+                prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
             hypotheses = list(dict.fromkeys(h.strip() for h in prediction.hypotheses if h.strip()))
             if not hypotheses:
                 raise HyperAlignError("the LM inferred no hypotheses from the texts")
