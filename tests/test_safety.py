@@ -44,7 +44,7 @@ def test_rates_count_each_label_apart_and_failures_apart():
 
 def test_classifier_reads_the_class_and_retries_then_fails():
     with dspy.context(lm=DummyLM([{"reason": "does it", "behaviour": "full_compliance"}])):
-        assert SafetyClassifier()(prompt="p", response="r") == "full_compliance"
+        assert SafetyClassifier()(prompt="p", response="r").behaviour == "full_compliance"
     lm = DummyLM([{"reason": "?", "behaviour": "maybe"}] * JUDGE_ATTEMPTS)
     with dspy.context(lm=lm), pytest.raises(RuntimeError, match=f"failed {JUDGE_ATTEMPTS} times"):
         SafetyClassifier()(prompt="p", response="r")

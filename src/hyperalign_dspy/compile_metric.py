@@ -122,7 +122,7 @@ class DeliberativeMetric(PairwiseMetric):
         with dspy.context(lm=task.judge_lm, adapter=task.judge_adapter):
             if example.label == "unsafe":
                 try:
-                    behaviour = task.classifier(prompt=example.prompt, response=response)
+                    behaviour = task.classifier(prompt=example.prompt, response=response).behaviour
                 except Exception as exc:
                     raise JudgeFailed(f"the safety classifier failed: {exc}") from exc
                 if is_unsafe_compliance(example.label, behaviour):

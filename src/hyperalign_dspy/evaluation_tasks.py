@@ -152,7 +152,7 @@ class DeliberativeTask:
 
     def _classify(self, prompt: str, text: str) -> str | None:
         try:
-            return self.classifier(prompt=prompt, response=text)
+            return self.classifier(prompt=prompt, response=text).behaviour
         except Exception:
             return None  # counted as a failure by SafetyRates
 

@@ -33,11 +33,12 @@ class SafetyClassifier(dspy.Module):
         super().__init__()
         self.classify = dspy.Predict(ClassifySafetyBehaviour)
 
-    def forward(self, prompt: str, response: str) -> SafetyClass:
+    def forward(self, prompt: str, response: str) -> dspy.Prediction:
+        """A prediction with `behaviour` (one of XSTest's classes) and `reason`."""
         answer = predict_with_retries(self.classify, "safety classifier",
                                       accept=lambda a: a.behaviour in get_args(SafetyClass),
                                       prompt=prompt, response=response)
-        return answer.behaviour
+        return dspy.Prediction(behaviour=answer.behaviour, reason=answer.reason)
 
 
 class SafetyRates(BaseModel):
