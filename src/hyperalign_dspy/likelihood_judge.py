@@ -108,8 +108,9 @@ class LikelihoodJudge:
         texts = [self._scored_text(candidate, case.prompt) for candidate in candidates]
         if not all(any(character.isalnum() for character in text) for text in texts):
             raise HyperAlignError("a candidate is empty once the prompt's given text is removed")
-        after_user = [self.mean_logprob(self._context(case.samples), text) for text in texts]
-        after_neutral = [self.mean_logprob(self._context(case.neutral_samples), text) for text in texts]
+        user_context, neutral_context = self._context(case.samples), self._context(case.neutral_samples)
+        after_user = [self.mean_logprob(user_context, text) for text in texts]
+        after_neutral = [self.mean_logprob(neutral_context, text) for text in texts]
         return [user - neutral for user, neutral in zip(after_user, after_neutral)]
 
     def decide(self, case: JudgeCase, candidate_a: str, candidate_b: str) -> Decision:
