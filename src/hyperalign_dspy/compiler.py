@@ -14,7 +14,6 @@ the result on held-out data, save it, and track it all in one MLflow run.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,12 +29,13 @@ from hyperalign_dspy.evaluation import (
     CallCounter,
     EvaluationReport,
     evaluate,
+    file_sha256,
     run_settings,
     select_examples,
 )
 from hyperalign_dspy.evaluation_tasks import TASKS
 from hyperalign_dspy.pairwise import PairJudgment, WinRate
-from hyperalign_dspy.program_files import save_program
+from hyperalign_dspy.program_files import metadata_path, save_program
 from hyperalign_dspy.recipe import Recipe, build_teleprompter, load_recipe
 from hyperalign_dspy.suite import SYSTEMS, EvalSuite, load_suite
 
@@ -141,7 +141,7 @@ def compile_program(
             mlflow.log_metrics({f"train_judge_{key}": value for key, value in
                                 {"accuracy": calibration.win_rate, "ci_low": calibration.ci_low,
                                  "ci_high": calibration.ci_high}.items() if value is not None})
-            if not (calibration.ci_low is not None and calibration.ci_low > 0.5) and not force:
+            if not calibration.above_chance and not force:
                 raise HyperAlignError(
                     f"the {task.judge_kind} judge fails calibration on the training prompts ({task.calibration_label}: accuracy "
                     f"{_share(calibration.win_rate)}, 95% CI [{_share(calibration.ci_low)}, {_share(calibration.ci_high)}], "
@@ -163,7 +163,7 @@ def compile_program(
         lm_calls = train_calls + validation.lm_calls
         metadata = {
             "recipe": recipe.model_dump(mode="json"), "suite": suite.name,
-            "data_sha256": [hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in suite.data],
+            "data_sha256": [file_sha256(path) for path in suite.data],
             "task": suite.task, "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base"),
             "judge_lm": task.judge_lm.model, "judge_kind": task.judge_kind,
             "split": {"seed": suite.seed, "train": train_keys, "validation": validation_keys,
@@ -189,7 +189,7 @@ def compile_program(
                     metrics[f"validation.{label}.{key}"] = value
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(out), artifact_path="program")
-        mlflow.log_artifact(str(out.with_name(f"{out.stem}.meta.json")), artifact_path="program")
+        mlflow.log_artifact(str(metadata_path(out)), artifact_path="program")
         status = "FINISHED"
         return CompileResult(
             program_path=str(out), recipe=recipe.name, task=suite.task, train=train_keys,

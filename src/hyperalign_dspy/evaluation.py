@@ -210,7 +210,7 @@ def evaluate(
             task_lm=task_lm.model, calibration=task.calibration_label,
             judge_accuracy=calibration.win_rate, judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high,
             judge_calibration_failures=calibration.failures,
-            judge_can_tell_authors_apart=calibration.ci_low is not None and calibration.ci_low > 0.5,
+            judge_can_tell_authors_apart=calibration.above_chance,
             comparisons=[WinRate.of(system, baseline, [item.comparisons[(system, baseline)] for item in judged], suite.seed)
                          for system, baseline in comparisons],
             system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},

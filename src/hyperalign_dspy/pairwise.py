@@ -100,6 +100,11 @@ class WinRate(BaseModel):
     copies: int  # the system's candidates flagged by the copy guard
     baseline_copies: int  # the baseline's
 
+    @property
+    def above_chance(self) -> bool:
+        """The whole CI is above ½: as a calibration, the judge can tell the pairs apart."""
+        return self.ci_low is not None and self.ci_low > 0.5
+
     @classmethod
     def of(cls, system: str, baseline: str, judgments: list[PairJudgment], seed: int) -> "WinRate":
         outcomes = [judgment.outcome for judgment in judgments]
