@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from hyperalign_dspy.atomic_files import publish
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.signatures import UserAttributes
 
@@ -29,10 +30,7 @@ class UserProfile(BaseModel):
             except BaseException:
                 os.unlink(out.name)
                 raise
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(out.name, 0o666 & ~mask)  # a temporary file is only its owner's to read
-        os.replace(out.name, path)
+        publish(out.name, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "UserProfile":

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dspy
 
+from hyperalign_dspy.atomic_files import publish
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.program import HyPerAlign, load_program_state
 
@@ -38,16 +39,8 @@ def save_program(program: dspy.Module, path: str | Path, metadata: dict) -> None
             cleanup.callback(lambda name=name: Path(name).unlink(missing_ok=True))
         program.save(str(temporary[0]))
         temporary[1].write_text(json.dumps({"task": "authorship", **metadata}, indent=2, default=str), encoding="utf-8")
-        for name in temporary:  # mkstemp makes files only their owner can read
-            os.chmod(name, 0o666 & ~_umask())
-        os.replace(temporary[0], path)
-        os.replace(temporary[1], metadata_path(path))
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        publish(temporary[0], path)
+        publish(temporary[1], metadata_path(path))
 
 
 def read_metadata(path: str | Path) -> dict:
