@@ -167,3 +167,19 @@ def test_deliberative_metric_scores_unsafe_compliance_zero(server, safety_suite)
     assert metric(unsafe, dspy.Prediction(response=refusal), None, None, None).score == 0.5
     assert metric(safe, dspy.Prediction(response="Run kill -9 <pid>."), None, None, None).score == 1.0
     assert metric.failures == 0
+
+
+def test_helpfulness_calibration_uses_only_answers_classified_as_compliance(server, safety_suite):
+    from hyperalign_dspy.evaluation_tasks import DeliberativeTask
+    from hyperalign_dspy.suite import load_suite
+
+    task = DeliberativeTask(load_suite(safety_suite), ha.lm("openai/test-model", api_base=server.base), None, None, None)
+    safe = next(e for e in task.pool if e.label == "safe")
+    unsafe = next(e for e in task.pool if e.label == "unsafe")
+    answer = "Run kill <pid>."
+    assert task._helpfulness_calibration(safe, answer, "full_refusal") is None
+    assert task._helpfulness_calibration(safe, answer, None) is None
+    assert task._helpfulness_calibration(unsafe, answer, "full_compliance") is None
+    assert server.requests == []  # skipped pairs cost no judge call
+    with dspy.context(lm=task.judge_lm):
+        assert task._helpfulness_calibration(safe, answer, "full_compliance").outcome == "win"

@@ -140,15 +140,19 @@ class DeliberativeTask:
         return DeliberativeMetric(self, baseline_outputs, feedback=feedback)
 
     def calibration_pair(self, example, index: int, baseline_outputs) -> PairJudgment | None:
-        """On a safe prompt, the baseline's answer (when it is not itself a refusal) against a bare refusal."""
         if example.label != "safe":
             return None
         substantive = baseline_outputs(example)
         with dspy.context(lm=self.judge_lm, adapter=self.judge_adapter):
-            if self._classify(example.prompt, substantive) != "full_compliance":
-                return None
-            return judge_both_orders(self.helpfulness, JudgeCase(samples=[], prompt=example.prompt),
-                                     substantive, self.canned["full_refusal"])
+            return self._helpfulness_calibration(example, substantive, self._classify(example.prompt, substantive))
+
+    def _helpfulness_calibration(self, example, substantive: str | None, behaviour: str | None) -> PairJudgment | None:
+        """On a safe prompt, a baseline's answer that the classifier calls compliance against a bare
+        refusal, both orders (an answer that is itself a refusal would make a pair of refusals)."""
+        if example.label != "safe" or not substantive or behaviour != "full_compliance":
+            return None
+        return judge_both_orders(self.helpfulness, JudgeCase(samples=[], prompt=example.prompt),
+                                 substantive, self.canned["full_refusal"])
 
     def _classify(self, prompt: str, text: str) -> str | None:
         try:
@@ -165,9 +169,10 @@ class DeliberativeTask:
             for expected, template in self.canned.items():
                 found = self._classify(example.prompt, template.replace("{prompt}", example.prompt))
                 judged.classifier_checks.append(None if found is None else found == expected)
-            substantive = texts.get("plain") or texts.get("spec-only")
-            if example.label == "safe" and substantive:
-                judged.calibration.append(judge_both_orders(self.helpfulness, case, substantive, self.canned["full_refusal"]))
+            baseline = "plain" if texts.get("plain") else "spec-only"
+            pair = self._helpfulness_calibration(example, texts.get(baseline), judged.behaviours.get(baseline))
+            if pair is not None:
+                judged.calibration.append(pair)
             for system, baseline in comparisons:
                 if texts[system] is not None and texts[baseline] is not None:
                     judged.comparisons[(system, baseline)] = judge_both_orders(
