@@ -219,6 +219,7 @@ def _judge_lms(args):
 
 def cmd_compile(args) -> None:
     from hyperalign_dspy.compiler import compile_program
+    from hyperalign_dspy.pairwise import share_text
     from hyperalign_dspy.language_models import adapter_for, lm
 
     task_lm = lm(args.lm, api_base=args.api_base)
@@ -234,14 +235,15 @@ def cmd_compile(args) -> None:
         return
     print(f"Compiled {result.recipe} -> {result.program_path} (metadata beside it)")
     print(f"training: {', '.join(result.train)}\nvalidation: {', '.join(result.validation)}")
-    print(f"judge calibration on the training side: accuracy {_share(result.judge_accuracy)} "
-          f"[{_share(result.judge_ci_low)}, {_share(result.judge_ci_high)}]; metric failures {result.metric_failures}\n")
+    print(f"judge calibration on the training side: accuracy {share_text(result.judge_accuracy)} "
+          f"[{share_text(result.judge_ci_low)}, {share_text(result.judge_ci_high)}]; metric failures {result.metric_failures}\n")
     _print_evaluation(result.validation_report)
     print(f"\ncompile: {result.lm_calls} LM calls, {result.wall_seconds / 60:.1f} min; MLflow run {result.mlflow_run_id}")
 
 
 def cmd_compare(args) -> None:
     from hyperalign_dspy.comparison import compare_chart, compare_runs
+    from hyperalign_dspy.pairwise import share_text
 
     summaries = compare_runs(args.experiment)
     chart = compare_chart(summaries, args.chart, args.experiment) if summaries else None
@@ -254,14 +256,10 @@ def cmd_compare(args) -> None:
     print(f"{'recipe':<26} {'LM':<28} {'vs uncompiled':>13}  {'95% CI':<14} {'vs baselines':<28} {'calls':>6} {'min':>6}")
     for s in summaries:
         baselines = ", ".join(f"{name} {value:.2f}" for name, value in sorted(s.vs_baseline.items())) or "n/a"
-        print(f"{s.recipe:<26} {s.lm:<28} {_share(s.vs_uncompiled):>13}  "
-              f"[{_share(s.vs_uncompiled_ci_low)}, {_share(s.vs_uncompiled_ci_high)}] {baselines:<28} "
+        print(f"{s.recipe:<26} {s.lm:<28} {share_text(s.vs_uncompiled):>13}  "
+              f"[{share_text(s.vs_uncompiled_ci_low)}, {share_text(s.vs_uncompiled_ci_high)}] {baselines:<28} "
               f"{s.lm_calls if s.lm_calls is not None else 'n/a':>6} {s.minutes if s.minutes is None else round(s.minutes, 1)!s:>6}")
     print(f"\nchart: {chart}")
-
-
-def _share(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _lm_options(parser: argparse.ArgumentParser) -> None:

@@ -34,7 +34,7 @@ from hyperalign_dspy.evaluation import (
     select_examples,
 )
 from hyperalign_dspy.evaluation_tasks import TASKS
-from hyperalign_dspy.pairwise import PairJudgment, WinRate
+from hyperalign_dspy.pairwise import PairJudgment, WinRate, share_text
 from hyperalign_dspy.program_files import metadata_path, save_program
 from hyperalign_dspy.recipe import Recipe, build_teleprompter, load_recipe
 from hyperalign_dspy.suite import SYSTEMS, EvalSuite, load_suite
@@ -144,7 +144,7 @@ def compile_program(
             if not calibration.above_chance and not force:
                 raise HyperAlignError(
                     f"the {task.judge_kind} judge fails calibration on the training prompts ({task.calibration_label}: accuracy "
-                    f"{_share(calibration.win_rate)}, 95% CI [{_share(calibration.ci_low)}, {_share(calibration.ci_high)}], "
+                    f"{share_text(calibration.win_rate)}, 95% CI [{share_text(calibration.ci_low)}, {share_text(calibration.ci_high)}], "
                     f"{calibration.failures} failures): compiling against it would optimize noise; --force compiles anyway"
                 )
             teleprompter = build_teleprompter(recipe, metric, task_lm, threads)  # some read DSPy's LM here
@@ -205,7 +205,3 @@ def compile_program(
         while mlflow.active_run() is not None and mlflow.active_run().info.run_id != run.info.run_id:
             mlflow.end_run(status=status)  # a nested run the interruption left open
         mlflow.end_run(status=status)
-
-
-def _share(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}"

@@ -71,6 +71,11 @@ def judge_both_orders(judge: PairwiseJudge, case: JudgeCase, system_text: str, b
     return PairJudgment(outcome, decisions=[first, second])
 
 
+def share_text(value: float | None) -> str:
+    """A win-rate, accuracy or CI bound for people: two decimals, or n/a."""
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 BOOTSTRAP_RESAMPLES = 2000
 
 
