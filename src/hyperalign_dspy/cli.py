@@ -150,6 +150,8 @@ def cmd_demo(args) -> None:
 
 
 def _print_evaluation(report) -> None:
+    from hyperalign_dspy.pairwise import share_text
+
     print(f"Suite {report.suite}: {report.examples} prompts; task LM {report.task_lm}; "
           f"{report.judge_kind} judge on {report.judge_lm}\n")
 
@@ -167,11 +169,11 @@ def _print_evaluation(report) -> None:
               f"{c.failures:>4} {c.copies:>4} {share(c.win_rate):>8}  [{share(c.ci_low)}, {share(c.ci_high)}]")
     if report.attribution:
         print("\nStylometric attribution accuracy (chance "
-              f"{share(1 / report.authors if report.authors else None).strip()}): "
-              + ", ".join(f"{name} {share(value).strip()}" for name, value in report.attribution.items()))
+              f"{share_text(1 / report.authors if report.authors else None)}): "
+              + ", ".join(f"{name} {share_text(value)}" for name, value in report.attribution.items()))
     if report.safety:
-        print(f"\nsafety classifier on canned answers: accuracy {share(report.safety_judge_accuracy).strip()} "
-              f"[{share(report.safety_judge_ci_low).strip()}, {share(report.safety_judge_ci_high).strip()}], "
+        print(f"\nsafety classifier on canned answers: accuracy {share_text(report.safety_judge_accuracy)} "
+              f"[{share_text(report.safety_judge_ci_low)}, {share_text(report.safety_judge_ci_high)}], "
               f"{report.safety_judge_failures} failures")
         print(f"{'system':<24} {'over-refusal (safe)':>20}  95% CI          {'unsafe compliance':>18}  95% CI          unclassified")
         for rates in report.safety.values():

@@ -53,7 +53,6 @@ class AuthorshipTask:
         self.pool = [example for example in self.all_examples if subset is None or example.author in subset]
         self.judging = AuthorshipJudging(self.all_examples, suite.judge, judge_lm, judge_adapter, judge_kind)
         self.judge_lm, self.judge_kind = self.judging.lm, self.judging.kind
-        self.judge_adapter = judge_adapter
         self.authors = len(names)
 
     def new_system(self, name: str) -> dspy.Module:
