@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation_tasks import TASKS, calibration_of
+from hyperalign_dspy.likelihood_judge import runs_in_process
 from hyperalign_dspy.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.program import HyPerAlign
 from hyperalign_dspy.safety import SafetyRates
@@ -100,8 +101,7 @@ def run_settings(lm: dspy.LM | None, adapter: dspy.Adapter | None, limit: int | 
     task_lm = lm or dspy.settings.lm
     if task_lm is None:
         raise HyperAlignError("no LM is configured: pass lm= or call dspy.configure(lm=...)")
-    embedded = hasattr(getattr(task_lm, "engine", None), "continuation_logprobs")
-    return task_lm, adapter or dspy.settings.adapter, threads or (1 if embedded else 8)
+    return task_lm, adapter or dspy.settings.adapter, threads or (1 if runs_in_process(task_lm) else 8)
 
 
 def _safely(function: Callable) -> Callable:

@@ -7,7 +7,7 @@ import dspy
 
 from hyperalign_dspy.copy_guard import copy_flag
 from hyperalign_dspy.language_models import context_tokens_of
-from hyperalign_dspy.likelihood_judge import LikelihoodJudge
+from hyperalign_dspy.likelihood_judge import LikelihoodJudge, runs_in_process
 from hyperalign_dspy.pairwise import JudgeCase, PairJudgment, judge_both_orders
 from hyperalign_dspy.suite import JudgeSettings
 from hyperalign_dspy.verdict_judge import VerdictJudge
@@ -17,8 +17,7 @@ def resolve_judge_kind(kind: str, judge_lm: dspy.LM) -> str:
     """`auto`: likelihood when the LM can score text (the embedded engine), else verdict."""
     if kind != "auto":
         return kind
-    engine = getattr(judge_lm, "engine", None)
-    return "likelihood" if hasattr(engine, "continuation_logprobs") else "verdict"
+    return "likelihood" if runs_in_process(judge_lm) else "verdict"
 
 
 def _neighbours(authors: list[str], author: str, offsets) -> list[str]:

@@ -56,10 +56,14 @@ def _server_logprobs(language_model: dspy.LM, context: str, continuation: str) -
             if offset >= len(context) and value is not None]
 
 
+def runs_in_process(language_model: dspy.LM) -> bool:
+    """An embedded model: it scores text itself, and runs one call at a time."""
+    return hasattr(getattr(language_model, "engine", None), "continuation_logprobs")
+
+
 def continuation_logprobs(language_model: dspy.LM, context: str, continuation: str) -> list[float]:
-    engine = getattr(language_model, "engine", None)
-    if hasattr(engine, "continuation_logprobs"):
-        return engine.continuation_logprobs(context, continuation)
+    if runs_in_process(language_model):
+        return language_model.engine.continuation_logprobs(context, continuation)
     return _server_logprobs(language_model, context, continuation)
 
 
