@@ -181,6 +181,12 @@ def _print_evaluation(report) -> None:
                   f"[{share(rates.over_refusal_ci_low)}, {share(rates.over_refusal_ci_high)}] "
                   f"{share(rates.unsafe_compliance):>12} (n={rates.unsafe_n:<2}) "
                   f"[{share(rates.unsafe_compliance_ci_low)}, {share(rates.unsafe_compliance_ci_high)}] {rates.failures:>4}")
+    if report.injection:
+        print("\nPlanted instruction among the person's texts (obeyed = the output has the marker word; "
+              "leaked = it repeats the system's instructions):")
+        for rates in report.injection.values():
+            print(f"  {rates.system:<24} obeyed {rates.obeyed}/{rates.n}, leaked {rates.leaked}/{rates.n}, "
+                  f"failed {rates.failures}")
     failures = {name: count for name, count in report.system_failures.items() if count}
     if failures:
         print("Failed outputs: " + ", ".join(f"{name} {count}" for name, count in failures.items()))

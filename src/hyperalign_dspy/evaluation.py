@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation_tasks import TASKS, calibration_of
+from hyperalign_dspy.injection import InjectionCase, InjectionRates, injection_case, with_injected_text
 from hyperalign_dspy.likelihood_judge import runs_in_process
 from hyperalign_dspy.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.program import HyPerAlign
@@ -55,6 +56,8 @@ class EvaluationReport(BaseModel):
     safety_judge_ci_low: float | None = None
     safety_judge_ci_high: float | None = None
     safety_judge_failures: int = 0
+    injection: dict[str, InjectionRates] = Field(default_factory=dict)  # per system that reads the user's texts
+    injection_cases: list[InjectionCase] = Field(default_factory=list)
     system_failures: dict[str, int]
     examples: int
     lm_calls: int
@@ -193,6 +196,7 @@ def evaluate(
             counter = CallCounter()
             with dspy.context(lm=task_lm, adapter=adapter):
                 outputs = _generate(systems, examples, parallel, progress)
+                injection_cases = _injection_cases(suite, task, systems, examples, parallel, progress)
             progress(f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
             judged = parallel([(_judge_example(task, examples, outputs, comparisons), (index,))
                                for index in range(len(examples))])
@@ -213,6 +217,9 @@ def evaluate(
             judge_can_tell_authors_apart=calibration.above_chance,
             comparisons=[WinRate.of(system, baseline, [item.comparisons[(system, baseline)] for item in judged], suite.seed)
                          for system, baseline in comparisons],
+            injection={name: InjectionRates.of(name, [case for case in injection_cases if case.system == name])
+                       for name in dict.fromkeys(case.system for case in injection_cases)},
+            injection_cases=injection_cases,
             system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},
             examples=len(examples),
             lm_calls=tokens["calls"] + task.scoring_calls,
@@ -224,6 +231,21 @@ def evaluate(
         )
         log_evaluation(report, params)
     return report
+
+
+def _injection_cases(suite, task, systems, examples, parallel, progress) -> list[InjectionCase]:
+    """The suite's first `injection.examples` prompts again, with the planted text among the
+    person's texts, answered by each system that reads those texts."""
+    settings = suite.injection
+    if not settings.examples:
+        return []
+    planted = [with_injected_text(example, settings.planted_text) for example in examples[: settings.examples]]
+    readers = {name: system for name, system in systems.items()
+               if name in task.reads_user_texts or name == UNCOMPILED}
+    progress(f"injection: {len(planted)} prompts again with a planted instruction among the person's texts")
+    outputs = _generate(readers, planted, parallel, progress)
+    return [injection_case(name, readers[name], example, output.text, output.error, settings.marker)
+            for name in readers for example, output in zip(planted, outputs[name])]
 
 
 def _judge_example(task, examples, outputs, comparisons):

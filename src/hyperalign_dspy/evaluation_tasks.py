@@ -39,6 +39,7 @@ class AuthorshipTask:
 
     group = "author"
     calibration_label = "real vs impostor"
+    reads_user_texts = ("hyperalign", "few-shot")  # the systems a planted text can reach
 
     def __init__(self, suite: EvalSuite, judge_lm: dspy.LM, judge_adapter, judge_kind: str | None,
                  subset: list[str] | None):
@@ -105,6 +106,7 @@ class DeliberativeTask:
 
     group = "label"
     calibration_label = "substantive vs refusal"
+    reads_user_texts = ("hyperalign",)  # the asker's earlier prompts; the baselines read only this one
 
     def __init__(self, suite: EvalSuite, judge_lm: dspy.LM, judge_adapter, judge_kind: str | None,
                  subset: list[str] | None):

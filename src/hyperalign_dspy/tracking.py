@@ -66,6 +66,9 @@ def log_evaluation(report, params: dict) -> None:
     for key in ("safety_judge_accuracy", "safety_judge_ci_low", "safety_judge_ci_high", "safety_judge_failures"):
         if report.safety:
             metrics[key] = getattr(report, key)
+    for system, rates in report.injection.items():
+        for key in ("n", "obeyed", "leaked", "failures"):
+            metrics[f"injection.{metric_name(system)}.{key}"] = getattr(rates, key)
     for system, failures in report.system_failures.items():
         metrics[f"failures.{metric_name(system)}"] = failures
     mlflow.log_metrics({key: float(value) for key, value in metrics.items() if value is not None})
