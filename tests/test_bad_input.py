@@ -28,6 +28,9 @@ def make_files(root: Path) -> None:
     (root / "blank.txt").write_text("   \n\t\n")
     (root / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
     (root / "huge.txt").write_text("word " * 1_100_000)  # 5.5 MB
+    # Unreadable: the tests run as root, who may read any file whatever its mode, so the file is a
+    # link to one that no process can read (reading /proc/self/mem from offset 0 fails with EIO).
+    (root / "unreadable.txt").symlink_to("/proc/self/mem")
     (root / "no_texts").mkdir()
     (root / "no_texts" / "notes.md").write_text("not a text file type")
     (root / "blank_line.jsonl").write_text('{"text": "one"}\n\n{"text": "two"}\n')
@@ -74,6 +77,8 @@ CASES = [
     (["personalize", "--examples", "{missing.txt}", "--prompt", "x", *LM], "no such file"),
     (["personalize", "--examples", "{no_texts}", "--prompt", "x", *LM], "no .txt or .jsonl files"),
     (["personalize", "--examples", "{binary.txt}", "--prompt", "x", *LM], "not UTF-8"),
+    (["personalize", "--examples", "{unreadable.txt}", "--prompt", "x", *LM], "unreadable.txt: cannot be read"),
+    (["hypotheses", "--examples", "{good.txt}", "{unreadable.txt}", *LM], "cannot be read"),
     (["personalize", "--examples", "{huge.txt}", "--prompt", "x", *LM], "larger than"),
     (["personalize", "--examples", "{blank_line.jsonl}", "--prompt", "x", *LM], "line 2 is empty"),
     (["personalize", "--examples", "{malformed.jsonl}", "--prompt", "x", *LM], "line 2 is not valid JSON"),

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import mlflow
 import pytest
 
-from fake_openai import FakeOpenAI
+from fake_openai import API_KEY, FakeOpenAI
 from hyperalign_dspy.cli import main
 from hyperalign_dspy.data import PROJECT_ROOT
 from word_authors import write_suite
@@ -65,3 +69,46 @@ def test_a_canary_key_is_written_nowhere(monkeypatch, fresh_dspy_cache, suite, t
     assert (tmp_path / "program.json").exists() and (tmp_path / "profile.json").exists()
     for path in written:
         assert CANARY.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("command", ["eval", "compile"])
+def test_a_real_sigint_stops_the_run_killed_with_nothing_written(command, suite, tmp_path):
+    """The signal itself, sent to a `hyperalign` process while its LM calls are under way."""
+    tracking = f"sqlite:///{tmp_path}/signal.db"
+    environment = dict(os.environ, OPENAI_API_KEY=API_KEY, DSPY_CACHEDIR=str(tmp_path / "dspy-cache"),
+                       MLFLOW_TRACKING_URI=tracking)
+    out = tmp_path / "out" / "program.json"
+    out.parent.mkdir()
+    with FakeOpenAI(faults=lambda number, body: "slow:0.3") as slow:
+        lm = ["--lm", "openai/test-model", "--api-base", slow.base, "--threads", "4", "--experiment", "signal"]
+        argv = {"eval": ["eval", str(suite), *lm],
+                "compile": ["compile", "--optimizer", str(PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"),
+                            "--suite", str(suite), "--out", str(out), "--force", *lm]}[command]
+        child = subprocess.Popen([str(Path(sys.executable).parent / "hyperalign"), *argv], env=environment,
+                                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while len(slow.requests) < 6 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        assert child.poll() is None, child.communicate()
+        child.send_signal(signal.SIGINT)
+        signalled = len(slow.requests)
+        stdout, stderr = child.communicate(timeout=60)
+        after = len(slow.requests) - signalled
+        first_run = [json.dumps(request["body"], sort_keys=True) for request in slow.requests]
+    assert child.returncode == 130, stderr
+    # MLflow may log that it flushes its trace queue at exit; hyperalign says one line.
+    assert "Traceback" not in stderr and "hyperalign: interrupted" in stderr.splitlines()
+    assert stdout == ""
+    assert after <= 4  # the calls under way (one per thread) finish; no new ones start
+    assert list(out.parent.iterdir()) == []  # no program, no metadata, no temporary file
+    runs = mlflow.MlflowClient(tracking).search_runs(
+        [mlflow.MlflowClient(tracking).get_experiment_by_name("signal").experiment_id])
+    assert runs and {run.info.status for run in runs} == {"KILLED"}
+    if command == "eval":  # the same command again: the answers cached before the signal are reused
+        with FakeOpenAI() as fast:
+            argv[argv.index(slow.base)] = fast.base
+            rerun = subprocess.run([str(Path(sys.executable).parent / "hyperalign"), *argv], env=environment,
+                                   cwd=tmp_path, capture_output=True, text=True)
+            repeated = [r for r in fast.requests if json.dumps(r["body"], sort_keys=True) in first_run]
+        assert rerun.returncode == 0, rerun.stderr
+        assert len(repeated) <= 4 < len(first_run)  # at most the calls under way at the signal

@@ -30,6 +30,7 @@ from hyperalign_dspy.evaluation import (
     EvaluationReport,
     evaluate,
     file_sha256,
+    parallel_runner,
     run_settings,
     select_examples,
 )
@@ -110,7 +111,7 @@ def compile_program(
 
     mlflow.set_experiment(experiment)
     started = time.perf_counter()
-    run = mlflow.start_run(run_name=f"compile {recipe.name}")
+    run = mlflow.start_run(run_name=f"compile {recipe.name}", nested=mlflow.active_run() is not None)
     status = "FAILED"
     try:
         mlflow.set_tags({"kind": "compile", "recipe": recipe.name, "suite": suite.name, "task": suite.task,
@@ -135,7 +136,7 @@ def compile_program(
                 except Exception as exc:  # a failed baseline or judge: reported, never a result
                     return PairJudgment("failure", error=f"{type(exc).__name__}: {exc}")
 
-            pairs = dspy.Parallel(num_threads=threads)(
+            pairs = parallel_runner(threads)(
                 [(calibration_pair, (example, index)) for index, example in enumerate(trainset)])
             calibration = WinRate.of("calibration", "known answer", [pair for pair in pairs if pair], suite.seed)
             mlflow.log_metrics({f"train_judge_{key}": value for key, value in

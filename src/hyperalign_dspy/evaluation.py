@@ -107,6 +107,13 @@ def run_settings(lm: dspy.LM | None, adapter: dspy.Adapter | None, limit: int | 
     return task_lm, adapter or dspy.settings.adapter, threads or (1 if runs_in_process(task_lm) else 8)
 
 
+def parallel_runner(threads: int, max_errors: int | None = None) -> dspy.Parallel:
+    """dspy.Parallel without its straggler re-runs (timeout 0): a slow call is not started a second
+    time beside the first; it would be a second LM call (an embedded model would run both, one after
+    the other) while LM faults already have their retries."""
+    return dspy.Parallel(num_threads=threads, max_errors=max_errors, timeout=0)
+
+
 def _safely(function: Callable) -> Callable:
     """A worker for dspy.Parallel that returns its failure instead of raising it, so one failed
     example is reported as such and never stops the run."""
@@ -172,7 +179,7 @@ def evaluate(
         comparisons.append(("hyperalign", UNCOMPILED))
         comparisons += [(UNCOMPILED, baseline) for system, baseline in suite.comparisons_of("hyperalign")]
 
-    parallel = dspy.Parallel(num_threads=threads, max_errors=len(examples) * (len(systems) + 1) + 1)
+    parallel = parallel_runner(threads, max_errors=len(examples) * (len(systems) + 1) + 1)
     params = {
         "suite": suite.name, "suite_file": str(suite.path or ""), "task": suite.task,
         "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
