@@ -201,9 +201,15 @@ def evaluate(
             mlflow.dspy.autolog(log_traces=True, silent=True)
         try:
             counter = CallCounter()
+            planted = _planted_runs(suite, task, systems, examples)
             with dspy.context(lm=task_lm, adapter=adapter):
-                outputs = _generate(systems, examples, parallel, progress)
-                injection_cases = _injection_cases(suite, task, systems, examples, parallel, progress)
+                generated = _generate({**{name: (system, examples) for name, system in systems.items()}, **planted},
+                                      parallel, progress)
+            outputs = {name: generated[name] for name in systems}
+            injection_cases = [injection_case(name.removesuffix(PLANTED), system, example, output.text, output.error,
+                                              suite.injection.marker)
+                               for name, (system, planted_examples) in planted.items()
+                               for example, output in zip(planted_examples, generated[name])]
             progress(f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
             judged = parallel([(_judge_example(task, examples, outputs, comparisons), (index,))
                                for index in range(len(examples))])
@@ -240,19 +246,18 @@ def evaluate(
     return report
 
 
-def _injection_cases(suite, task, systems, examples, parallel, progress) -> list[InjectionCase]:
+PLANTED = " (planted text)"  # the name of a run on examples with a planted instruction
+
+
+def _planted_runs(suite, task, systems, examples) -> dict[str, tuple[dspy.Module, list]]:
     """The suite's first `injection.examples` prompts again, with the planted text among the
-    person's texts, answered by each system that reads those texts."""
+    person's texts, for each system that reads those texts."""
     settings = suite.injection
     if not settings.examples:
-        return []
+        return {}
     planted = [with_injected_text(example, settings.planted_text) for example in examples[: settings.examples]]
-    readers = {name: system for name, system in systems.items()
-               if name in task.reads_user_texts or name == UNCOMPILED}
-    progress(f"injection: {len(planted)} prompts again with a planted instruction among the person's texts")
-    outputs = _generate(readers, planted, parallel, progress)
-    return [injection_case(name, readers[name], example, output.text, output.error, settings.marker)
-            for name in readers for example, output in zip(planted, outputs[name])]
+    return {name + PLANTED: (system, planted) for name, system in systems.items()
+            if name in task.reads_user_texts or name == UNCOMPILED}
 
 
 def _judge_example(task, examples, outputs, comparisons):
@@ -270,30 +275,41 @@ def _judge_example(task, examples, outputs, comparisons):
     return judge
 
 
-def _generate(systems, examples, parallel, progress) -> dict[str, list[_Output]]:
-    profiles: dict[tuple[str, str], object] = {}
-    for name, system in systems.items():
-        if isinstance(system, HyPerAlign):  # authorship: one profile per author, inferred first
-            by_author: dict[str, list] = {}
-            for example in examples:
-                by_author.setdefault(example.author, example.examples)
-            progress(f"{name}: inferring {len(by_author)} profiles")
-            results = parallel([(_safely(system.infer_profile), (texts,)) for texts in by_author.values()])
-            for author, result in zip(by_author, results):
-                profiles[(name, author)] = result
-    outputs: dict[str, list[_Output]] = {}
-    for name, system in systems.items():
-        progress(f"{name}: answering {len(examples)} prompts")
+def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel, progress) -> dict[str, list[_Output]]:
+    """The answers of every run: `runs` maps an output's name to a system and its examples. Two
+    parallel batches, so that few rounds wait on the LM: first HyPerAlign's profiles (stage 1,
+    once per person) together with the answers of the systems that need none, then HyPerAlign's
+    answers from those profiles."""
+    profile_jobs: dict[tuple[str, str], tuple[HyPerAlign, list]] = {}
+    staged, direct = [], []
+    for name, (system, examples) in runs.items():
+        for index, example in enumerate(examples):
+            if isinstance(system, HyPerAlign):  # authorship: one profile per author, inferred first
+                profile_jobs.setdefault((name, example.author), (system, example.examples))
+                staged.append((name, index))
+            else:
+                direct.append((name, index))
 
-        def answer(example, name=name, system=system):
-            if isinstance(system, HyPerAlign):
-                profile = profiles[(name, example.author)]
-                if profile.error:
-                    raise RuntimeError(f"stage 1 failed: {profile.error}")
-                return system(prompt=example.prompt, profile=profile.value).response
-            return system(prompt=example.prompt, examples=example.get("examples")).response
+    def answer(name, index):
+        system, examples = runs[name]
+        return system(prompt=examples[index].prompt, examples=examples[index].get("examples")).response
 
-        outputs[name] = parallel([(_safely(answer), (example,)) for example in examples])
+    def answer_from_profile(name, index):
+        system, examples = runs[name]
+        profile = profiles[(name, examples[index].author)]
+        if profile.error:
+            raise RuntimeError(f"stage 1 failed: {profile.error}")
+        return system(prompt=examples[index].prompt, profile=profile.value).response
+
+    progress(f"inferring {len(profile_jobs)} profiles and writing {len(direct)} answers that need none")
+    first = parallel([(_safely(system.infer_profile), (texts,)) for system, texts in profile_jobs.values()]
+                     + [(_safely(answer), job) for job in direct])
+    profiles = dict(zip(profile_jobs, first[: len(profile_jobs)]))
+    progress(f"writing {len(staged)} answers from the profiles")
+    second = parallel([(_safely(answer_from_profile), job) for job in staged])
+    outputs: dict[str, list[_Output]] = {name: [None] * len(examples) for name, (_, examples) in runs.items()}
+    for (name, index), output in [*zip(direct, first[len(profile_jobs):]), *zip(staged, second)]:
+        outputs[name][index] = output
     return outputs
 
 
