@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A default llama.cpp build uses -march=native, which crashes on some CPUs: build for a portable AVX2 target.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: setup demo test ui
+.PHONY: setup demo test bench ui
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,10 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# The cost and speed benchmark: eight ratios beside their targets (evals/benchmark.toml).
+bench: setup
+	$(BIN)/python evals/benchmark.py
 
 # MLflow's UI on the local store. LiteLLM (which MLflow's server imports) otherwise waits on the
 # network for its price list, and the server never starts on an offline machine.

@@ -168,6 +168,7 @@ class FakeOpenAI:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms ACK wait
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 with server.lock:
@@ -239,3 +240,20 @@ class FakeOpenAI:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)
+
+
+def serve(latency: float = 0.0) -> None:
+    """Serve in this process until stdin closes, every answer after `latency` seconds; prints the
+    base URL first. `python tests/fake_openai.py LATENCY` keeps a benchmark's client and this
+    server from sharing one interpreter (and its GIL)."""
+    import sys
+
+    with FakeOpenAI(faults=(lambda number, body: f"slow:{latency}") if latency else None) as server:
+        print(server.base, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)

@@ -5,8 +5,8 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
-from hyperalign_dspy.copy_guard import copy_flag, shares_run, without_prompt_text
-from hyperalign_dspy.program import ECHO_WORDS, GENERATION_ATTEMPTS
+from hyperalign_dspy.copy_guard import adds_nothing, copy_flag, shares_run, without_prompt_text
+from hyperalign_dspy.program import ECHO_WORDS, GENERATION_ATTEMPTS, distinct
 
 NOTE = "The author quotes a named analyst in the second paragraph of nearly every article"
 
@@ -91,3 +91,26 @@ def test_the_given_opening_is_not_counted_as_a_copy_of_the_samples():
     # A sample that happens to start like the prompt: starting with the prompt's text is no copy.
     samples = ["Gold prices rose sharply in early trading on Monday as dealers bought ahead of the holiday."]
     assert copy_flag("Gold prices rose sharply in early trading on Monday. Then they fell.", samples, PROMPT) is None
+
+
+def test_an_answer_that_only_hands_back_the_prompts_opening_is_sampled_again(profile):
+    prompt = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."
+    answers = [{"response": "Gold prices rose sharply in early trading on Monday."},
+               {"response": "Gold prices rose sharply in early trading on Monday. Dealers cited a weaker dollar."}]
+    lm = DummyLM(answers, adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        out = HyPerAlign()(profile=profile, prompt=prompt)
+    assert out.response.endswith("Dealers cited a weaker dollar.")
+    assert len(lm.history) == 2 and lm.history[1]["kwargs"].get("rollout_id") == 1
+    assert adds_nothing(answers[0]["response"], prompt) and not adds_nothing(out.response, prompt)
+
+
+def test_rewordings_of_a_hypothesis_are_dropped_and_different_ones_kept():
+    hypotheses = [
+        "The author's style is characterized by a mix of formal and informal language, with occasional quotations.",
+        "The author quotes a named analyst in the second paragraph.",
+        "The author uses a mix of formal and informal language, with occasional quotations.",
+        "  ",
+        "The author's sentences average 21 words.",
+    ]
+    assert distinct(hypotheses) == [hypotheses[0], hypotheses[1], hypotheses[4]]

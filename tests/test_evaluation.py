@@ -58,6 +58,8 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     assert run.data.params["task_lm"] == "openai/test-model"
     assert run.data.metrics["judge_accuracy"] == 1.0
     assert run.data.metrics["hyperalign_vs_few-shot.win_rate"] == 0.0
+    # Traces only when asked for (--traces): they cost CPU on every LM call.
+    assert not mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
     assert run.data.metrics["attribution.reference"] == 1.0
     assert run.data.tags["judge_can_tell_authors_apart"] == "true"
     artifacts = {item.path for item in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
@@ -163,7 +165,7 @@ def test_ctrl_c_during_eval_ends_the_run_killed(server, suite, monkeypatch, caps
 
 
 def test_the_api_key_never_reaches_the_mlflow_store(server, suite, tmp_path, capsys):
-    report = run_eval(server, suite, capsys, "--limit", "2", "--experiment", "secrets")
+    report = run_eval(server, suite, capsys, "--limit", "2", "--experiment", "secrets", "--traces")
     assert {r["auth"] for r in server.requests} == {f"Bearer {API_KEY}"}  # the key was in use
     run = mlflow.get_run(report["mlflow_run_id"])
     assert mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")  # traces were logged

@@ -53,7 +53,7 @@ def test_a_canary_key_is_written_nowhere(monkeypatch, fresh_dspy_cache, suite, t
         lm += ["--api-base", fake.base]
         assert main(["hypotheses", "--examples", str(texts), "--out", str(tmp_path / "profile.json"), *lm]) == 0
         assert main(["personalize", "--profile", str(tmp_path / "profile.json"), "--prompt", "Tides?", *lm]) == 0
-        assert main(["eval", str(suite), "--limit", "2", "--experiment", "canary", *lm]) == 0
+        assert main(["eval", str(suite), "--limit", "2", "--experiment", "canary", "--traces", *lm]) == 0
         assert main(["compile", "--optimizer", str(PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"),
                      "--suite", str(suite), "--out", str(tmp_path / "program.json"), "--limit", "1",
                      "--experiment", "canary", *lm]) == 0

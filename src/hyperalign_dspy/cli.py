@@ -209,7 +209,8 @@ def cmd_eval(args) -> None:
         report = evaluate(
             args.suite, lm=task_lm, adapter=adapter_for(args.lm), judge_lm=judge_lm,
             judge_adapter=judge_adapter, judge_kind=args.judge_kind, program_path=args.program,
-            limit=args.limit, threads=args.threads, experiment=args.experiment, progress=_progress,
+            limit=args.limit, threads=args.threads, experiment=args.experiment, traces=args.traces,
+            progress=_progress,
         )
     if args.json:
         print(report.model_dump_json(indent=2))
@@ -316,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--limit", type=int, help="evaluate the first N prompts (authors interleaved)")
     evaluation.add_argument("--threads", type=int, help="parallel LM calls (default 8; 1 on the embedded LMs)")
     evaluation.add_argument("--experiment", default="hyperalign", help="MLflow experiment (default: hyperalign)")
+    evaluation.add_argument("--traces", action="store_true",
+                            help="log an MLflow trace of every DSPy call (about 11 ms of CPU per LM call)")
     evaluation.add_argument("--json", action="store_true", help="print the report as one JSON object")
     _lm_options(evaluation)
     evaluation.set_defaults(handler=cmd_eval)

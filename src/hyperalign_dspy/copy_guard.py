@@ -62,13 +62,18 @@ def without_prompt_text(text: str, prompt: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
 
 
+def adds_nothing(text: str, prompt: str) -> bool:
+    """True when `text` has no word beyond the passages it shares with the prompt."""
+    return not _words(without_prompt_text(text, prompt))
+
+
 def copy_flag(text: str, samples: list[str], prompt: str, words: int = 12) -> str | None:
     """Why `text` counts as a copy, or None: it adds nothing to the prompt's given text, it shares
     `words` consecutive words with the user's sample texts, or it repeats the prompt's given
     text more than once."""
-    own = without_prompt_text(text, prompt)
-    if not _words(own):
+    if adds_nothing(text, prompt):
         return "adds nothing to the prompt's given text"
+    own = without_prompt_text(text, prompt)
     if shares_run(own, samples, words):
         return f"copies {words}+ consecutive words of the sample texts"
     if len(_prompt_segments(text, prompt)[1]) > 1:

@@ -14,6 +14,7 @@ makes no new LM calls.
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,8 +111,10 @@ def run_settings(lm: dspy.LM | None, adapter: dspy.Adapter | None, limit: int | 
 def parallel_runner(threads: int, max_errors: int | None = None) -> dspy.Parallel:
     """dspy.Parallel without its straggler re-runs (timeout 0): a slow call is not started a second
     time beside the first; it would be a second LM call (an embedded model would run both, one after
-    the other) while LM faults already have their retries."""
-    return dspy.Parallel(num_threads=threads, max_errors=max_errors, timeout=0)
+    the other) while LM faults already have their retries. Its progress bar shows on a terminal
+    only: in a log it is noise, and redrawing it costs the worker threads time."""
+    return dspy.Parallel(num_threads=threads, max_errors=max_errors, timeout=0,
+                         disable_progress_bar=not sys.stderr.isatty())
 
 
 def _safely(function: Callable) -> Callable:
@@ -147,6 +150,7 @@ def evaluate(
     limit: int | None = None,
     threads: int | None = None,
     experiment: str = "hyperalign",
+    traces: bool = False,
     progress: Callable[[str], None] = lambda message: None,
 ) -> EvaluationReport:
     """Evaluate the suite's systems on its data with the task LM `lm` (default: DSPy's configured
@@ -156,7 +160,9 @@ def evaluate(
     `program` (or a program file, `program_path`) takes the place of `hyperalign`, and is compared
     with the uncompiled program (`hyperalign-uncompiled`) too. `subset` restricts the prompts to
     those authors' (authorship) or to those prompts, as `source:id` (deliberative); `limit` then
-    takes the first N, authors (or safe and unsafe prompts) interleaved."""
+    takes the first N, authors (or safe and unsafe prompts) interleaved. `traces` logs an MLflow
+    trace of every DSPy call: about 11 ms of CPU per LM call (measured on 2 cores), which makes
+    a parallel evaluation against a remote LM CPU-bound, so it is off unless asked for."""
     import mlflow
 
     from hyperalign_dspy.program_files import load_program
@@ -186,7 +192,7 @@ def evaluate(
         "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base") or "",
         "judge_lm": task.judge_lm.model, "judge_api_base": task.judge_lm.kwargs.get("api_base") or "",
         "judge_kind": task.judge_kind, "examples": len(examples), "subset": ",".join(subset or []),
-        "threads": threads, "seed": suite.seed, "program_file": str(program_path or ""),
+        "threads": threads, "traces": traces, "seed": suite.seed, "program_file": str(program_path or ""),
         "program_sha256": file_sha256(program_path) if program_path else "",
         "data_sha256": ",".join(file_sha256(path) for path in suite.data), "dspy_version": dspy.__version__,
         **{f"suite.judge.{key}": value for key, value in suite.judge.model_dump().items()},
@@ -197,7 +203,7 @@ def evaluate(
     nested = mlflow.active_run() is not None
     with mlflow.start_run(run_name=f"eval {suite.name}", nested=nested) as run:
         mlflow.set_tags({"kind": "eval", "suite": suite.name, "lm": task_lm.model, "judge_lm": task.judge_lm.model})
-        if not nested:  # a compile run has its own autolog
+        if traces and not nested:  # a compile run has its own autolog
             mlflow.dspy.autolog(log_traces=True, silent=True)
         try:
             counter = CallCounter()
@@ -217,7 +223,7 @@ def evaluate(
             mlflow.end_run(status="KILLED")  # MLflow's own exit would record FAILED
             raise
         finally:
-            if not nested:
+            if traces and not nested:
                 mlflow.dspy.autolog(disable=True, silent=True)
 
         calibration = calibration_of(judged, suite.seed)

@@ -8,7 +8,7 @@ import re
 
 import dspy
 
-from hyperalign_dspy.copy_guard import shares_run
+from hyperalign_dspy.copy_guard import adds_nothing, shares_run
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.language_models import context_tokens_of
 from hyperalign_dspy.profile import UserProfile
@@ -32,6 +32,8 @@ GENERATION_TEMPERATURE = 0.7
 # A response that repeats this many consecutive words of the hypotheses wrote the notes, not the text.
 ECHO_WORDS = 8
 GENERATION_ATTEMPTS = 3
+# Hypotheses whose word sets overlap this much (Jaccard) say the same thing; the later one is dropped.
+SAME_HYPOTHESIS = 0.6
 
 
 # DSPy's ChatAdapter ends an answer with this marker on a line of its own; a small model sometimes
@@ -41,6 +43,17 @@ _TRAILING_MARKER = re.compile(r"\s*\[\[ ## completed ## \]\]\s*$")
 
 def clean_response(text: str) -> str:
     return _TRAILING_MARKER.sub("", text) if isinstance(text, str) else text
+
+
+def distinct(hypotheses: list[str]) -> list[str]:
+    """The hypotheses without empty ones and without restatements of an earlier one: a small model
+    under a grammar sometimes fills its list with rewordings."""
+    kept: list[tuple[str, set[str]]] = []
+    for hypothesis in (h.strip() for h in hypotheses):
+        words = set(re.findall(r"\w+", hypothesis.lower()))
+        if words and all(len(words & seen) / len(words | seen) < SAME_HYPOTHESIS for _, seen in kept):
+            kept.append((hypothesis, words))
+    return [hypothesis for hypothesis, _ in kept]
 
 
 def require_prompt(prompt) -> None:
@@ -82,7 +95,7 @@ class HypothesesProgram(dspy.Module):
     profile_type: type[UserProfile] = UserProfile
     answer_field = "response"
 
-    def __init__(self, infer_text_tokens: int = 3000):
+    def __init__(self, infer_text_tokens: int = 2500):
         super().__init__()
         # Stage 1 reads at most this many tokens of the texts: prompt processing dominates its
         # cost on a CPU.
@@ -114,7 +127,7 @@ class HypothesesProgram(dspy.Module):
         if key not in self._profiles:
             with dspy.context(adapter=stage_one_adapter(lm)):
                 prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
-            hypotheses = list(dict.fromkeys(h.strip() for h in prediction.hypotheses if h.strip()))
+            hypotheses = distinct(prediction.hypotheses)
             if not hypotheses:
                 raise HyperAlignError("the LM inferred no hypotheses from the texts")
             self._profiles[key] = self.profile_type(
@@ -125,13 +138,15 @@ class HypothesesProgram(dspy.Module):
         return self._profiles[key]
 
     def generate_from(self, prompt: str, profile: UserProfile) -> dspy.Prediction:
-        # Small models sometimes write out the hypotheses instead of applying them; such an answer
-        # is sampled again under a new rollout id (dspy.BestOfN would do this on a copy of the LM,
-        # whose calls then miss the configured LM's history). The last attempt stands.
+        # Small models sometimes write out the hypotheses instead of applying them, or hand back
+        # only the opening the prompt gave; such an answer is sampled again under a new rollout id
+        # (dspy.BestOfN would do this on a copy of the LM, whose calls then miss the configured
+        # LM's history). The last attempt stands.
         for attempt in range(GENERATION_ATTEMPTS):
             config = {"rollout_id": attempt} if attempt else {}
             generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
-            if not shares_run(getattr(generated, self.answer_field), profile.hypotheses, ECHO_WORDS):
+            answer = getattr(generated, self.answer_field)
+            if not shares_run(answer, profile.hypotheses, ECHO_WORDS) and not adds_nothing(answer, prompt):
                 break
         return generated
 

@@ -1,0 +1,339 @@
+"""The cost and speed benchmark of hyperalign-dspy: eight figures, each a ratio measured in this
+run and printed beside its target (settings and targets: `evals/benchmark.toml`).
+
+    make bench                      # all eight; 7 and 8 load the embedded 1.5B model
+    .venv/bin/python evals/benchmark.py --only 1 2 3 5 6 --out bench.json
+
+Figures 1, 2, 3, 5 and 6 run the real program against scripted LMs (the tests' loopback
+OpenAI-compatible server, or an in-process engine that answers instantly), so they measure the
+program, not a model. Figures 4, 7 and 8 run the embedded model. The figures are written as JSON
+(`--out`) and logged as one MLflow run of experiment `hyperalign-bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from contextlib import contextmanager
+from pathlib import Path
+
+import dspy
+import numpy as np
+from dspy.lm15 import Message, Response, Usage
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback server and scripted answers of the tests
+
+import hyperalign_dspy as ha  # noqa: E402
+from fake_openai import API_KEY, FakeOpenAI, chat_answer, output_fields  # noqa: E402
+from hyperalign_dspy.likelihood_judge import LikelihoodJudge  # noqa: E402
+
+
+@contextmanager
+def dspy_cache(folder: Path | None):
+    """DSPy's LM cache in `folder` (a fresh one), or no cache at all when `folder` is None."""
+    if folder is None:
+        dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
+    else:
+        dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(folder))
+    try:
+        yield
+    finally:
+        dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True)
+
+
+class ScriptedEngine:
+    """A DSPy engine that answers at once, in the ChatAdapter's format (the tests' scripted
+    answers), stage 1 with a given profile. `count_tokens`, when given, counts each prompt."""
+
+    context_tokens = 8192  # the embedded models' window: the few-shot baseline trims to it
+
+    def __init__(self, profile: dict | None = None, count_tokens=None):
+        self.profile = profile
+        self.count_tokens = count_tokens
+        self.prompt_tokens: list[tuple[str, int]] = []  # (signature's output fields, tokens) per call
+
+    def complete(self, request) -> Response:
+        system = "".join(getattr(part, "text", "") for part in request.system or []) \
+            if not isinstance(request.system, str) else request.system
+        user = "".join(getattr(part, "text", "") for message in request.messages for part in message.parts)
+        fields = output_fields(system)
+        if fields == ["hypotheses", "attributes"] and self.profile is not None:
+            content = (f"[[ ## hypotheses ## ]]\n{json.dumps(self.profile['hypotheses'])}\n\n"
+                       f"[[ ## attributes ## ]]\n{json.dumps(self.profile['attributes'])}\n\n[[ ## completed ## ]]")
+        else:
+            content = chat_answer(fields, system, user)
+        if self.count_tokens is not None:
+            self.prompt_tokens.append((",".join(fields), self.count_tokens(system + "\n" + user)))
+        return Response(id=None, model="scripted", message=Message.assistant(content), finish_reason="stop",
+                        usage=Usage(input_tokens=10, output_tokens=5))
+
+
+def scripted_lm(engine: ScriptedEngine) -> dspy.LM:
+    return dspy.LM("hyperalign/scripted", engine=engine, temperature=0.0, max_tokens=1024)
+
+
+def figure(name: str, value: float, target: float, better: str, unit: str = "×", **details) -> dict:
+    met = value <= target if better == "lower" else value >= target
+    return {"figure": name, "value": round(float(value), 4), "target": target,
+            "target_is": "at most" if better == "lower" else "at least", "unit": unit, "met": bool(met), **details}
+
+
+# 1 ------------------------------------------------------------------------------------------------
+def calls_per_user(settings, authors) -> dict:
+    """One user's N prompts through the Python API against the loopback server."""
+    n = settings["calls_per_user"]["prompts"]
+    examples = [example for example in authors if example.author == authors[0].author][:n]
+    while len(examples) < n:
+        examples += examples
+    with FakeOpenAI() as server, dspy_cache(None):
+        os.environ.setdefault("OPENAI_API_KEY", API_KEY)
+        dspy.configure(lm=ha.lm("openai/bench", api_base=server.base))
+        program = ha.HyPerAlign()
+        profile = program.infer_profile(examples[0].examples)
+        for example in examples[:n]:
+            program(profile=profile, prompt=example.prompt)
+        calls = len(server.requests)
+    return figure("1. LM calls for N prompts of one user, / (N+1)", calls / (n + 1), 1.0, "lower",
+                  calls=calls, prompts=n, naive_calls=2 * n, vs_naive=round(calls / (2 * n), 3))
+
+
+# 2 ------------------------------------------------------------------------------------------------
+def prompt_tokens(settings, authors, embedded: str) -> dict:
+    """Prompt tokens per output on the dev suite, counted with the embedded model's tokenizer."""
+    from llama_cpp import Llama
+
+    from hyperalign_dspy.embedded_models import model_path
+
+    tokenizer = Llama(model_path=str(model_path(embedded)), vocab_only=True, verbose=False)
+
+    def count(text: str) -> int:
+        return len(tokenizer.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    profile = json.loads((HERE / settings["prompt_tokens"]["profile"]).read_text())
+    by_author: dict[str, list] = {}
+    for example in authors:
+        by_author.setdefault(example.author, []).append(example)
+    totals = {}
+    with dspy_cache(None):
+        for system in ("hyperalign", "few-shot"):
+            engine = ScriptedEngine(profile, count)
+            with dspy.context(lm=scripted_lm(engine)):
+                for examples in by_author.values():
+                    program = ha.HyPerAlign() if system == "hyperalign" else ha.FewShotInContext()
+                    for example in examples:
+                        program(prompt=example.prompt, examples=example.examples)
+            totals[system] = sum(tokens for _, tokens in engine.prompt_tokens)
+            if system == "hyperalign":
+                stage_one = [tokens for fields, tokens in engine.prompt_tokens if fields == "hypotheses,attributes"]
+                stage_two = [tokens for fields, tokens in engine.prompt_tokens if fields == "response"]
+    outputs = len(authors)
+    return figure("2. prompt tokens per output, HyPerAlign / few-shot", totals["hyperalign"] / totals["few-shot"],
+                  settings["prompt_tokens"]["target"], "lower", outputs=outputs,
+                  hyperalign_per_output=round(totals["hyperalign"] / outputs),
+                  few_shot_per_output=round(totals["few-shot"] / outputs),
+                  stage_one_mean=round(float(np.mean(stage_one))), stage_two_mean=round(float(np.mean(stage_two))))
+
+
+# 3 ------------------------------------------------------------------------------------------------
+@contextmanager
+def server_process(latency: float):
+    """The loopback server in a process of its own, as a real server is: in this process its
+    request handling would take turns with the client's threads for the interpreter lock."""
+    server = subprocess.Popen([sys.executable, str(HERE.parent / "tests" / "fake_openai.py"), str(latency)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield server.stdout.readline().strip()
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+
+
+def parallel_speedup(settings, suite: Path) -> dict:
+    config = settings["parallel_speedup"]
+    latency = config["latency_seconds"]
+    seconds, calls = {}, {}
+    os.environ.setdefault("OPENAI_API_KEY", API_KEY)
+    with server_process(latency) as base, dspy_cache(None):
+        for threads in (1, config["threads"]):
+            started = time.perf_counter()
+            report = ha.evaluate(suite, lm=ha.lm("openai/bench", api_base=base), limit=config["limit"],
+                                 threads=threads, experiment=settings["experiment"])
+            seconds[threads] = time.perf_counter() - started
+            calls[threads] = report.lm_calls
+    speedup = seconds[1] / seconds[config["threads"]]
+    return figure(f"3. eval speed-up, {config['threads']} threads vs 1 ({latency * 1000:.0f} ms per call)", speedup,
+                  config["target"], "higher", seconds_1=round(seconds[1], 2),
+                  seconds_n=round(seconds[config["threads"]], 2), lm_calls=calls[1],
+                  calls_waiting_on_average=round(calls[1] * latency / seconds[config["threads"]], 2))
+
+
+# 4 ------------------------------------------------------------------------------------------------
+def engine_speed(settings, embedded: str) -> dict:
+    config = settings["engine_speed"]
+    lm = ha.lm(embedded, max_tokens=config["max_tokens"], temperature=0.0)
+    llama = lm.engine.llama
+    messages = [{"role": "system", "content": "You are a reporter."},
+                {"role": "user", "content": "Write a long news article about a new bridge that opened in a small town."}]
+    rates = {"engine": [], "direct": []}
+    with dspy_cache(None):
+        for _ in range(config["repeats"]):
+            started = time.perf_counter()
+            lm(messages=messages)
+            tokens = lm.history[-1]["usage"]["completion_tokens"]
+            rates["engine"].append(tokens / (time.perf_counter() - started))
+            started = time.perf_counter()
+            result = llama.create_chat_completion(messages=messages, max_tokens=config["max_tokens"], temperature=0.0,
+                                                  repeat_penalty=lm.engine.repeat_penalty, seed=0)
+            rates["direct"].append(result["usage"]["completion_tokens"] / (time.perf_counter() - started))
+    engine, direct = max(rates["engine"]), max(rates["direct"])
+    return figure("4. embedded engine tokens/s / llama-cpp-python direct", engine / direct, config["target"], "higher",
+                  engine_tokens_per_second=round(engine, 1), direct_tokens_per_second=round(direct, 1))
+
+
+# 5 ------------------------------------------------------------------------------------------------
+def overhead(settings, authors) -> dict:
+    calls = settings["overhead"]["calls"]
+    engine = ScriptedEngine()
+    profile = ha.UserProfile.model_validate(json.loads((HERE / settings["prompt_tokens"]["profile"]).read_text())
+                                            | {"source_ids": ["bench"]})
+    program = ha.HyPerAlign()
+    prompts = [example.prompt for example in authors]
+    with dspy_cache(None), dspy.context(lm=scripted_lm(engine)):
+        program(profile=profile, prompt=prompts[0])  # imports and first-call set-up
+        started = time.perf_counter()
+        for number in range(calls):
+            program(profile=profile, prompt=prompts[number % len(prompts)])
+        per_call = (time.perf_counter() - started) / calls
+    # The scripted engine's own time per answer is not the program's.
+    engine_started = time.perf_counter()
+    for _ in range(50):
+        chat_answer(["response"], "Your output fields are:\n1. `response` (str)\nAll interactions", "[[ ## prompt ## ]]\nx")
+    engine_seconds = (time.perf_counter() - engine_started) / 50
+    milliseconds = (per_call - engine_seconds) * 1000
+    return figure("5. program overhead per LM call (zero-latency LM)", milliseconds, settings["overhead"]["target_ms"],
+                  "lower", unit="ms", calls=calls)
+
+
+# 6 ------------------------------------------------------------------------------------------------
+def rerun_calls(settings, suite: Path, workdir: Path) -> dict:
+    config = settings["rerun"]
+    counts = {}
+    with FakeOpenAI() as server, dspy_cache(workdir / "dspy-cache"):
+        os.environ.setdefault("OPENAI_API_KEY", API_KEY)
+        lm = ha.lm("openai/bench", api_base=server.base)
+        for run in ("first", "second"):
+            before = len(server.requests)
+            ha.evaluate(suite, lm=lm, limit=config["limit"], experiment=settings["experiment"])
+            counts[f"eval_{run}"] = len(server.requests) - before
+            before = len(server.requests)
+            ha.compile(HERE / config["optimizer"], suite, workdir / f"compiled-{run}.json", lm=lm,
+                      limit=config["limit"], force=True, experiment=settings["experiment"])
+            counts[f"compile_{run}"] = len(server.requests) - before
+    first = counts["eval_first"] + counts["compile_first"]
+    second = counts["eval_second"] + counts["compile_second"]
+    return figure("6. new LM calls on a second eval + compile, / first run", second / first, 0.0, "lower", **counts)
+
+
+# 7 ------------------------------------------------------------------------------------------------
+def demo_memory(settings, embedded: str, workdir: Path) -> dict:
+    """`hyperalign demo` in a child process with an empty DSPy cache, so the model really runs."""
+    environment = dict(os.environ, DSPY_CACHEDIR=str(workdir / "demo-cache"), MLFLOW_TRACKING_URI=f"sqlite:///{workdir}/demo.db")
+    started = time.perf_counter()
+    finished = subprocess.run([str(Path(sys.executable).parent / "hyperalign"), "demo", "--lm", embedded],
+                              env=environment, cwd=workdir, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise RuntimeError(f"hyperalign demo failed: {finished.stderr.strip().splitlines()[-1:]}")
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
+    return figure("7. peak memory of `hyperalign demo` (GB), / target", peak_gb / settings["demo_memory"]["target_gb"],
+                  1.0, "lower", peak_gb=round(peak_gb, 2), target_gb=settings["demo_memory"]["target_gb"],
+                  wall_seconds=round(time.perf_counter() - started))
+
+
+# 8 ------------------------------------------------------------------------------------------------
+def prefix_reuse(settings, authors, embedded: str) -> dict:
+    """The likelihood judge's scoring of candidates after one user's samples: with the samples'
+    KV state kept from an earlier score (as in an eval, where every candidate of a prompt follows
+    the same samples), and with the state dropped before each candidate."""
+    count = settings["prefix_reuse"]["candidates"]
+    lm = ha.lm(embedded)
+    judge = LikelihoodJudge(lm)
+    user = authors[0]
+    context = judge._context([text.text for text in user.examples])
+    candidates = [judge._scored_text(example.reference, example.prompt)
+                  for example in authors if example.author != user.author][: count + 1]
+    llama = lm.engine.llama
+    with dspy_cache(None):
+        judge.mean_logprob(context, candidates[-1])  # the samples' state is now kept
+        started = time.perf_counter()
+        kept = [judge.mean_logprob(context, text) for text in candidates[:count]]
+        kept_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        scratch = []
+        for text in candidates[:count]:
+            llama.n_tokens = 0  # drop the kept state: the samples are evaluated again
+            scratch.append(judge.mean_logprob(context, text))
+        scratch_seconds = time.perf_counter() - started
+    if not np.allclose(kept, scratch, atol=1e-3):
+        raise RuntimeError(f"scores differ with and without the kept state: {kept} vs {scratch}")
+    context_tokens = len(llama.tokenize(context.encode("utf-8"), add_bos=True, special=False))
+    return figure(f"8. scoring {count} candidates after one user's samples: from scratch / kept state",
+                  scratch_seconds / kept_seconds, settings["prefix_reuse"]["target"], "higher",
+                  kept_seconds=round(kept_seconds, 2), scratch_seconds=round(scratch_seconds, 2),
+                  context_tokens=context_tokens)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default=str(HERE / "benchmark.toml"))
+    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 9), help="run only these figures")
+    parser.add_argument("--out", default="benchmark.json", help="where the figures go as JSON")
+    args = parser.parse_args(argv)
+    settings = tomllib.loads(Path(args.config).read_text())
+    suite = HERE / settings["suite"]
+    authors = ha.load_authors(ha.load_suite(suite).data[0])
+    embedded = settings["embedded_lm"]
+    chosen = set(args.only or range(1, 9))
+    results = []
+    import mlflow
+
+    mlflow.set_experiment(settings["experiment"])
+    # The evals and compiles that figures 3 and 6 run are nested runs of the benchmark's run.
+    with tempfile.TemporaryDirectory(prefix="hyperalign-bench-") as scratch, mlflow.start_run(run_name="benchmark"):
+        workdir = Path(scratch)
+        mlflow.log_params({"config": args.config, "figures": ",".join(map(str, sorted(chosen))),
+                           "embedded_lm": embedded, "dspy_version": dspy.__version__})
+        steps = {
+            1: lambda: calls_per_user(settings, authors),
+            2: lambda: prompt_tokens(settings, authors, embedded),
+            3: lambda: parallel_speedup(settings, suite),
+            4: lambda: engine_speed(settings, embedded),
+            5: lambda: overhead(settings, authors),
+            6: lambda: rerun_calls(settings, suite, workdir),
+            7: lambda: demo_memory(settings, embedded, workdir),
+            8: lambda: prefix_reuse(settings, authors, embedded),
+        }
+        for number in sorted(chosen):
+            started = time.perf_counter()
+            print(f"[bench] figure {number} …", file=sys.stderr, flush=True)
+            result = steps[number]()
+            result["seconds"] = round(time.perf_counter() - started, 1)
+            results.append(result)
+            print(f"{result['figure']:<78} {result['value']:>9.3f}{result['unit']:<2}  target {result['target_is']} "
+                  f"{result['target']}{result['unit']:<2}  {'met' if result['met'] else 'MISSED'}", flush=True)
+            mlflow.log_metrics({f"figure_{number}.value": result["value"], f"figure_{number}.met": float(result["met"])})
+        mlflow.log_dict(results, "benchmark.json")
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\n{sum(r['met'] for r in results)} of {len(results)} figures meet their targets; JSON in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
