@@ -114,3 +114,13 @@ def test_rewordings_of_a_hypothesis_are_dropped_and_different_ones_kept():
         "The author's sentences average 21 words.",
     ]
     assert distinct(hypotheses) == [hypotheses[0], hypotheses[1], hypotheses[4]]
+
+
+def test_an_answer_that_recites_the_generation_instructions_is_sampled_again(profile):
+    recited = ("As a writer with the habits described in my style notes, I write only the text itself, "
+               "beginning with the opening the task gives.")
+    lm = DummyLM([{"response": recited}, {"response": "Shares rose, an analyst said."}], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        out = HyPerAlign()(profile=profile, prompt="Write about shares.")
+    assert out.response == "Shares rose, an analyst said."
+    assert len(lm.history) == 2

@@ -48,6 +48,10 @@ def _load_llama(path: Path, context_tokens: int):
                 model_path=str(path),
                 n_ctx=context_tokens,
                 n_threads=os.cpu_count() or 2,
+                # Half llama.cpp's default batch, and flash attention: a smaller compute buffer
+                # (peak memory of the demo), at the same prompt speed on 2 cores.
+                n_batch=256,
+                flash_attn=True,
                 logits_all=False,
                 verbose=False,
             )

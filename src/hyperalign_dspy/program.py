@@ -10,6 +10,7 @@ import dspy
 
 from hyperalign_dspy.copy_guard import adds_nothing, shares_run
 from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.injection import instruction_texts
 from hyperalign_dspy.language_models import context_tokens_of
 from hyperalign_dspy.profile import UserProfile
 from hyperalign_dspy.signatures import GeneratePersonalized, InferHypotheses
@@ -138,15 +139,16 @@ class HypothesesProgram(dspy.Module):
         return self._profiles[key]
 
     def generate_from(self, prompt: str, profile: UserProfile) -> dspy.Prediction:
-        # Small models sometimes write out the hypotheses instead of applying them, or hand back
-        # only the opening the prompt gave; such an answer is sampled again under a new rollout id
-        # (dspy.BestOfN would do this on a copy of the LM, whose calls then miss the configured
-        # LM's history). The last attempt stands.
+        # Small models sometimes write out the hypotheses or their own instructions instead of
+        # applying them, or hand back only the opening the prompt gave; such an answer is sampled
+        # again under a new rollout id (dspy.BestOfN would do this on a copy of the LM, whose calls
+        # then miss the configured LM's history). The last attempt stands.
+        notes = [*profile.hypotheses, *instruction_texts(self.generate)]
         for attempt in range(GENERATION_ATTEMPTS):
             config = {"rollout_id": attempt} if attempt else {}
             generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
             answer = getattr(generated, self.answer_field)
-            if not shares_run(answer, profile.hypotheses, ECHO_WORDS) and not adds_nothing(answer, prompt):
+            if not shares_run(answer, notes, ECHO_WORDS) and not adds_nothing(answer, prompt):
                 break
         return generated
 
