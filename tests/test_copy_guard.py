@@ -6,7 +6,8 @@ from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
 from hyperalign_dspy.copy_guard import adds_nothing, copy_flag, shares_run, without_prompt_text
-from hyperalign_dspy.program import ECHO_WORDS, GENERATION_ATTEMPTS, distinct
+from hyperalign_dspy.injection import RECITED_WORDS
+from hyperalign_dspy.program import GENERATION_ATTEMPTS, distinct
 
 NOTE = "The author quotes a named analyst in the second paragraph of nearly every article"
 
@@ -51,7 +52,7 @@ def test_resampling_stops_after_the_last_attempt(profile):
         out = HyPerAlign()(profile=profile, prompt="Write about shares.")
     assert len(lm.history) == GENERATION_ATTEMPTS
     assert out.response.startswith(f"Attempt {GENERATION_ATTEMPTS - 1}:")
-    assert ECHO_WORDS <= len(NOTE.split())
+    assert RECITED_WORDS <= len(NOTE.split())
 
 
 PROMPT = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."

@@ -10,7 +10,7 @@ import dspy
 
 from hyperalign_dspy.copy_guard import adds_nothing, shares_run
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.injection import instruction_texts
+from hyperalign_dspy.injection import RECITED_WORDS, instruction_texts
 from hyperalign_dspy.language_models import context_tokens_of
 from hyperalign_dspy.profile import UserProfile
 from hyperalign_dspy.signatures import GeneratePersonalized, InferHypotheses
@@ -30,8 +30,6 @@ INFER_MAX_TOKENS = 2048
 # Responses are sampled (the same for HyPerAlign and the baselines): greedy decoding makes small
 # models repeat one sentence until max_tokens. Stage 1 stays greedy.
 GENERATION_TEMPERATURE = 0.7
-# A response that repeats this many consecutive words of the hypotheses wrote the notes, not the text.
-ECHO_WORDS = 8
 GENERATION_ATTEMPTS = 3
 # Hypotheses whose word sets overlap this much (Jaccard) say the same thing; the later one is dropped.
 SAME_HYPOTHESIS = 0.6
@@ -148,7 +146,7 @@ class HypothesesProgram(dspy.Module):
             config = {"rollout_id": attempt} if attempt else {}
             generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
             answer = getattr(generated, self.answer_field)
-            if not shares_run(answer, notes, ECHO_WORDS) and not adds_nothing(answer, prompt):
+            if not shares_run(answer, notes, RECITED_WORDS) and not adds_nothing(answer, prompt):
                 break
         return generated
 
