@@ -106,6 +106,19 @@ def test_an_answer_that_only_hands_back_the_prompts_opening_is_sampled_again(pro
     assert adds_nothing(answers[0]["response"], prompt) and not adds_nothing(out.response, prompt)
 
 
+def test_the_opening_followed_by_the_end_marker_is_sampled_again(profile):
+    # Seen on the 1.5B model: the opening, then ChatAdapter's end marker on the same line, which
+    # the parser leaves in the field; the marker's words are not something the answer added.
+    prompt = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."
+    answers = [{"response": "Gold prices rose sharply in early trading on Monday. [[ ## completed ## ]]"},
+               {"response": "Gold prices rose sharply in early trading on Monday. Dealers cited a weaker dollar."}]
+    lm = DummyLM(answers, adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        out = HyPerAlign()(profile=profile, prompt=prompt)
+    assert len(lm.history) == 2
+    assert out.response.endswith("Dealers cited a weaker dollar.")
+
+
 def test_rewordings_of_a_hypothesis_are_dropped_and_different_ones_kept():
     hypotheses = [
         "The author's style is characterized by a mix of formal and informal language, with occasional quotations.",

@@ -145,7 +145,7 @@ class HypothesesProgram(dspy.Module):
         for attempt in range(GENERATION_ATTEMPTS):
             config = {"rollout_id": attempt} if attempt else {}
             generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
-            answer = getattr(generated, self.answer_field)
+            answer = clean_response(getattr(generated, self.answer_field))
             if not shares_run(answer, notes, RECITED_WORDS) and not adds_nothing(answer, prompt):
                 break
         return generated
