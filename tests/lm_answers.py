@@ -26,7 +26,9 @@ EVIDENCE = ["said 12x", "1.4 sentences per paragraph", "'closed at $368.40 an ou
 PREFERRED_ATTRIBUTES: dict[str, Any] = {
     "domain": "Canadian mining company news",
     "genre": "wire-service news report",
-    "typical_length_words": 420,
+    # Short texts: the fake LMs answer with a few words, which must count as a whole text (the
+    # program samples again an answer shorter than a tenth of the typical length).
+    "typical_length_words": 10,
     "formality": "formal",
     "perspective": "third person",
     "tone": "dry, factual",
@@ -82,7 +84,10 @@ def value_for(annotation, index: int = 0, metadata=(), name: str = "") -> Any:
 
 
 def hypothesis_item_type():
-    (item,) = get_args(InferHypotheses.output_fields["hypotheses"].annotation)
+    annotation = InferHypotheses.output_fields["hypotheses"].annotation
+    if isinstance(annotation, type) and issubclass(annotation, list) and not get_args(annotation):
+        return str  # a list type of its own, such as the grammar-bound `Hypotheses`
+    (item,) = get_args(annotation)
     return item
 
 

@@ -32,6 +32,8 @@ def test_shares_run_without_sources_is_false():
 
 @pytest.fixture
 def profile(attributes):
+    # A person of 20-word texts: an answer of 2 new words is long enough for them.
+    attributes = {**attributes, "typical_length_words": 20}
     return UserProfile(hypotheses=[NOTE], attributes=UserAttributes(**attributes), source_ids=["a"])
 
 
@@ -138,3 +140,22 @@ def test_an_answer_that_recites_the_generation_instructions_is_sampled_again(pro
         out = HyPerAlign()(profile=profile, prompt="Write about shares.")
     assert out.response == "Shares rose, an analyst said."
     assert len(lm.history) == 2
+
+
+def test_an_answer_far_shorter_than_the_persons_texts_is_sampled_again(attributes):
+    # Seen on the 1.5B model: the opening handed back reworded, 9 words for an author of 546-word
+    # articles. A tenth of the typical length is the least an answer must add.
+    profile = UserProfile(hypotheses=[NOTE], attributes=UserAttributes(**{**attributes, "typical_length_words": 500}),
+                          source_ids=["a"])
+    prompt = "Write an article that starts with the following: American movies, hamburgers, jeans -- and U.S."
+    short = "The American movies, hamburgers, jeans -- and U. S."
+    longer = short + " " + " ".join(["Word"] * 50)
+    lm = DummyLM([{"response": short}, {"response": longer}], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        out = HyPerAlign()(profile=profile, prompt=prompt)
+    assert len(lm.history) == 2 and out.response == longer
+    # 49 added words would still be too few; 50 are enough.
+    lm = DummyLM([{"response": longer}], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        assert HyPerAlign()(profile=profile, prompt=prompt).response == longer
+    assert len(lm.history) == 1

@@ -34,7 +34,9 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
     assert main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["hypotheses"] == HYPOTHESIS_TEXTS
-    assert out["attributes"] == ATTRIBUTES
+    # The server's attributes, with the length and perspective counted in the columns (11 and 13
+    # words, told as "I").
+    assert out["attributes"] == {**ATTRIBUTES, "typical_length_words": 12, "perspective": "first person"}
     assert out["responses"] == [{"prompt": p, "response": f"Personalized answer to {p}"} for p in prompts]
     assert len(server.requests) == len(prompts) + 1
     assert {r["path"] for r in server.requests} == {"/v1/chat/completions"}

@@ -51,9 +51,22 @@ def test_infer_profile_returns_the_scripted_profile(adapter_name, hypotheses, hy
         profile = HyPerAlign().infer_profile(TEXTS)
     assert isinstance(profile, UserProfile)
     assert profile.hypotheses == hypothesis_texts
-    assert profile.attributes == ha.UserAttributes(**attributes)
+    counted = {"typical_length_words": 17, "perspective": "third person"}  # TEXTS have 20 and 14 words
+    assert profile.attributes == ha.UserAttributes(**{**attributes, **counted})
     assert profile.source_ids == [sha_id(text) for text in TEXTS]
     assert len(lm.history) == 1
+
+
+def test_counted_attributes_replace_the_lms_guesses(hypotheses, attributes):
+    guessed = {**attributes, "typical_length_words": 345, "perspective": "first person"}
+    diary = ["I walked to the river today and we talked for hours.", "My sister and I cooked; I burnt the rice."]
+    lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": guessed}] * 2)
+    with dspy.context(lm=lm, adapter=adapter):
+        news = HyPerAlign().infer_profile(TEXTS).attributes
+        mine = HyPerAlign().infer_profile(diary).attributes
+    assert (news.typical_length_words, news.perspective) == (17, "third person")
+    assert (mine.typical_length_words, mine.perspective) == (10, "first person")
+    assert news.tone == mine.tone == attributes["tone"]  # what cannot be counted stays the LM's
 
 
 def test_infer_profile_keeps_dataset_doc_ids(hypotheses, attributes):
@@ -274,12 +287,14 @@ def test_run_demo_personalizes_two_prompts_of_the_first_author(hypotheses, attri
     examples = load_authors()
     first_author = sorted({example.author for example in examples})[0]
     mine = [example for example in examples if example.author == first_author]
+    # Answers as long as a tenth of the author's articles: shorter ones would be sampled again.
+    answers = [" ".join([f"demo {n}"] * 40) for n in (1, 2)]
     lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes},
-                            {"response": "demo one"}, {"response": "demo two"}])
+                            {"response": answers[0]}, {"response": answers[1]}])
     with dspy.context(lm=lm, adapter=adapter):
         result = run_demo(prompts=2)
     assert result.author == first_author
-    assert [item.response for item in result.items] == ["demo one", "demo two"]
+    assert [item.response for item in result.items] == answers
     assert [item.prompt for item in result.items] == [example.prompt for example in mine[:2]]
     assert [item.reference for item in result.items] == [example.reference for example in mine[:2]]
     assert result.profile.source_ids == [text.id for text in mine[0].examples]

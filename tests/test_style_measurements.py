@@ -1,5 +1,6 @@
 """Counted style facts, on texts whose counts are known."""
 
+from hyperalign_dspy.signatures import ASPECTS
 from hyperalign_dspy.style_measurements import measure_style
 
 REPORTER = (
@@ -14,23 +15,33 @@ def line(lines, start):
     return next(item for item in lines if item.startswith(start))
 
 
+def test_there_is_one_measurement_per_aspect_in_the_signatures_order():
+    for texts in ([REPORTER, REPORTER], [DIARIST]):
+        assert [item.split(":")[0] for item in measure_style(texts)] == list(ASPECTS)
+
+
 def test_reporter_counts():
     lines = measure_style([REPORTER, REPORTER])
-    assert line(lines, "A text is").startswith("A text is 25 words long (median of 2 texts; from 25 to 25)")
-    assert "a paragraph has 1.0 sentences on average" in line(lines, "A text has 3 paragraphs")
-    assert line(lines, "33% of paragraphs contain a direct quotation; 0 of 2 texts end")
-    assert line(lines, "Reporting verbs:") == "Reporting verbs: 'said' 6 times."
-    assert "told in the third person" in line(lines, "The texts are told")
+    assert line(lines, "Openings:") == (
+        "Openings: a text's first sentence has 9 words on average; 2 of 2 first sentences name a source with a "
+        "reporting verb.")
+    assert line(lines, "Paragraphs:") == (
+        "Paragraphs: a text has 25 words (median of 2 texts; from 25 to 25) in 3 paragraphs (median); "
+        "a paragraph has 1.0 sentences on average.")
+    assert line(lines, "Sources:") == "Sources: 33% of paragraphs contain a direct quotation; reporting verbs: 'said' 6 times."
+    assert line(lines, "Endings:").startswith("Endings: 0 of 2 texts end with a paragraph that contains a quotation;")
+    assert "told in the third person" in line(lines, "Voice:")
     # every pair recurs in both texts, so ties are broken alphabetically
-    assert line(lines, "Word pairs that recur").startswith("Word pairs that recur across texts: 'acme corp', 'analysts said',")
+    assert line(lines, "Vocabulary:").startswith("Vocabulary: word pairs that recur across texts: 'acme corp', 'analysts said',")
 
 
 def test_diarist_counts():
     lines = measure_style([DIARIST])
-    assert "told in the first person" in line(lines, "The texts are told")
-    assert line(lines, "Questions:") == "Questions: 1; exclamations: 1 (in all texts together)."
-    assert line(lines, "Reporting verbs:") == "Reporting verbs: 'told' 1 times."
-    assert not any(item.startswith("Word pairs") for item in lines)
+    assert "told in the first person" in line(lines, "Voice:")
+    assert line(lines, "Voice:").endswith("questions: 1, exclamations: 1 in all texts together.")
+    assert line(lines, "Sources:") == "Sources: 0% of paragraphs contain a direct quotation; reporting verbs: 'told' 1 times."
+    assert line(lines, "Vocabulary:") == "Vocabulary: word pairs that recur across texts: none."
+    assert line(lines, "Openings:").startswith("Openings: a text's first sentence has 4 words on average; 0 of 1")
 
 
 def test_measurements_do_not_depend_on_the_process_hash_seed():

@@ -62,9 +62,14 @@ def without_prompt_text(text: str, prompt: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
 
 
+def added_words(text: str, prompt: str) -> int:
+    """How many words `text` has beyond the passages it shares with the prompt."""
+    return len(_words(without_prompt_text(text, prompt)))
+
+
 def adds_nothing(text: str, prompt: str) -> bool:
     """True when `text` has no word beyond the passages it shares with the prompt."""
-    return not _words(without_prompt_text(text, prompt))
+    return added_words(text, prompt) == 0
 
 
 def copy_flag(text: str, samples: list[str], prompt: str, words: int = 12) -> str | None:

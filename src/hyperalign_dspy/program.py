@@ -8,13 +8,13 @@ import re
 
 import dspy
 
-from hyperalign_dspy.copy_guard import adds_nothing, shares_run
+from hyperalign_dspy.copy_guard import added_words, shares_run
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.injection import RECITED_WORDS, instruction_texts
 from hyperalign_dspy.language_models import context_tokens_of
 from hyperalign_dspy.profile import UserProfile
 from hyperalign_dspy.signatures import GeneratePersonalized, InferHypotheses
-from hyperalign_dspy.style_measurements import measure_style
+from hyperalign_dspy.style_measurements import measure_style, measured_attributes
 from hyperalign_dspy.user_texts import CHARS_PER_TOKEN, as_user_texts, fit_to_context
 
 
@@ -31,6 +31,9 @@ INFER_MAX_TOKENS = 2048
 # models repeat one sentence until max_tokens. Stage 1 stays greedy.
 GENERATION_TEMPERATURE = 0.7
 GENERATION_ATTEMPTS = 3
+# An answer that adds less than this share of the person's typical length to the prompt's given
+# text is no complete text of theirs (the 1.5B model sometimes hands back the opening, reworded).
+SHORTEST_SHARE = 0.1
 # Hypotheses whose word sets overlap this much (Jaccard) say the same thing; the later one is dropped.
 SAME_HYPOTHESIS = 0.6
 
@@ -107,6 +110,10 @@ class HypothesesProgram(dspy.Module):
         """Stage 1's inputs from the person's texts (whole) and their trimmed copies."""
         raise NotImplementedError
 
+    def counted_attributes(self, attributes, user_texts: list):
+        """Stage 1's attributes with what can be counted in the person's texts put in their place."""
+        return attributes
+
     def generate_inputs(self, prompt: str, profile: UserProfile) -> dict:
         return {"prompt": prompt, "hypotheses": profile.hypotheses, "attributes": profile.attributes}
 
@@ -131,22 +138,25 @@ class HypothesesProgram(dspy.Module):
                 raise HyperAlignError("the LM inferred no hypotheses from the texts")
             self._profiles[key] = self.profile_type(
                 hypotheses=hypotheses,
-                attributes=prediction.attributes,
+                attributes=self.counted_attributes(prediction.attributes, user_texts),
                 source_ids=[user_text.id for user_text in user_texts],
             )
         return self._profiles[key]
 
     def generate_from(self, prompt: str, profile: UserProfile) -> dspy.Prediction:
         # Small models sometimes write out the hypotheses or their own instructions instead of
-        # applying them, or hand back only the opening the prompt gave; such an answer is sampled
+        # applying them, or hand back little more than the opening the prompt gave (less than a
+        # tenth of the person's typical length, when the profile has one); such an answer is sampled
         # again under a new rollout id (dspy.BestOfN would do this on a copy of the LM, whose calls
         # then miss the configured LM's history). The last attempt stands.
         notes = [*profile.hypotheses, *instruction_texts(self.generate)]
+        typical_length = getattr(profile.attributes, "typical_length_words", 0)
+        fewest_words = max(1, int(typical_length * SHORTEST_SHARE))
         for attempt in range(GENERATION_ATTEMPTS):
             config = {"rollout_id": attempt} if attempt else {}
             generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
             answer = clean_response(getattr(generated, self.answer_field))
-            if not shares_run(answer, notes, RECITED_WORDS) and not adds_nothing(answer, prompt):
+            if not shares_run(answer, notes, RECITED_WORDS) and added_words(answer, prompt) >= fewest_words:
                 break
         return generated
 
@@ -160,6 +170,11 @@ class HyPerAlign(HypothesesProgram):
     def infer_inputs(self, user_texts, fitted_texts) -> dict:
         # The style measurements cover the texts whole, also what the trimmed copies leave out.
         return {"texts": fitted_texts, "style_measurements": measure_style([t.text for t in user_texts])}
+
+    def counted_attributes(self, attributes, user_texts):
+        # The 1.5B model guessed lengths far from the median and "first person" for texts that
+        # never say I: counts replace guesses.
+        return attributes.model_copy(update=measured_attributes([t.text for t in user_texts]))
 
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
         require_prompt(prompt)

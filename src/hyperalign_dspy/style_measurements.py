@@ -12,6 +12,8 @@ from collections import Counter
 
 import numpy as np
 
+from hyperalign_dspy.signatures import ASPECTS
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d.,]*%?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“‘(A-Z0-9])")
 _STOPWORDS = frozenset(
@@ -45,6 +47,27 @@ def _how_often(per_100_words: float) -> str:
         "occasional" if per_100_words < 2 else "frequent"
 
 
+def _pronoun_rates(texts: list[str]) -> tuple[float, float]:
+    """First- and second-person words per 100 words of narration: pronouns inside quotations
+    belong to the people quoted."""
+    narration = [w.lower() for t in texts for w in _words(_QUOTED_SPAN.sub(" ", t))]
+    total = max(len(narration), 1)
+    return (sum(w in _FIRST_PERSON for w in narration) * 100 / total,
+            sum(w in _SECOND_PERSON for w in narration) * 100 / total)
+
+
+def _perspective(first_person: float, second_person: float) -> str:
+    if max(first_person, second_person) < 1:
+        return "third person"
+    return "first person" if first_person >= second_person else "second person"
+
+
+def measured_attributes(texts: list[str]) -> dict:
+    """The attributes that can be counted rather than guessed: typical length and perspective."""
+    return {"typical_length_words": int(np.median([len(_words(t)) for t in texts])),
+            "perspective": _perspective(*_pronoun_rates(texts))}
+
+
 def measure_style(texts: list[str]) -> list[str]:
     """One line per measurement, each a fact a hypothesis can cite."""
     words_per_text = [len(_words(t)) for t in texts]
@@ -56,10 +79,7 @@ def measure_style(texts: list[str]) -> list[str]:
     total_words = max(len(words), 1)
     joined = "\n".join(texts).lower()
 
-    # Who tells the text: pronouns inside quotations belong to the people quoted.
-    narration = [w.lower() for t in texts for w in _words(_QUOTED_SPAN.sub(" ", t))]
-    first_person = sum(w in _FIRST_PERSON for w in narration) * 100 / max(len(narration), 1)
-    second_person = sum(w in _SECOND_PERSON for w in narration) * 100 / max(len(narration), 1)
+    first_person, second_person = _pronoun_rates(texts)
     quoted_paragraphs = sum(bool(_QUOTE.search(p)) for p in paragraphs)
     ending_quotes = sum(bool(_QUOTE.search(text_paragraphs[-1])) for text_paragraphs in paragraphs_by_text)
     reporting = Counter({verb: len(re.findall(rf"\b{verb}\b", joined)) for verb in _REPORTING})
@@ -77,25 +97,37 @@ def measure_style(texts: list[str]) -> list[str]:
 
     per_100 = {name: joined.count(mark) * 100 / total_words
                for name, mark in (("semicolons", ";"), ("colons", ":"), ("dashes", " -"), ("parentheses", "("))}
-    lines = [
-        f"A text is {np.median(words_per_text):.0f} words long (median of {len(texts)} texts; "
-        f"from {min(words_per_text)} to {max(words_per_text)}).",
-        f"A text has {np.median([len(text_paragraphs) for text_paragraphs in paragraphs_by_text]):.0f} paragraphs (median); "
-        f"a paragraph has {len(sentences) / max(len(paragraphs), 1):.1f} sentences on average.",
-        f"A sentence has {sentence_lengths.mean():.1f} words on average; "
-        f"{np.mean(sentence_lengths > 30) * 100:.0f}% of sentences have more than 30 words.",
-        f"{quoted_paragraphs * 100 / max(len(paragraphs), 1):.0f}% of paragraphs contain a direct quotation; "
-        f"{ending_quotes} of {len(texts)} texts end with a paragraph that contains one.",
-        "Reporting verbs: " + (", ".join(f"'{v}' {n} times" for v, n in reporting.most_common() if n) or "none") + ".",
-        f"Numbers: {numbers_per_100:.1f} per 100 words ({_how_often(numbers_per_100)}).",
-        f"The texts are told in the {'first' if first_person >= 1 else 'third'} person: outside quotations, "
-        f"first-person words (I, we, my, our) {first_person:.1f} per 100 words ({_how_often(first_person)}), second-person words "
-        f"(you, your) {second_person:.1f} per 100 words ({_how_often(second_person)}).",
-        f"Questions: {joined.count('?')}; exclamations: {joined.count('!')} (in all texts together).",
-        "Punctuation per 100 words: "
-        + ", ".join(f"{name} {rate:.1f} ({_how_often(rate)})" for name, rate in per_100.items()) + ".",
-        "Most common first words of sentences: " + ", ".join(f"'{w}' {n} times" for w, n in openers.most_common(6)) + ".",
-    ]
-    if shared_phrases:
-        lines.append("Word pairs that recur across texts: " + ", ".join(f"'{p}'" for p in shared_phrases) + ".")
-    return lines
+    first_sentences = [_sentences(t)[0] for t in texts if _sentences(t)]
+    attributed_openings = sum(any(re.search(rf"\b{verb}\b", s.lower()) for verb in _REPORTING) for s in first_sentences)
+    last_paragraphs = [text_paragraphs[-1] for text_paragraphs in paragraphs_by_text if text_paragraphs]
+    # One line per aspect of writing, in the order of the signature's hypotheses, each starting
+    # with the aspect's name: the hypothesis about an aspect reads the line with its name.
+    lines = {
+        "Openings": f"a text's first sentence has {np.mean([len(_words(s)) for s in first_sentences] or [0]):.0f} "
+                    f"words on average; {attributed_openings} of {len(first_sentences)} first sentences name a "
+                    "source with a reporting verb.",
+        "Paragraphs": f"a text has {np.median(words_per_text):.0f} words (median of {len(texts)} texts; from "
+                      f"{min(words_per_text)} to {max(words_per_text)}) in "
+                      f"{np.median([len(text_paragraphs) for text_paragraphs in paragraphs_by_text]):.0f} paragraphs "
+                      f"(median); a paragraph has {len(sentences) / max(len(paragraphs), 1):.1f} sentences on average.",
+        "Sentences": f"a sentence has {sentence_lengths.mean():.1f} words on average; "
+                     f"{np.mean(sentence_lengths > 30) * 100:.0f}% of sentences have more than 30 words; the most "
+                     "common first words are " + ", ".join(f"'{w}' {n} times" for w, n in openers.most_common(5))
+                     + "; punctuation per 100 words: "
+                     + ", ".join(f"{name} {rate:.1f} ({_how_often(rate)})" for name, rate in per_100.items()) + ".",
+        "Sources": f"{quoted_paragraphs * 100 / max(len(paragraphs), 1):.0f}% of paragraphs contain a direct "
+                   "quotation; reporting verbs: "
+                   + (", ".join(f"'{v}' {n} times" for v, n in reporting.most_common() if n) or "none") + ".",
+        "Vocabulary": "word pairs that recur across texts: "
+                      + (", ".join(f"'{p}'" for p in shared_phrases) or "none") + ".",
+        "Details": f"numbers {numbers_per_100:.1f} per 100 words ({_how_often(numbers_per_100)}).",
+        "Voice": f"the texts are told in the {_perspective(first_person, second_person)}: outside "
+                 f"quotations, first-person words (I, we, my, our) {first_person:.1f} per 100 words "
+                 f"({_how_often(first_person)}), second-person words (you, your) {second_person:.1f} per 100 words "
+                 f"({_how_often(second_person)}); questions: {joined.count('?')}, exclamations: "
+                 f"{joined.count('!')} in all texts together.",
+        "Endings": f"{ending_quotes} of {len(texts)} texts end with a paragraph that contains a quotation; a last "
+                   f"paragraph has {np.mean([len(_sentences(p)) for p in last_paragraphs] or [0]):.1f} sentences "
+                   "on average.",
+    }
+    return [f"{aspect}: {lines[aspect]}" for aspect in ASPECTS]
