@@ -93,6 +93,17 @@ def deliberative_answer(fields: list[str], user: str) -> str | None:
     return None
 
 
+def at_typical_length(text: str, user: str) -> str:
+    """`text`, continued to the person's typical length when the request's attributes give one
+    over 20 words, as an LM writing a whole text would: the program samples an answer far shorter
+    than the person's texts again."""
+    try:
+        words = int(json.loads(field_value(user, "attributes") or "{}").get("typical_length_words", 0))
+    except (ValueError, AttributeError):
+        words = 0
+    return text if words <= 20 else f"{text}. " + " ".join(["The story went on from there."] * (words // 6))
+
+
 def chat_answer(fields: list[str], system: str, user: str, always: str | None = None) -> str:
     deliberative = deliberative_answer(fields, user)
     if deliberative is not None:
@@ -103,7 +114,7 @@ def chat_answer(fields: list[str], system: str, user: str, always: str | None = 
     if fields == ["response"]:
         prompt = field_value(user, "prompt")
         if "[[ ## hypotheses ## ]]" in user:
-            text = f"Personalized answer to {prompt}"
+            text = at_typical_length(f"Personalized answer to {prompt}", user)
         elif "[[ ## examples ## ]]" in user:
             # The few-shot baseline echoes 8 of the examples' words, so the judge can prefer it.
             words = WORD.findall(field_value(user, "examples").lower())[:8]

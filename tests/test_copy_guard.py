@@ -159,3 +159,17 @@ def test_an_answer_far_shorter_than_the_persons_texts_is_sampled_again(attribute
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         assert HyPerAlign()(profile=profile, prompt=prompt).response == longer
     assert len(lm.history) == 1
+
+
+def test_when_no_attempt_passes_the_longest_that_does_not_recite_stands(attributes):
+    profile = UserProfile(hypotheses=[NOTE], attributes=UserAttributes(**{**attributes, "typical_length_words": 500}),
+                          source_ids=["a"])
+    prompt = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."
+    opening = "Gold prices rose sharply in early trading on Monday."
+    answers = [f"{opening} {NOTE}, and more words here.", f"{opening} Dealers cited the dollar."]
+    answers += [opening] * (GENERATION_ATTEMPTS - len(answers))
+    lm = DummyLM([{"response": answer} for answer in answers], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        out = HyPerAlign()(profile=profile, prompt=prompt)
+    assert len(lm.history) == GENERATION_ATTEMPTS
+    assert out.response == answers[1]  # too short, but it adds words and recites nothing

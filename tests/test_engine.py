@@ -18,6 +18,7 @@ from hyperalign_dspy import embedded_models as em
 from hyperalign_dspy import llama_engine
 from hyperalign_dspy.language_models import context_tokens_of
 from hyperalign_dspy.llama_engine import MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
+from hyperalign_dspy.signatures import ASPECTS
 
 # --- _grammar_schema / _schema_of -------------------------------------------------------------------------
 
@@ -207,7 +208,9 @@ def test_program_through_the_engine_with_json_adapter(fake_llama, hypothesis_tex
     assert infer["max_tokens"] == 2048 and generate["max_tokens"] == 1024
     assert infer["temperature"] == 0.0
     infer_schema = infer["response_format"]["schema"]
-    assert infer_schema["properties"]["hypotheses"]["maxItems"] == MAX_ITEMS
+    # An array's own bounds stay (the eight aspects); an unbounded one gets MAX_ITEMS.
+    assert infer_schema["properties"]["hypotheses"]["maxItems"] == len(ASPECTS)
+    assert infer_schema["$defs"]["UserAttributes"]["properties"]["recurring_devices"]["maxItems"] == MAX_ITEMS
     nodes = list(schema_nodes(infer_schema))
     assert all("maxItems" in node for node in nodes if node.get("type") == "array")
     assert not any({"minLength", "maxLength"} & set(node) for node in nodes if node.get("type") == "string")

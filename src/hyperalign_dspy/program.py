@@ -30,7 +30,7 @@ INFER_MAX_TOKENS = 2048
 # Responses are sampled (the same for HyPerAlign and the baselines): greedy decoding makes small
 # models repeat one sentence until max_tokens. Stage 1 stays greedy.
 GENERATION_TEMPERATURE = 0.7
-GENERATION_ATTEMPTS = 3
+GENERATION_ATTEMPTS = 5
 # An answer that adds less than this share of the person's typical length to the prompt's given
 # text is no complete text of theirs (the 1.5B model sometimes hands back the opening, reworded).
 SHORTEST_SHARE = 0.1
@@ -97,7 +97,7 @@ class HypothesesProgram(dspy.Module):
     profile_type: type[UserProfile] = UserProfile
     answer_field = "response"
 
-    def __init__(self, infer_text_tokens: int = 2500):
+    def __init__(self, infer_text_tokens: int = 2000):
         super().__init__()
         # Stage 1 reads at most this many tokens of the texts: prompt processing dominates its
         # cost on a CPU.
@@ -148,17 +148,23 @@ class HypothesesProgram(dspy.Module):
         # applying them, or hand back little more than the opening the prompt gave (less than a
         # tenth of the person's typical length, when the profile has one); such an answer is sampled
         # again under a new rollout id (dspy.BestOfN would do this on a copy of the LM, whose calls
-        # then miss the configured LM's history). The last attempt stands.
+        # then miss the configured LM's history). When no attempt passes, the one that added the
+        # most words without reciting stands, or the last if every one recited.
         notes = [*profile.hypotheses, *instruction_texts(self.generate)]
         typical_length = getattr(profile.attributes, "typical_length_words", 0)
         fewest_words = max(1, int(typical_length * SHORTEST_SHARE))
+        best, best_rank = None, None
         for attempt in range(GENERATION_ATTEMPTS):
             config = {"rollout_id": attempt} if attempt else {}
             generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
             answer = clean_response(getattr(generated, self.answer_field))
-            if not shares_run(answer, notes, RECITED_WORDS) and added_words(answer, prompt) >= fewest_words:
-                break
-        return generated
+            recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)
+            if not recites and added >= fewest_words:
+                return generated
+            rank = (not recites, added if not recites else attempt)
+            if best_rank is None or rank >= best_rank:
+                best, best_rank = generated, rank
+        return best
 
 
 class HyPerAlign(HypothesesProgram):
