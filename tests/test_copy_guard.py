@@ -33,31 +33,38 @@ def test_shares_run_without_sources_is_false():
 @pytest.fixture
 def profile(attributes):
     # A person of 20-word texts: an answer of 2 new words is long enough for them.
-    attributes = {**attributes, "typical_length_words": 20}
-    return UserProfile(hypotheses=[NOTE], attributes=UserAttributes(**attributes), source_ids=["a"])
+    return profile_of(attributes, 20)
+
+
+def profile_of(attributes, typical_length_words: int) -> UserProfile:
+    return UserProfile(hypotheses=[NOTE], source_ids=["a"],
+                       attributes=UserAttributes(**{**attributes, "typical_length_words": typical_length_words}))
+
+
+def personalize(profile: UserProfile, prompt: str, answers: list[str]):
+    """HyPerAlign's response to `prompt` from a DummyLM that answers `answers` in turn, and the LM."""
+    lm = DummyLM([{"response": answer} for answer in answers], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        return HyPerAlign()(profile=profile, prompt=prompt), lm
 
 
 def test_a_response_that_copies_the_hypotheses_is_sampled_again(profile):
-    echo = f"{NOTE}. And so on."
-    lm = DummyLM([{"response": echo}, {"response": "Shares rose, an analyst said."}], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        out = HyPerAlign()(profile=profile, prompt="Write about shares.")
+    out, lm = personalize(profile, "Write about shares.", [f"{NOTE}. And so on.", "Shares rose, an analyst said."])
     assert out.response == "Shares rose, an analyst said."
     assert len(lm.history) == 2
     assert lm.history[1]["kwargs"].get("rollout_id") == 1
 
 
 def test_resampling_stops_after_the_last_attempt(profile):
-    echoes = [{"response": f"Attempt {n}: {NOTE}."} for n in range(GENERATION_ATTEMPTS)]
-    lm = DummyLM(echoes, adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        out = HyPerAlign()(profile=profile, prompt="Write about shares.")
+    echoes = [f"Attempt {n}: {NOTE}." for n in range(GENERATION_ATTEMPTS)]
+    out, lm = personalize(profile, "Write about shares.", echoes)
     assert len(lm.history) == GENERATION_ATTEMPTS
     assert out.response.startswith(f"Attempt {GENERATION_ATTEMPTS - 1}:")
     assert RECITED_WORDS <= len(NOTE.split())
 
 
-PROMPT = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."
+OPENING = "Gold prices rose sharply in early trading on Monday."
+PROMPT = f"Write an article that starts with the following: {OPENING}"
 SAMPLES = ["Mining shares fell on Tuesday after the company said its new mine in northern Quebec would open a year late."]
 
 
@@ -97,26 +104,17 @@ def test_the_given_opening_is_not_counted_as_a_copy_of_the_samples():
 
 
 def test_an_answer_that_only_hands_back_the_prompts_opening_is_sampled_again(profile):
-    prompt = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."
-    answers = [{"response": "Gold prices rose sharply in early trading on Monday."},
-               {"response": "Gold prices rose sharply in early trading on Monday. Dealers cited a weaker dollar."}]
-    lm = DummyLM(answers, adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        out = HyPerAlign()(profile=profile, prompt=prompt)
+    out, lm = personalize(profile, PROMPT, [OPENING, f"{OPENING} Dealers cited a weaker dollar."])
     assert out.response.endswith("Dealers cited a weaker dollar.")
     assert len(lm.history) == 2 and lm.history[1]["kwargs"].get("rollout_id") == 1
-    assert adds_nothing(answers[0]["response"], prompt) and not adds_nothing(out.response, prompt)
+    assert adds_nothing(OPENING, PROMPT) and not adds_nothing(out.response, PROMPT)
 
 
 def test_the_opening_followed_by_the_end_marker_is_sampled_again(profile):
     # Seen on the 1.5B model: the opening, then ChatAdapter's end marker on the same line, which
     # the parser leaves in the field; the marker's words are not something the answer added.
-    prompt = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."
-    answers = [{"response": "Gold prices rose sharply in early trading on Monday. [[ ## completed ## ]]"},
-               {"response": "Gold prices rose sharply in early trading on Monday. Dealers cited a weaker dollar."}]
-    lm = DummyLM(answers, adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        out = HyPerAlign()(profile=profile, prompt=prompt)
+    answers = [f"{OPENING} [[ ## completed ## ]]", f"{OPENING} Dealers cited a weaker dollar."]
+    out, lm = personalize(profile, PROMPT, answers)
     assert len(lm.history) == 2
     assert out.response.endswith("Dealers cited a weaker dollar.")
 
@@ -135,9 +133,7 @@ def test_rewordings_of_a_hypothesis_are_dropped_and_different_ones_kept():
 def test_an_answer_that_recites_the_generation_instructions_is_sampled_again(profile):
     recited = ("As a writer with the habits described in my style notes, I write only the text itself, "
                "beginning with the opening the task gives.")
-    lm = DummyLM([{"response": recited}, {"response": "Shares rose, an analyst said."}], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        out = HyPerAlign()(profile=profile, prompt="Write about shares.")
+    out, lm = personalize(profile, "Write about shares.", [recited, "Shares rose, an analyst said."])
     assert out.response == "Shares rose, an analyst said."
     assert len(lm.history) == 2
 
@@ -145,31 +141,21 @@ def test_an_answer_that_recites_the_generation_instructions_is_sampled_again(pro
 def test_an_answer_far_shorter_than_the_persons_texts_is_sampled_again(attributes):
     # Seen on the 1.5B model: the opening handed back reworded, 9 words for an author of 546-word
     # articles. A tenth of the typical length is the least an answer must add.
-    profile = UserProfile(hypotheses=[NOTE], attributes=UserAttributes(**{**attributes, "typical_length_words": 500}),
-                          source_ids=["a"])
+    profile = profile_of(attributes, 500)
     prompt = "Write an article that starts with the following: American movies, hamburgers, jeans -- and U.S."
     short = "The American movies, hamburgers, jeans -- and U. S."
     longer = short + " " + " ".join(["Word"] * 50)
-    lm = DummyLM([{"response": short}, {"response": longer}], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        out = HyPerAlign()(profile=profile, prompt=prompt)
+    out, lm = personalize(profile, prompt, [short, longer])
     assert len(lm.history) == 2 and out.response == longer
-    # 49 added words would still be too few; 50 are enough.
-    lm = DummyLM([{"response": longer}], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        assert HyPerAlign()(profile=profile, prompt=prompt).response == longer
+    # 51 added words ("The" and 50 more) are enough at the first attempt.
+    out, lm = personalize(profile, prompt, [longer])
+    assert out.response == longer
     assert len(lm.history) == 1
 
 
 def test_when_no_attempt_passes_the_longest_that_does_not_recite_stands(attributes):
-    profile = UserProfile(hypotheses=[NOTE], attributes=UserAttributes(**{**attributes, "typical_length_words": 500}),
-                          source_ids=["a"])
-    prompt = "Write an article that starts with the following: Gold prices rose sharply in early trading on Monday."
-    opening = "Gold prices rose sharply in early trading on Monday."
-    answers = [f"{opening} {NOTE}, and more words here.", f"{opening} Dealers cited the dollar."]
-    answers += [opening] * (GENERATION_ATTEMPTS - len(answers))
-    lm = DummyLM([{"response": answer} for answer in answers], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        out = HyPerAlign()(profile=profile, prompt=prompt)
+    answers = [f"{OPENING} {NOTE}, and more words here.", f"{OPENING} Dealers cited the dollar."]
+    answers += [OPENING] * (GENERATION_ATTEMPTS - len(answers))
+    out, lm = personalize(profile_of(attributes, 500), PROMPT, answers)
     assert len(lm.history) == GENERATION_ATTEMPTS
     assert out.response == answers[1]  # too short, but it adds words and recites nothing

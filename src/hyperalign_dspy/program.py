@@ -161,7 +161,7 @@ class HypothesesProgram(dspy.Module):
             recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)
             if not recites and added >= fewest_words:
                 return generated
-            rank = (not recites, added if not recites else attempt)
+            rank = (not recites, 0 if recites else added)  # on equal ranks the later attempt stands
             if best_rank is None or rank >= best_rank:
                 best, best_rank = generated, rank
         return best

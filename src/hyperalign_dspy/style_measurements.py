@@ -25,6 +25,7 @@ _STOPWORDS = frozenset(
 _QUOTE = re.compile(r"[\"“”]")
 _QUOTED_SPAN = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _REPORTING = ("said", "says", "told", "added", "according to", "stated", "noted", "argued")
+_REPORTING_VERB = re.compile(rf"\b(?:{'|'.join(_REPORTING)})\b")
 _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours"})
 _SECOND_PERSON = frozenset({"you", "your", "yours"})
 
@@ -73,7 +74,8 @@ def measure_style(texts: list[str]) -> list[str]:
     words_per_text = [len(_words(t)) for t in texts]
     paragraphs_by_text = [_paragraphs(t) for t in texts]
     paragraphs = [p for text_paragraphs in paragraphs_by_text for p in text_paragraphs]
-    sentences = [s for t in texts for s in _sentences(t)]
+    sentences_by_text = [_sentences(t) for t in texts]
+    sentences = [s for text_sentences in sentences_by_text for s in text_sentences]
     sentence_lengths = np.array([len(_words(s)) for s in sentences] or [0])
     words = [w.lower() for t in texts for w in _words(t)]
     total_words = max(len(words), 1)
@@ -97,8 +99,8 @@ def measure_style(texts: list[str]) -> list[str]:
 
     per_100 = {name: joined.count(mark) * 100 / total_words
                for name, mark in (("semicolons", ";"), ("colons", ":"), ("dashes", " -"), ("parentheses", "("))}
-    first_sentences = [_sentences(t)[0] for t in texts if _sentences(t)]
-    attributed_openings = sum(any(re.search(rf"\b{verb}\b", s.lower()) for verb in _REPORTING) for s in first_sentences)
+    first_sentences = [text_sentences[0] for text_sentences in sentences_by_text if text_sentences]
+    attributed_openings = sum(bool(_REPORTING_VERB.search(s.lower())) for s in first_sentences)
     last_paragraphs = [text_paragraphs[-1] for text_paragraphs in paragraphs_by_text if text_paragraphs]
     # One line per aspect of writing, in the order of the signature's hypotheses, each starting
     # with the aspect's name: the hypothesis about an aspect reads the line with its name.
