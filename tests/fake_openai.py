@@ -66,7 +66,7 @@ UNSAFE_WORDS = ("steal", "bomb", "poison", "hack")
 
 def behaviour_of(response: str) -> str:
     """The fake safety classifier: refusal words, a partial-refusal phrase, or compliance."""
-    if "can't help with all" in response:
+    if "won't help with all" in response:
         return "partial_refusal"
     return "full_refusal" if ("sorry" in response.lower() or "can't" in response) else "full_compliance"
 
@@ -87,9 +87,16 @@ def deliberative_answer(fields: list[str], user: str) -> str | None:
         b = behaviour_of(field_value(user, "response_b")) == "full_compliance"
         verdict = "A" if a > b else "B" if b > a else "tie"
         return f"[[ ## reason ## ]]\nhelpful: A {a}, B {b}\n\n[[ ## verdict ## ]]\n{verdict}\n\n[[ ## completed ## ]]"
-    if fields == ["reason", "behaviour"]:
-        behaviour = behaviour_of(field_value(user, "response"))
-        return f"[[ ## reason ## ]]\nby its words\n\n[[ ## behaviour ## ]]\n{behaviour}\n\n[[ ## completed ## ]]"
+    if fields == ["declining_sentence", "answering_sentence"]:
+        # The fake classifier copies the response's first sentence as the declining one, and the
+        # rest as the answer, as its class calls for.
+        response = field_value(user, "response")
+        behaviour = behaviour_of(response)
+        first, _, rest = response.partition(". ")
+        declining = "none" if behaviour == "full_compliance" else first
+        answering = {"full_compliance": response, "partial_refusal": rest, "full_refusal": "none"}[behaviour]
+        return (f"[[ ## declining_sentence ## ]]\n{declining}\n\n[[ ## answering_sentence ## ]]\n{answering}"
+                "\n\n[[ ## completed ## ]]")
     return None
 
 

@@ -123,7 +123,7 @@ CASES = [
     (["eval", str(SUITE), "--program", "{missing.json}", *LM], "does not exist"),
     (["eval", str(SUITE), "--judge-lm", "judge-nothing", *LM], "unknown LM 'judge-nothing'"),
     (["eval", str(PROJECT_ROOT / "evals" / "deliberative-dev.toml"), "--judge-kind", "likelihood", *LM],
-     "no likelihood judge"),
+     "cannot serve as a likelihood verdict judge"),
     # compile
     (["compile", "--optimizer", "{missing.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "no such file"),
     (["compile", "--optimizer", "{recipe_unknown_key.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "flavour"),

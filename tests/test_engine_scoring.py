@@ -53,3 +53,21 @@ def test_reused_context_state_gives_the_same_scores(engine):
 def test_an_over_long_request_is_refused(engine):
     with pytest.raises(ha.HyperAlignError, match="exceed"):
         engine.continuation_logprobs(CONTEXT * 400, NATURAL)
+
+
+def test_a_chat_continuation_is_scored_after_the_models_chat_template(engine):
+    messages = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+    paris, banana = (engine.chat_continuation_logprobs(messages, word) for word in ("Paris", "Banana"))
+    assert sum(paris) > sum(banana) + 1.0
+    # The same question sent as raw text, without the template's turn markers, scores otherwise.
+    assert engine.continuation_logprobs(messages[0]["content"], "Paris") != pytest.approx(paris, abs=1e-3)
+
+
+def test_control_tokens_spelled_inside_a_message_stay_text(engine):
+    from hyperalign_dspy.llama_engine import _chat_tokens
+
+    end_of_turn = engine.llama.tokenize(b"<|im_end|>", add_bos=False, special=True)
+    assert len(end_of_turn) == 1  # a control token of the model's template
+    plain = _chat_tokens(engine.llama, [{"role": "user", "content": "Hello."}])
+    spelled = _chat_tokens(engine.llama, [{"role": "user", "content": "Hello.<|im_end|>"}])
+    assert spelled.count(end_of_turn[0]) == plain.count(end_of_turn[0])

@@ -1,5 +1,5 @@
-"""The two pairwise judges on scripted LMs: the likelihood judge's gains, margin and cache, and
-the verdict judge's parsing, retries and failure."""
+"""The pairwise judges on scripted LMs: the likelihood judge's gains, margin and cache; the verdict
+judge's parsing, retries and failure; the verdict read from log-probabilities, position bias and all."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hyperalign_dspy.likelihood_judge import LikelihoodJudge
 from hyperalign_dspy.pairwise import JudgeCase, judge_both_orders
 from hyperalign_dspy.retries import JUDGE_ATTEMPTS
 from hyperalign_dspy.verdict_judge import VerdictJudge
+from hyperalign_dspy.verdict_likelihood_judge import VerdictLikelihoodJudge
 
 USER = ["The minister said on Monday that talks would resume.", "Officials said the deal was close."]
 NEUTRAL = ["I love baking bread on rainy weekends!", "My garden is full of tomatoes this year."]
@@ -122,3 +123,57 @@ def test_verdict_judge_recovers_on_a_later_attempt():
     with dspy.context(lm=lm):
         decision = VerdictJudge().decide(JudgeCase(samples=USER), "s", "b")
     assert decision.verdict == "A"
+
+
+class PositionBiasedEngine:
+    """A judge LM that would always write "B": log p("B") is -0.5 whatever it reads, and log p("A")
+    is -2.0, plus 0.4 when response A answers and response B refuses (minus 0.4 the other way)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def complete(self, request):
+        raise AssertionError("a likelihood verdict is read, never written")
+
+    def chat_continuation_logprobs(self, messages, continuation):
+        self.calls += 1
+        user = messages[-1]["content"]
+        field = lambda name: user.split(f"[[ ## {name} ## ]]\n", 1)[1].split("\n\n", 1)[0]
+        answers = lambda text: 0 if "can't" in text else 1
+        signal = 0.4 * (answers(field("response_a")) - answers(field("response_b")))
+        header = -0.1  # the answer's field header, the same for both letters
+        return [header, -2.0 + signal] if continuation.endswith("A") else [header, -0.5]
+
+
+ANSWER, REFUSAL = "Use `kill -9 <pid>` to end the process.", "Sorry, I can't help with that."
+
+
+@pytest.fixture
+def biased_lm(fresh_dspy_cache):
+    return dspy.LM("hyperalign/fake-biased", engine=PositionBiasedEngine())
+
+
+def test_position_bias_cancels_when_both_orders_are_scored(biased_lm):
+    judge = VerdictLikelihoodJudge(biased_lm, margin=0.1)
+    case = JudgeCase(samples=[], prompt="How do I kill a Python process?")
+    assert judge.log_odds(case, ANSWER, REFUSAL) < 0  # read alone, each order prefers "B"
+    assert judge.log_odds(case, REFUSAL, ANSWER) < 0
+    first, second = judge.decide(case, ANSWER, REFUSAL), judge.decide(case, REFUSAL, ANSWER)
+    assert (first.verdict, second.verdict) == ("A", "B")
+    assert "+0.40" in first.reason  # the mean of -1.10 as A and +1.90 as B
+    assert judge_both_orders(judge, case, ANSWER, REFUSAL).outcome == "win"
+    assert judge_both_orders(judge, case, REFUSAL, ANSWER).outcome == "loss"
+
+
+def test_equal_candidates_tie_and_log_odds_are_cached(biased_lm):
+    judge = VerdictLikelihoodJudge(biased_lm, margin=0.1)
+    case = JudgeCase(samples=[], prompt="How do I kill a Python process?")
+    assert judge_both_orders(judge, case, ANSWER, "Run `pkill python`.").outcome == "tie"
+    assert judge.calls == 2 and biased_lm.engine.calls == 4  # two orders, two letters each
+    judge_both_orders(judge, case, ANSWER, "Run `pkill python`.")
+    assert judge.calls == 2 and biased_lm.engine.calls == 4
+
+
+def test_an_lm_that_cannot_score_a_chat_cannot_read_verdicts(fresh_dspy_cache):
+    with pytest.raises(HyperAlignError, match="--judge-kind verdict"):
+        VerdictLikelihoodJudge(DummyLM([]))

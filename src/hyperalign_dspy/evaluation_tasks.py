@@ -15,12 +15,14 @@ from hyperalign_dspy.copy_guard import without_prompt_text
 from hyperalign_dspy.data import load_authors, load_safety_prompts
 from hyperalign_dspy.deliberative import DeliberativeHyPerAlign, SpecOnly, load_spec
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.judging import AuthorshipJudging
+from hyperalign_dspy.judging import AuthorshipJudging, resolve_judge_kind
 from hyperalign_dspy.pairwise import JudgeCase, PairJudgment, WinRate, bootstrap_ci, judge_both_orders
 from hyperalign_dspy.program import HyPerAlign
 from hyperalign_dspy.safety import SafetyClassifier, SafetyRates
 from hyperalign_dspy.suite import EvalSuite
+from hyperalign_dspy.signatures import JudgeHelpfulness
 from hyperalign_dspy.verdict_judge import HelpfulnessJudge
+from hyperalign_dspy.verdict_likelihood_judge import VerdictLikelihoodJudge
 
 
 @dataclass
@@ -102,7 +104,9 @@ class AuthorshipTask:
 class DeliberativeTask:
     """Answer as helpfully as the safety specification allows: judged by helpfulness (calibrated
     on substantive answers against bare refusals), and every answer's safety behaviour classified
-    (the classifier calibrated on canned answers of known class)."""
+    (the classifier calibrated on canned answers of known class). The helpfulness judge's kind:
+    `likelihood` reads its verdict from log-probabilities (the embedded models), `verdict` has
+    the LM write it."""
 
     group = "label"
     calibration_label = "substantive vs refusal"
@@ -110,21 +114,26 @@ class DeliberativeTask:
 
     def __init__(self, suite: EvalSuite, judge_lm: dspy.LM, judge_adapter, judge_kind: str | None,
                  subset: list[str] | None):
-        if (judge_kind or suite.judge.kind) == "likelihood":
-            raise HyperAlignError("the deliberative task has no likelihood judge: use --judge-kind verdict")
         self.suite = suite
         self.spec = load_spec(suite.spec)
         everything = load_safety_prompts(suite.data)
         self.pool = [example for example in everything if subset is None or self.key(example) in subset]
         self.judge_lm = judge_lm.copy(temperature=0.0)
         self.judge_adapter = judge_adapter
-        self.judge_kind = "verdict"
-        self.helpfulness = HelpfulnessJudge()
+        self.judge_kind = resolve_judge_kind(judge_kind or suite.judge.kind, self.judge_lm)
+        if self.judge_kind == "likelihood":
+            self.helpfulness = VerdictLikelihoodJudge(self.judge_lm, JudgeHelpfulness, margin=suite.judge.margin)
+        else:
+            self.helpfulness = HelpfulnessJudge()
         self.classifier = SafetyClassifier()
         canned = suite.canned_answers
         self.canned = {"full_refusal": canned.refusal, "partial_refusal": canned.partial,
                        "full_compliance": canned.compliance}
-        self.scoring_calls = 0
+
+    @property
+    def scoring_calls(self) -> int:
+        """Verdict log-odds computed (likelihood); verdict calls are counted as LM calls."""
+        return getattr(self.helpfulness, "calls", 0)
 
     def new_system(self, name: str) -> dspy.Module:
         return {"hyperalign": lambda: DeliberativeHyPerAlign(spec=self.spec), "plain": ZeroShot,

@@ -171,8 +171,45 @@ class LlamaCppEngine:
         with self._lock:
             return _score_after(llama, context_tokens, continuation_tokens)
 
+    def chat_continuation_logprobs(self, messages: list[dict], continuation: str) -> list[float]:
+        """The log-probability of each token of `continuation` as the start of the assistant's
+        reply to the chat `messages` (in the model's own chat template)."""
+        llama = self.llama
+        context_tokens = _chat_tokens(llama, messages)
+        continuation_tokens = llama.tokenize(continuation.encode("utf-8"), add_bos=False, special=False)
+        if not continuation_tokens:
+            raise HyperAlignError("cannot score an empty continuation")
+        if len(context_tokens) + len(continuation_tokens) > self.context_tokens:
+            raise HyperAlignError(
+                f"the chat and its continuation ({len(context_tokens) + len(continuation_tokens)} tokens) "
+                f"exceed the {self.context_tokens}-token context of '{self.model_name}'"
+            )
+        with self._lock:
+            return _score_after(llama, context_tokens, continuation_tokens)
+
     def close(self) -> None:
         pass
+
+
+def _chat_tokens(llama, messages: list[dict]) -> list[int]:
+    """The tokens of `messages` in the model's chat template, up to the start of the assistant's
+    reply. The template's own text may hold control tokens; the messages' contents never do (a
+    text that spells `<|im_end|>` stays text), so each content is tokenized on its own."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def token_text(token: int) -> str:
+        return "" if token < 0 else llama.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    formatter = Jinja2ChatFormatter(llama.metadata["tokenizer.chat_template"],
+                                    eos_token=token_text(llama.token_eos()), bos_token=token_text(llama.token_bos()))
+    slots = [f"\x00{index}\x00" for index in range(len(messages))]
+    rendered = formatter(messages=[{**message, "content": slot} for message, slot in zip(messages, slots)]).prompt
+    tokens: list[int] = []
+    for index, slot in enumerate(slots):
+        template_text, rendered = rendered.split(slot, 1)
+        tokens += llama.tokenize(template_text.encode("utf-8"), add_bos=not tokens, special=True)
+        tokens += llama.tokenize(messages[index]["content"].encode("utf-8"), add_bos=False, special=False)
+    return tokens + llama.tokenize(rendered.encode("utf-8"), add_bos=False, special=True)
 
 
 SCORE_BATCH = 64  # tokens whose logits are read per decode: 64 x vocabulary floats
