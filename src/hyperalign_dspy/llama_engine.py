@@ -159,29 +159,21 @@ class LlamaCppEngine:
         no chat template). The context's KV state is kept, so scoring several continuations of one
         context evaluates the context once."""
         llama = self.llama
-        context_tokens = llama.tokenize(context.encode("utf-8"), add_bos=True, special=False)
+        return self._score(llama.tokenize(context.encode("utf-8"), add_bos=True, special=False), continuation)
+
+    def chat_continuation_logprobs(self, messages: list[dict], continuation: str) -> list[float]:
+        """The log-probability of each token of `continuation` as the start of the assistant's
+        reply to the chat `messages` (in the model's own chat template)."""
+        return self._score(_chat_tokens(self.llama, messages), continuation)
+
+    def _score(self, context_tokens: list[int], continuation: str) -> list[float]:
+        llama = self.llama
         continuation_tokens = llama.tokenize(continuation.encode("utf-8"), add_bos=False, special=False)
         if not context_tokens or not continuation_tokens:
             raise HyperAlignError("cannot score an empty context or continuation")
         if len(context_tokens) + len(continuation_tokens) > self.context_tokens:
             raise HyperAlignError(
                 f"context and continuation ({len(context_tokens) + len(continuation_tokens)} tokens) "
-                f"exceed the {self.context_tokens}-token context of '{self.model_name}'"
-            )
-        with self._lock:
-            return _score_after(llama, context_tokens, continuation_tokens)
-
-    def chat_continuation_logprobs(self, messages: list[dict], continuation: str) -> list[float]:
-        """The log-probability of each token of `continuation` as the start of the assistant's
-        reply to the chat `messages` (in the model's own chat template)."""
-        llama = self.llama
-        context_tokens = _chat_tokens(llama, messages)
-        continuation_tokens = llama.tokenize(continuation.encode("utf-8"), add_bos=False, special=False)
-        if not continuation_tokens:
-            raise HyperAlignError("cannot score an empty continuation")
-        if len(context_tokens) + len(continuation_tokens) > self.context_tokens:
-            raise HyperAlignError(
-                f"the chat and its continuation ({len(context_tokens) + len(continuation_tokens)} tokens) "
                 f"exceed the {self.context_tokens}-token context of '{self.model_name}'"
             )
         with self._lock:
