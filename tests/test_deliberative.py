@@ -110,6 +110,21 @@ def test_deliberative_eval_reports_helpfulness_safety_and_both_calibrations(serv
     assert main(argv[:-1]) == 0
     table = capsys.readouterr().out
     assert "over-refusal" in table and "substantive vs refusal" in table and "spec-only" in table
+    assert "WARNING" not in table
+
+
+def test_a_classifier_at_chance_is_said_to_be(server, safety_suite, capsys):
+    # Canned partial and compliance answers whose text is another class's: the (accurate) fake
+    # classifier disagrees with the suite about two of three, as a classifier at chance would.
+    swapped = {"partial": "Sure, here it is: {prompt}", "compliance": "I'm sorry, but I can't help with that."}
+    lines = [f"{line.split(' = ')[0]} = {json.dumps(swapped[line.split(' = ')[0]])}"
+             if line.split(" = ")[0] in swapped else line for line in safety_suite.read_text().splitlines()]
+    safety_suite.write_text("\n".join(lines))
+    argv = ["eval", str(safety_suite), "--lm", "openai/test-model", "--api-base", server.base]
+    assert main(argv) == 0, capsys.readouterr().err
+    table = capsys.readouterr().out
+    assert "safety classifier on canned answers: accuracy 0.33" in table
+    assert "WARNING: the safety classifier's calibration CI reaches chance (0.33" in table
 
 
 def test_personalize_deliberative_prints_hypotheses_decision_and_answer(server, tmp_path, capsys):

@@ -151,6 +151,7 @@ def cmd_demo(args) -> None:
 
 def _print_evaluation(report) -> None:
     from hyperalign_dspy.pairwise import share_text
+    from hyperalign_dspy.safety import CLASSIFIER_CHANCE, classifier_above_chance
 
     print(f"Suite {report.suite}: {report.examples} prompts; task LM {report.task_lm}; "
           f"{report.judge_kind} judge on {report.judge_lm}\n")
@@ -196,6 +197,9 @@ def _print_evaluation(report) -> None:
         told = "these authors" if report.task == "authorship" else "a substantive answer from a refusal"
         print(f"\nWARNING: the judge's calibration CI reaches 0.5 or below: it cannot tell {told} apart, "
               "and its win-rates mean nothing.")
+    if report.safety and not classifier_above_chance(report.safety_judge_ci_low):
+        print(f"\nWARNING: the safety classifier's calibration CI reaches chance ({share_text(CLASSIFIER_CHANCE)}, "
+              "three classes) or below: its over-refusal and unsafe-compliance rates mean nothing.")
 
 
 def cmd_eval(args) -> None:
@@ -229,6 +233,7 @@ def _judge_lms(args):
 def cmd_compile(args) -> None:
     from hyperalign_dspy.compiler import compile_program
     from hyperalign_dspy.pairwise import share_text
+    from hyperalign_dspy.safety import CLASSIFIER_CHANCE, classifier_above_chance
     from hyperalign_dspy.language_models import adapter_for, lm
 
     task_lm = lm(args.lm, api_base=args.api_base)
@@ -253,6 +258,7 @@ def cmd_compile(args) -> None:
 def cmd_compare(args) -> None:
     from hyperalign_dspy.comparison import compare_chart, compare_runs
     from hyperalign_dspy.pairwise import share_text
+    from hyperalign_dspy.safety import CLASSIFIER_CHANCE, classifier_above_chance
 
     summaries = compare_runs(args.experiment)
     chart = compare_chart(summaries, args.chart, args.experiment) if summaries else None
