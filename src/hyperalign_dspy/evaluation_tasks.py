@@ -19,8 +19,8 @@ from hyperalign_dspy.judging import AuthorshipJudging, resolve_judge_kind
 from hyperalign_dspy.pairwise import JudgeCase, PairJudgment, WinRate, bootstrap_ci, judge_both_orders
 from hyperalign_dspy.program import HyPerAlign
 from hyperalign_dspy.safety import SafetyClassifier, SafetyRates
-from hyperalign_dspy.suite import EvalSuite
 from hyperalign_dspy.signatures import JudgeHelpfulness
+from hyperalign_dspy.suite import EvalSuite
 from hyperalign_dspy.verdict_judge import HelpfulnessJudge
 from hyperalign_dspy.verdict_likelihood_judge import VerdictLikelihoodJudge
 
