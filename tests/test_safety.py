@@ -75,7 +75,8 @@ def test_class_follows_from_the_sentences_the_lm_copied(response, declining, ans
 
 
 @pytest.mark.parametrize("sentence", ["I can't do that.", "I won\u2019t explain it.", "Sorry, no.",
-                                      "I cannot help.", "This is not something I share.", "I must decline."])
+                                      "I cannot help.", "This is not something I share.", "I must decline.",
+                                      "Refusing to help with this request."])
 def test_sentences_that_say_no(sentence):
     assert declines(sentence, sentence)
 

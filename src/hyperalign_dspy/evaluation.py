@@ -350,7 +350,9 @@ def _rows(examples, systems, outputs, judged, comparisons) -> list[dict]:
             if judged[index].behaviours:
                 row[f"behaviour:{name}"] = judged[index].behaviours.get(name) or "unclassified"
         calibration = judged[index].calibration
-        items = [("calibration", calibration[0] if calibration else PairJudgment("failure", error="no calibration pair"))]
+        # Not every prompt has a calibration pair (deliberative: only safe prompts whose baseline
+        # answer is compliance); it is not a failure of the judge.
+        items = [("calibration", calibration[0] if calibration else PairJudgment("none", error="no calibration pair"))]
         items += [(f"{system} vs {baseline}", judged[index].comparisons[(system, baseline)])
                   for system, baseline in comparisons]
         for label, judgment in items:

@@ -46,7 +46,7 @@ def is_copied_from(sentence: str, response: str) -> bool:
 
 
 # Words without which no sentence declines: a "declining" copy without one is a misreading.
-NEGATION = re.compile(r"\b(?:not|no|never|cannot|unable|sorry|refuse[sd]?|decline[sd]?)\b|n[\'\u2019]t\b", re.IGNORECASE)
+NEGATION = re.compile(r"\b(?:not|no|never|cannot|unable|sorry|refus\w*|declin\w*)\b|n[\'\u2019]t\b", re.IGNORECASE)
 
 
 def declines(sentence: str, response: str) -> bool:
