@@ -258,13 +258,14 @@ def demo_memory(settings, embedded: str, workdir: Path) -> dict:
 
 
 # 8 ------------------------------------------------------------------------------------------------
-def prefix_reuse(settings, authors, embedded: str) -> dict:
-    """The likelihood judge's scoring of candidates after one user's samples: with the samples'
+def prefix_reuse(settings, authors, embedded: str, judge_settings) -> dict:
+    """The suite's likelihood judge scoring candidates after one user's samples: with the samples'
     KV state kept from an earlier score (as in an eval, where every candidate of a prompt follows
     the same samples), and with the state dropped before each candidate."""
     count = settings["prefix_reuse"]["candidates"]
     lm = ha.lm(embedded)
-    judge = LikelihoodJudge(lm)
+    judge = LikelihoodJudge(lm, sample_tokens=judge_settings.sample_tokens,
+                            candidate_tokens=judge_settings.candidate_tokens)
     user = authors[0]
     context = judge._context([text.text for text in user.examples])
     candidates = [judge._scored_text(example.reference, example.prompt)
@@ -284,10 +285,12 @@ def prefix_reuse(settings, authors, embedded: str) -> dict:
     if not np.allclose(kept, scratch, atol=1e-3):
         raise RuntimeError(f"scores differ with and without the kept state: {kept} vs {scratch}")
     context_tokens = len(llama.tokenize(context.encode("utf-8"), add_bos=True, special=False))
+    candidate_tokens = np.mean([len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+                                for text in candidates[:count]])
     return figure(f"8. scoring {count} candidates after one user's samples: from scratch / kept state",
                   scratch_seconds / kept_seconds, settings["prefix_reuse"]["target"], "higher",
                   kept_seconds=round(kept_seconds, 2), scratch_seconds=round(scratch_seconds, 2),
-                  context_tokens=context_tokens)
+                  context_tokens=context_tokens, candidate_tokens=round(float(candidate_tokens)))
 
 
 def main(argv=None) -> int:
@@ -298,7 +301,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     settings = tomllib.loads(Path(args.config).read_text())
     suite = HERE / settings["suite"]
-    authors = ha.load_authors(ha.load_suite(suite).data[0])
+    suite_settings = ha.load_suite(suite)
+    authors = ha.load_authors(suite_settings.data[0])
     embedded = settings["embedded_lm"]
     chosen = set(args.only or range(1, 9))
     results = []
@@ -318,7 +322,7 @@ def main(argv=None) -> int:
             5: lambda: overhead(settings, authors),
             6: lambda: rerun_calls(settings, suite, workdir),
             7: lambda: demo_memory(settings, embedded, workdir),
-            8: lambda: prefix_reuse(settings, authors, embedded),
+            8: lambda: prefix_reuse(settings, authors, embedded, suite_settings.judge),
         }
         for number in sorted(chosen):
             started = time.perf_counter()

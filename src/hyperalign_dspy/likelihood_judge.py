@@ -68,7 +68,7 @@ def continuation_logprobs(language_model: dspy.LM, context: str, continuation: s
 
 
 class LikelihoodJudge:
-    def __init__(self, language_model: dspy.LM, margin: float = 0.05, sample_tokens: int = 1200,
+    def __init__(self, language_model: dspy.LM, margin: float = 0.05, sample_tokens: int = 2400,
                  candidate_tokens: int = 256, context_tokens: int = 8192):
         self.lm = language_model
         self.margin = margin

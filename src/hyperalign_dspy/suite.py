@@ -27,7 +27,7 @@ class JudgeSettings(BaseModel):
     kind: Literal["auto", "likelihood", "verdict"] = "auto"
     margin: float = Field(0.05, ge=0, description="likelihood: a difference within it is a tie (authorship: style "
                                                   "gain in nats/token; deliberative: the verdict's mean log-odds)")
-    sample_tokens: int = Field(1200, gt=0, description="how much of the user's texts the judge reads")
+    sample_tokens: int = Field(2400, gt=0, description="how much of the user's texts the judge reads")
     candidate_tokens: int = Field(256, gt=0, description="likelihood: tokens of each candidate scored")
     use_reference: bool = Field(True, description="verdict: show the user's real text for the prompt")
     copy_words: int = Field(12, gt=0, description="a run this long shared with the samples is a copy")
