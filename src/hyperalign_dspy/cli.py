@@ -233,7 +233,6 @@ def _judge_lms(args):
 def cmd_compile(args) -> None:
     from hyperalign_dspy.compiler import compile_program
     from hyperalign_dspy.pairwise import share_text
-    from hyperalign_dspy.safety import CLASSIFIER_CHANCE, classifier_above_chance
     from hyperalign_dspy.language_models import adapter_for, lm
 
     task_lm = lm(args.lm, api_base=args.api_base)
@@ -258,7 +257,6 @@ def cmd_compile(args) -> None:
 def cmd_compare(args) -> None:
     from hyperalign_dspy.comparison import compare_chart, compare_runs
     from hyperalign_dspy.pairwise import share_text
-    from hyperalign_dspy.safety import CLASSIFIER_CHANCE, classifier_above_chance
 
     summaries = compare_runs(args.experiment)
     chart = compare_chart(summaries, args.chart, args.experiment) if summaries else None
