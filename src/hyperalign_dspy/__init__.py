@@ -16,10 +16,13 @@ from hyperalign_dspy.baselines import FewShotInContext, ZeroShot  # noqa: E402
 from hyperalign_dspy.data import load_authors, read_user_texts  # noqa: E402
 from hyperalign_dspy.errors import HyperAlignError  # noqa: E402
 from hyperalign_dspy.language_models import lm  # noqa: E402
+from hyperalign_dspy.model_metadata import remember_model_metadata  # noqa: E402
 from hyperalign_dspy.profile import UserProfile  # noqa: E402
 from hyperalign_dspy.program import HyPerAlign  # noqa: E402
 from hyperalign_dspy.signatures import UserAttributes  # noqa: E402
 from hyperalign_dspy.user_texts import UserText  # noqa: E402
+
+remember_model_metadata()
 
 # The evaluation harness imports scikit-learn and MLflow: loaded on first use.
 _LAZY = {

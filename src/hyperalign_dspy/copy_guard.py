@@ -8,6 +8,7 @@ text is scored.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -25,10 +26,15 @@ def _runs(text: str, words: int) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + words]) for i in range(len(tokens) - words + 1)}
 
 
+@functools.lru_cache(maxsize=64)
+def _runs_of_all(sources: tuple[str, ...], words: int) -> frozenset[tuple[str, ...]]:
+    """The runs of all sources: one user's samples are checked against every candidate."""
+    return frozenset().union(*(_runs(source, words) for source in sources))
+
+
 def shares_run(text: str, sources: list[str], words: int) -> bool:
     """True when `text` contains `words` consecutive words (case-insensitive) found in a source."""
-    seen = set().union(*(_runs(source, words) for source in sources)) if sources else set()
-    return not seen.isdisjoint(_runs(text, words))
+    return not _runs_of_all(tuple(sources), words).isdisjoint(_runs(text, words))
 
 
 def _prompt_segments(text: str, prompt: str) -> tuple[list[re.Match], list[tuple[int, int]]]:
@@ -53,7 +59,10 @@ def _prompt_segments(text: str, prompt: str) -> tuple[list[re.Match], list[tuple
 
 def without_prompt_text(text: str, prompt: str) -> str:
     """`text` with every passage it shares with the prompt removed (the prompt's given text)."""
-    matches, segments = _prompt_segments(text, prompt)
+    return _without_segments(text, *_prompt_segments(text, prompt))
+
+
+def _without_segments(text: str, matches: list[re.Match], segments: list[tuple[int, int]]) -> str:
     pieces, cursor = [], 0
     for start, end in segments:
         pieces.append(text[cursor : matches[start].start()])
@@ -76,11 +85,12 @@ def copy_flag(text: str, samples: list[str], prompt: str, words: int = 12) -> st
     """Why `text` counts as a copy, or None: it adds nothing to the prompt's given text, it shares
     `words` consecutive words with the user's sample texts, or it repeats the prompt's given
     text more than once."""
-    if adds_nothing(text, prompt):
+    matches, segments = _prompt_segments(text, prompt)
+    own = _without_segments(text, matches, segments)
+    if not _words(own):
         return "adds nothing to the prompt's given text"
-    own = without_prompt_text(text, prompt)
     if shares_run(own, samples, words):
         return f"copies {words}+ consecutive words of the sample texts"
-    if len(_prompt_segments(text, prompt)[1]) > 1:
+    if len(segments) > 1:
         return "repeats the prompt's given text"
     return None
