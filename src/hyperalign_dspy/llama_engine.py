@@ -54,8 +54,8 @@ def _load_llama(path: Path, context_tokens: int):
                 flash_attn=True,
                 # Read into memory, not mapped: llama.cpp copies most weights into an AVX2 layout
                 # (its CPU_REPACK buffer, 597 MiB of the 1.5B model), and the mapped file stayed
-                # resident beside the copy. Peak with a 1,500-token prompt: 2.06 GB mapped, 1.47 GB
-                # read; loading takes 0.8 s more.
+                # resident beside the copy. Peak with a 1,500-token prompt: 2,057 MiB mapped, 1,465
+                # MiB read; loading takes 0.8 s more.
                 use_mmap=False,
                 logits_all=False,
                 verbose=False,
