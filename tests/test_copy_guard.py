@@ -5,7 +5,7 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
-from hyperalign_dspy.copy_guard import adds_nothing, copy_flag, shares_run, without_prompt_text
+from hyperalign_dspy.copy_guard import added_words, copy_flag, shares_run, without_prompt_text
 from hyperalign_dspy.injection import RECITED_WORDS
 from hyperalign_dspy.program import GENERATION_ATTEMPTS, distinct
 
@@ -107,7 +107,7 @@ def test_an_answer_that_only_hands_back_the_prompts_opening_is_sampled_again(pro
     out, lm = personalize(profile, PROMPT, [OPENING, f"{OPENING} Dealers cited a weaker dollar."])
     assert out.response.endswith("Dealers cited a weaker dollar.")
     assert len(lm.history) == 2 and lm.history[1]["kwargs"].get("rollout_id") == 1
-    assert adds_nothing(OPENING, PROMPT) and not adds_nothing(out.response, PROMPT)
+    assert added_words(OPENING, PROMPT) == 0 and added_words(out.response, PROMPT) > 0
 
 
 def test_the_opening_followed_by_the_end_marker_is_sampled_again(profile):

@@ -76,11 +76,6 @@ def added_words(text: str, prompt: str) -> int:
     return len(_words(without_prompt_text(text, prompt)))
 
 
-def adds_nothing(text: str, prompt: str) -> bool:
-    """True when `text` has no word beyond the passages it shares with the prompt."""
-    return added_words(text, prompt) == 0
-
-
 def copy_flag(text: str, samples: list[str], prompt: str, words: int = 12) -> str | None:
     """Why `text` counts as a copy, or None: it adds nothing to the prompt's given text, it shares
     `words` consecutive words with the user's sample texts, or it repeats the prompt's given
