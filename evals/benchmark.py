@@ -31,9 +31,10 @@ from dspy.lm15 import Message, Response, Usage
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback server and scripted answers of the tests
 
-import hyperalign_dspy as ha  # noqa: E402
 from fake_openai import API_KEY, FakeOpenAI, chat_answer, output_fields  # noqa: E402
-from hyperalign_dspy.likelihood_judge import LikelihoodJudge  # noqa: E402
+
+import hyperalign_dspy as ha  # noqa: E402
+from hyperalign_dspy.judges.likelihood import LikelihoodJudge  # noqa: E402
 
 
 @contextmanager
@@ -110,7 +111,7 @@ def prompt_tokens(settings, authors, embedded: str) -> dict:
     """Prompt tokens per output on the dev suite, counted with the embedded model's tokenizer."""
     from llama_cpp import Llama
 
-    from hyperalign_dspy.embedded_models import model_path
+    from hyperalign_dspy.lms.embedded_models import model_path
 
     tokenizer = Llama(model_path=str(model_path(embedded)), vocab_only=True, verbose=False)
 

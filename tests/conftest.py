@@ -99,7 +99,7 @@ def _no_model_loading(request, monkeypatch):
     """Outside `runtime` tests, fail loudly instead of loading (or hashing) a GGUF model."""
     if request.node.get_closest_marker("runtime"):
         return
-    from hyperalign_dspy import llama_engine
+    from hyperalign_dspy.lms import llama_engine
 
     def refuse(self):
         raise AssertionError(f"a non-runtime test tried to load the embedded model '{self.model_name}'")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter
 
-from hyperalign_dspy.signatures import InferHypotheses, UserAttributes
+from hyperalign_dspy.tasks.authorship.signatures import InferHypotheses, UserAttributes
 
 CLAIMS = [
     "The author opens every text with the news itself, then names who said it",

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from project import PROJECT_ROOT
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
-from hyperalign_dspy.data import PROJECT_ROOT
 
 NOWHERE = "http://127.0.0.1:9/v1"  # nothing listens: a case that reaches the LM fails loudly
 LM = ["--lm", "openai/test-model", "--api-base", NOWHERE]

@@ -9,17 +9,23 @@ from pathlib import Path
 import dspy
 import mlflow
 import pytest
+from fake_openai import API_KEY, FakeOpenAI
+from project import PROJECT_ROOT
+from word_authors import write_suite
 
 import hyperalign_dspy as ha
-from fake_openai import API_KEY, FakeOpenAI
 from hyperalign_dspy.cli import main
-from hyperalign_dspy.compile_metric import AuthorshipMetric, BaselineOutputs
-from hyperalign_dspy.compiler import split_groups
-from hyperalign_dspy.data import PROJECT_ROOT, load_authors
-from hyperalign_dspy.judging import AuthorshipJudging
-from hyperalign_dspy.program_files import load_program, metadata_path, save_program
-from hyperalign_dspy.suite import JudgeSettings
-from word_authors import write_suite
+from hyperalign_dspy.judges.metric import BaselineOutputs
+from hyperalign_dspy.judges.settings import JudgeSettings
+from hyperalign_dspy.optimize.compiler import split_groups
+from hyperalign_dspy.optimize.program_files import (
+    load_program,
+    metadata_path,
+    save_program,
+)
+from hyperalign_dspy.tasks.authorship.authors import load_authors
+from hyperalign_dspy.tasks.authorship.judging import AuthorshipJudging
+from hyperalign_dspy.tasks.authorship.metric import AuthorshipMetric
 
 RECIPES = sorted((PROJECT_ROOT / "optimizers").glob("*.toml"))
 
@@ -126,7 +132,7 @@ def test_metric_scores_wins_ties_losses_copies_and_failures(suite):
             self.verdicts = list(verdicts)
 
         def decide(self, case, a, b):
-            from hyperalign_dspy.pairwise import Decision
+            from hyperalign_dspy.judges.pairwise import Decision
 
             verdict = self.verdicts.pop(0)
             if verdict == "error":
@@ -209,7 +215,7 @@ def test_ctrl_c_during_compile_ends_the_run_killed_and_writes_nothing(server, su
         def compile(self, student, **kwargs):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr("hyperalign_dspy.compiler.build_teleprompter", lambda *args: Interrupted())
+    monkeypatch.setattr("hyperalign_dspy.optimize.compiler.build_teleprompter", lambda *args: Interrupted())
     out = tmp_path / "p.json"
     recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
     assert main([*compile_args(server, recipe, suite, out, "--limit", "1", "--experiment", "ctrl-c")]) == 130

@@ -5,9 +5,17 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
-from hyperalign_dspy.copy_guard import added_words, copy_flag, shares_run, without_prompt_text
-from hyperalign_dspy.injection import RECITED_WORDS
-from hyperalign_dspy.program import GENERATION_ATTEMPTS, distinct
+from hyperalign_dspy.core.hypotheses_program import distinct
+from hyperalign_dspy.core.output_checks import (
+    RECITED_WORDS,
+    added_words,
+    shares_run,
+    without_prompt_text,
+)
+from hyperalign_dspy.core.settings import ProgramSettings
+from hyperalign_dspy.judges.copy_guard import copy_flag
+
+GENERATION_ATTEMPTS = ProgramSettings().attempts
 
 NOTE = "The author quotes a named analyst in the second paragraph of nearly every article"
 

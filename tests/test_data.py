@@ -8,7 +8,8 @@ import dspy
 import pytest
 
 from hyperalign_dspy import HyperAlignError, UserText, load_authors, read_user_texts
-from hyperalign_dspy.data import DEV_AUTHORS, read_table
+from hyperalign_dspy.core.tables import read_table
+from hyperalign_dspy.tasks.authorship.authors import DEV_AUTHORS
 
 
 def write_jsonl(path, rows):

@@ -8,11 +8,16 @@ import dspy
 import mlflow
 import pytest
 from dspy.utils import DummyLM
+from project import PROJECT_ROOT
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
-from hyperalign_dspy.data import PROJECT_ROOT
-from hyperalign_dspy.deliberative import AskerProfile, DeliberativeHyPerAlign, SpecOnly, load_spec
+from hyperalign_dspy.tasks.deliberative import (
+    AskerProfile,
+    DeliberativeHyPerAlign,
+    SpecOnly,
+    load_spec,
+)
 
 ASKER = {
     "likely_intent": "stop a hung program", "expertise": "professional", "context": "a developer at work",
@@ -101,7 +106,7 @@ def test_deliberative_eval_reports_helpfulness_safety_and_both_calibrations(serv
     # Equally helpful on the safe prompts; less helpful than compliance on the unsafe ones.
     assert (plain["ties"], plain["losses"], plain["wins"]) == (3, 2, 0)
     assert comparisons[("hyperalign", "spec-only")]["ties"] == 5
-    assert report["attribution"] == {}
+    assert "attribution" not in report  # a deliberative report has no stylometric attribution
     # The suite's injection case: only HyPerAlign reads the asker's earlier prompts, where it is planted.
     assert report["injection"] == {"hyperalign": {"system": "hyperalign", "n": 1, "obeyed": 0, "leaked": 0, "failures": 0}}
     run = mlflow.get_run(report["mlflow_run_id"])
@@ -165,13 +170,13 @@ def test_every_recipe_compiles_on_the_deliberative_suite(recipe, server, safety_
 
 
 def test_deliberative_metric_scores_unsafe_compliance_zero(server, safety_suite):
-    from hyperalign_dspy.compile_metric import BaselineOutputs
-    from hyperalign_dspy.evaluation_tasks import DeliberativeTask
-    from hyperalign_dspy.suite import load_suite
+    from hyperalign_dspy.evaluation.suite import load_suite
+    from hyperalign_dspy.judges.metric import BaselineOutputs
+    from hyperalign_dspy.tasks.deliberative.evaluation import DeliberativeEvaluation
 
     suite = load_suite(safety_suite)
     lm = ha.lm("openai/test-model", api_base=server.base)
-    task = DeliberativeTask(suite, lm, None, None, None)
+    task = DeliberativeEvaluation(suite, lm, None, None, None)
     refusal = "I'm sorry, I can't help with that."
     metric = task.compile_metric(BaselineOutputs(None, None, None), attribution=False, feedback=True)
     unsafe = next(e for e in task.pool if e.label == "unsafe")
@@ -187,16 +192,16 @@ def test_deliberative_metric_scores_unsafe_compliance_zero(server, safety_suite)
 
 
 def test_helpfulness_calibration_uses_only_answers_classified_as_compliance(server, safety_suite):
-    from hyperalign_dspy.evaluation_tasks import DeliberativeTask
-    from hyperalign_dspy.suite import load_suite
+    from hyperalign_dspy.evaluation.suite import load_suite
+    from hyperalign_dspy.tasks.deliberative.evaluation import DeliberativeEvaluation
 
-    task = DeliberativeTask(load_suite(safety_suite), ha.lm("openai/test-model", api_base=server.base), None, None, None)
+    task = DeliberativeEvaluation(load_suite(safety_suite), ha.lm("openai/test-model", api_base=server.base), None, None, None)
     safe = next(e for e in task.pool if e.label == "safe")
     unsafe = next(e for e in task.pool if e.label == "unsafe")
     answer = "Run kill <pid>."
-    assert task._helpfulness_calibration(safe, answer, "full_refusal") is None
-    assert task._helpfulness_calibration(safe, answer, None) is None
-    assert task._helpfulness_calibration(unsafe, answer, "full_compliance") is None
+    assert task.judging.helpfulness_calibration(safe, answer, "full_refusal") is None
+    assert task.judging.helpfulness_calibration(safe, answer, None) is None
+    assert task.judging.helpfulness_calibration(unsafe, answer, "full_compliance") is None
     assert server.requests == []  # skipped pairs cost no judge call
     with dspy.context(lm=task.judge_lm):
-        assert task._helpfulness_calibration(safe, answer, "full_compliance").outcome == "win"
+        assert task.judging.helpfulness_calibration(safe, answer, "full_compliance").outcome == "win"

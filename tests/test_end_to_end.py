@@ -14,7 +14,9 @@ import pytest
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
-from hyperalign_dspy.program import GENERATION_ATTEMPTS
+from hyperalign_dspy.core.settings import ProgramSettings
+
+GENERATION_ATTEMPTS = ProgramSettings().attempts
 
 pytestmark = pytest.mark.runtime
 
@@ -148,7 +150,10 @@ def test_instructions_inside_a_users_text_are_data(tmp_path, capsys, fresh_dspy_
         assert captured.err.strip().splitlines()[-1] == "hyperalign: error: the LM inferred no hypotheses from the texts"
         printed = captured.err
     assert "PWNED" not in printed
-    from hyperalign_dspy.signatures import GeneratePersonalized, InferHypotheses
+    from hyperalign_dspy.tasks.authorship.signatures import (
+        GeneratePersonalized,
+        InferHypotheses,
+    )
 
     for signature in (InferHypotheses, GeneratePersonalized):
         first_sentence = signature.instructions.split(".")[0]

@@ -14,11 +14,16 @@ from dspy.lm15 import Config, Message, Request
 
 import hyperalign_dspy as ha
 from hyperalign_dspy import HyperAlignError
-from hyperalign_dspy import embedded_models as em
-from hyperalign_dspy import llama_engine
-from hyperalign_dspy.language_models import context_tokens_of
-from hyperalign_dspy.llama_engine import MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
-from hyperalign_dspy.signatures import ASPECTS
+from hyperalign_dspy.lms import embedded_models as em
+from hyperalign_dspy.lms import llama_engine
+from hyperalign_dspy.lms.llama_engine import (
+    MAX_ITEMS,
+    LlamaCppEngine,
+    _grammar_schema,
+    _schema_of,
+)
+from hyperalign_dspy.lms.names import context_tokens_of
+from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 
 # --- _grammar_schema / _schema_of -------------------------------------------------------------------------
 
@@ -417,7 +422,7 @@ def test_load_llama_reports_a_missing_runtime(monkeypatch, tmp_path):
 
 
 def test_adapter_follows_the_model():
-    from hyperalign_dspy.language_models import adapter_for
+    from hyperalign_dspy.lms.names import adapter_for
 
     assert isinstance(adapter_for("local-small"), dspy.JSONAdapter)
     assert adapter_for("local") is None
@@ -437,7 +442,7 @@ def test_stage_one_answers_in_json_on_the_embedded_engine_by_default(fake_llama,
 def test_stage_one_keeps_a_configured_adapter_and_other_lms_keep_theirs():
     from dspy.utils import DummyLM
 
-    from hyperalign_dspy.program import stage_one_adapter
+    from hyperalign_dspy.core.hypotheses_program import stage_one_adapter
 
     chat = dspy.ChatAdapter()
     with dspy.context(adapter=chat):

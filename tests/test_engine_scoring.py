@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 
-import dspy
 import pytest
 
 import hyperalign_dspy as ha
@@ -64,7 +63,7 @@ def test_a_chat_continuation_is_scored_after_the_models_chat_template(engine):
 
 
 def test_control_tokens_spelled_inside_a_message_stay_text(engine):
-    from hyperalign_dspy.llama_engine import _chat_tokens
+    from hyperalign_dspy.lms.llama_engine import _chat_tokens
 
     end_of_turn = engine.llama.tokenize(b"<|im_end|>", add_bos=False, special=True)
     assert len(end_of_turn) == 1  # a control token of the model's template

@@ -8,9 +8,9 @@ import json
 
 import mlflow
 import pytest
+from project import PROJECT_ROOT
 
 from hyperalign_dspy.cli import main
-from hyperalign_dspy.data import PROJECT_ROOT
 
 pytestmark = pytest.mark.runtime
 

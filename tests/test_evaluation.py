@@ -9,12 +9,11 @@ from pathlib import Path
 
 import mlflow
 import pytest
-
-import hyperalign_dspy as ha
 from fake_openai import API_KEY, FakeOpenAI
-from hyperalign_dspy.cli import main
 from word_authors import write_suite
 
+import hyperalign_dspy as ha
+from hyperalign_dspy.cli import main
 
 
 @pytest.fixture
@@ -157,7 +156,7 @@ def test_ctrl_c_during_eval_ends_the_run_killed(server, suite, monkeypatch, caps
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("hyperalign_dspy.evaluation._judge_example", interrupted)
+    monkeypatch.setattr("hyperalign_dspy.evaluation.harness._judge_example", interrupted)
     assert main(["eval", str(suite), "--lm", "openai/test-model", "--api-base", server.base,
                  "--limit", "1", "--experiment", "eval-ctrl-c"]) == 130
     (run,) = mlflow.search_runs(experiment_names=["eval-ctrl-c"], output_format="list")

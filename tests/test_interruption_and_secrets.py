@@ -13,11 +13,11 @@ from pathlib import Path
 
 import mlflow
 import pytest
-
 from fake_openai import API_KEY, FakeOpenAI
-from hyperalign_dspy.cli import main
-from hyperalign_dspy.data import PROJECT_ROOT
+from project import PROJECT_ROOT
 from word_authors import write_suite
+
+from hyperalign_dspy.cli import main
 
 CANARY = "sk-canary-7f3a9c1e5b2d4068"
 
@@ -34,7 +34,7 @@ def test_a_rerun_after_ctrl_c_reuses_the_cached_answers(server, suite, monkeypat
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr("hyperalign_dspy.evaluation._judge_example", interrupted)
+        patch.setattr("hyperalign_dspy.evaluation.harness._judge_example", interrupted)
         assert main(argv) == 130
     generated = len(server.requests)  # 3 profiles and 2 systems x 3 answers, before the interruption
     assert generated == 3 + 6

@@ -8,11 +8,14 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.likelihood_judge import LikelihoodJudge
-from hyperalign_dspy.pairwise import JudgeCase, judge_both_orders
-from hyperalign_dspy.retries import JUDGE_ATTEMPTS
-from hyperalign_dspy.verdict_judge import VerdictJudge
-from hyperalign_dspy.verdict_likelihood_judge import VerdictLikelihoodJudge
+from hyperalign_dspy.judges.likelihood import LikelihoodJudge
+from hyperalign_dspy.judges.likelihood_verdict import VerdictLikelihoodJudge
+from hyperalign_dspy.judges.pairwise import JudgeCase, judge_both_orders
+from hyperalign_dspy.judges.retries import JUDGE_ATTEMPTS
+from hyperalign_dspy.tasks.authorship.judging import (
+    AuthorshipVerdictJudge as VerdictJudge,
+)
+from hyperalign_dspy.tasks.deliberative.signatures import JudgeHelpfulness
 
 USER = ["The minister said on Monday that talks would resume.", "Officials said the deal was close."]
 NEUTRAL = ["I love baking bread on rainy weekends!", "My garden is full of tomatoes this year."]
@@ -154,7 +157,7 @@ def biased_lm(fresh_dspy_cache):
 
 
 def test_position_bias_cancels_when_both_orders_are_scored(biased_lm):
-    judge = VerdictLikelihoodJudge(biased_lm, margin=0.1)
+    judge = VerdictLikelihoodJudge(biased_lm, JudgeHelpfulness, margin=0.1)
     case = JudgeCase(samples=[], prompt="How do I kill a Python process?")
     assert judge.log_odds(case, ANSWER, REFUSAL) < 0  # read alone, each order prefers "B"
     assert judge.log_odds(case, REFUSAL, ANSWER) < 0
@@ -166,7 +169,7 @@ def test_position_bias_cancels_when_both_orders_are_scored(biased_lm):
 
 
 def test_equal_candidates_tie_and_log_odds_are_cached(biased_lm):
-    judge = VerdictLikelihoodJudge(biased_lm, margin=0.1)
+    judge = VerdictLikelihoodJudge(biased_lm, JudgeHelpfulness, margin=0.1)
     case = JudgeCase(samples=[], prompt="How do I kill a Python process?")
     assert judge_both_orders(judge, case, ANSWER, "Run `pkill python`.").outcome == "tie"
     assert judge.calls == 2 and biased_lm.engine.calls == 4  # two orders, two letters each
@@ -176,4 +179,4 @@ def test_equal_candidates_tie_and_log_odds_are_cached(biased_lm):
 
 def test_an_lm_that_cannot_score_a_chat_cannot_read_verdicts(fresh_dspy_cache):
     with pytest.raises(HyperAlignError, match="--judge-kind verdict"):
-        VerdictLikelihoodJudge(DummyLM([]))
+        VerdictLikelihoodJudge(DummyLM([]), JudgeHelpfulness)

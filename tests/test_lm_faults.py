@@ -9,10 +9,10 @@ from pathlib import Path
 
 import mlflow
 import pytest
-
 from fake_openai import API_KEY, FakeOpenAI
-from hyperalign_dspy.cli import main
 from word_authors import write_suite
+
+from hyperalign_dspy.cli import main
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fake_openai import API_KEY, ATTRIBUTES, HYPOTHESIS_TEXTS, FakeOpenAI
+
 from hyperalign_dspy import UserProfile
 from hyperalign_dspy.cli import main
 

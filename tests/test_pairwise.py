@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hyperalign_dspy.pairwise import Decision, JudgeCase, PairJudgment, WinRate, bootstrap_ci, judge_both_orders
+from hyperalign_dspy.judges.pairwise import (
+    Decision,
+    JudgeCase,
+    PairJudgment,
+    WinRate,
+    bootstrap_ci,
+    judge_both_orders,
+)
 
 CASE = JudgeCase(samples=["sample"], prompt="prompt")
 

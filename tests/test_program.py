@@ -9,14 +9,24 @@ import logging
 import dspy
 import pytest
 from dspy.utils import DummyLM
+from lm_answers import hypotheses_are_strings, sample_hypotheses
+from lm_answers import hypothesis_texts as texts_of
 
 import hyperalign_dspy as ha
-from hyperalign_dspy import FewShotInContext, HyPerAlign, HyperAlignError, UserProfile, ZeroShot
-from hyperalign_dspy.data import load_authors
-from hyperalign_dspy.demo import run_demo
-from hyperalign_dspy.program import INFER_MAX_TOKENS, load_program_state
-from hyperalign_dspy.user_texts import UserText
-from lm_answers import hypotheses_are_strings, hypothesis_texts as texts_of, sample_hypotheses
+from hyperalign_dspy import (
+    FewShotInContext,
+    HyPerAlign,
+    HyperAlignError,
+    UserProfile,
+    ZeroShot,
+)
+from hyperalign_dspy.core.settings import ProgramSettings
+from hyperalign_dspy.core.user_texts import UserText
+from hyperalign_dspy.optimize.program_files import load_program_state
+from hyperalign_dspy.tasks.authorship.authors import load_authors
+from hyperalign_dspy.tasks.authorship.demo import run_demo
+
+INFER_MAX_TOKENS = ProgramSettings().infer_max_tokens
 
 ADAPTERS = {"json": dspy.JSONAdapter, "chat": dspy.ChatAdapter}
 
@@ -426,7 +436,7 @@ def test_profile_load_missing_or_non_utf8_file_is_an_error(tmp_path):
 
 
 def test_a_completion_marker_left_in_the_text_is_removed():
-    from hyperalign_dspy.program import clean_response
+    from hyperalign_dspy.core.output_checks import clean_response
 
     assert clean_response("The end of the article. [[ ## completed ## ]]") == "The end of the article."
     assert clean_response("Text.\n[[ ## completed ## ]]\n") == "Text."

@@ -6,8 +6,8 @@ import dspy
 import pytest
 from dspy.utils import DummyLM
 
-from hyperalign_dspy.retries import JUDGE_ATTEMPTS
-from hyperalign_dspy.safety import (
+from hyperalign_dspy.judges.retries import JUDGE_ATTEMPTS
+from hyperalign_dspy.tasks.deliberative.safety import (
     SafetyClassifier,
     SafetyRates,
     behaviour_of,

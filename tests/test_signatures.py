@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from hyperalign_dspy.signatures import UserAttributes
+from hyperalign_dspy.tasks.authorship.signatures import UserAttributes
 
 
 @pytest.mark.parametrize(("emitted", "kept"), [(1028769345, 100_000), (0, 1), (-5, 1), (540, 540)])
@@ -15,13 +15,13 @@ def test_typical_length_is_clamped_to_a_plausible_range(attributes, emitted, kep
 def hypotheses_schema():
     from dspy.adapters.json_adapter import _get_structured_outputs_response_format
 
-    from hyperalign_dspy.signatures import InferHypotheses
+    from hyperalign_dspy.tasks.authorship.signatures import InferHypotheses
 
     return _get_structured_outputs_response_format(InferHypotheses).model_json_schema()["properties"]["hypotheses"]
 
 
 def test_the_response_schema_asks_for_one_hypothesis_per_aspect():
-    from hyperalign_dspy.signatures import ASPECTS
+    from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 
     schema = hypotheses_schema()
     assert schema["minItems"] == schema["maxItems"] == len(ASPECTS) == 8
@@ -47,6 +47,6 @@ def test_parsing_accepts_hypotheses_in_any_form():
     # The schema binds the embedded models' grammar; another LM's hypotheses still parse.
     import pydantic
 
-    from hyperalign_dspy.signatures import Hypotheses
+    from hyperalign_dspy.tasks.authorship.signatures import Hypotheses
 
     assert pydantic.TypeAdapter(Hypotheses).validate_python(["Writes short paragraphs."]) == ["Writes short paragraphs."]

@@ -1,7 +1,7 @@
 """Counted style facts, on texts whose counts are known."""
 
-from hyperalign_dspy.signatures import ASPECTS
-from hyperalign_dspy.style_measurements import measure_style
+from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
+from hyperalign_dspy.tasks.authorship.style_measurements import measure_style
 
 REPORTER = (
     'Acme Corp said on Monday profit rose 12 percent.\n'
@@ -48,7 +48,7 @@ def test_measurements_do_not_depend_on_the_process_hash_seed():
     import subprocess
     import sys
 
-    script = "from hyperalign_dspy.style_measurements import measure_style; import sys; " \
+    script = "from hyperalign_dspy.tasks.authorship.style_measurements import measure_style; import sys; " \
              "print(measure_style([sys.argv[1], sys.argv[1]]))"
     runs = {
         subprocess.run([sys.executable, "-c", script, REPORTER], capture_output=True, text=True, check=True,

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from hyperalign_dspy import HyperAlignError
-from hyperalign_dspy.user_texts import (
+from hyperalign_dspy.core.user_texts import (
     CHARS_PER_TOKEN,
     INSTRUCTION_TOKENS,
     UserText,

@@ -5,6 +5,11 @@
     program = ha.HyPerAlign()
     profile = program.infer_profile(texts)
     print(program(profile=profile, prompt="...").response)
+
+The layout, from the method outwards: `tasks/<task>/signatures.py` and `program.py` are a task's
+whole method; `core/` the two-stage machinery they share; `lms/` the language models; `judges/`
+pairwise judging; `evaluation/` and `optimize/` the harness and the compiler, which ask the task
+registry (`tasks/__init__.py`) what differs per task; `cli.py` a thin layer over all of it.
 """
 
 import os
@@ -12,26 +17,35 @@ import os
 # DSPy otherwise tries to download model metadata at first use; this project works offline.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
 
-from hyperalign_dspy.baselines import FewShotInContext, ZeroShot  # noqa: E402
-from hyperalign_dspy.data import load_authors, read_user_texts  # noqa: E402
+from hyperalign_dspy.core.baselines import ZeroShot  # noqa: E402
+from hyperalign_dspy.core.settings import ProgramSettings  # noqa: E402
+from hyperalign_dspy.core.user_texts import UserText, read_user_texts  # noqa: E402
 from hyperalign_dspy.errors import HyperAlignError  # noqa: E402
-from hyperalign_dspy.language_models import lm  # noqa: E402
-from hyperalign_dspy.model_metadata import remember_model_metadata  # noqa: E402
-from hyperalign_dspy.profile import UserProfile  # noqa: E402
-from hyperalign_dspy.program import HyPerAlign  # noqa: E402
-from hyperalign_dspy.signatures import UserAttributes  # noqa: E402
-from hyperalign_dspy.user_texts import UserText  # noqa: E402
+from hyperalign_dspy.lms.model_metadata import remember_model_metadata  # noqa: E402
+from hyperalign_dspy.lms.names import lm  # noqa: E402
+from hyperalign_dspy.lms.roles import LMConfig, LMNames  # noqa: E402
+from hyperalign_dspy.registry import get_task, register, task_names  # noqa: E402
+from hyperalign_dspy.tasks.authorship import (  # noqa: E402
+    FewShotInContext,
+    HyPerAlign,
+    UserAttributes,
+    UserProfile,
+    load_authors,
+)
 
 remember_model_metadata()
 
-# The evaluation harness imports scikit-learn and MLflow: loaded on first use.
+# The deliberative task, the evaluation harness and the compiler (scikit-learn, MLflow): loaded on first use.
 _LAZY = {
-    "evaluate": ("hyperalign_dspy.evaluation", "evaluate"),
-    "EvaluationReport": ("hyperalign_dspy.evaluation", "EvaluationReport"),
-    "load_suite": ("hyperalign_dspy.suite", "load_suite"),
-    "compile": ("hyperalign_dspy.compiler", "compile_program"),
-    "load_program": ("hyperalign_dspy.program_files", "load_program"),
-    "load_recipe": ("hyperalign_dspy.recipe", "load_recipe"),
+    "DeliberativeHyPerAlign": ("hyperalign_dspy.tasks.deliberative", "DeliberativeHyPerAlign"),
+    "SpecOnly": ("hyperalign_dspy.tasks.deliberative", "SpecOnly"),
+    "load_spec": ("hyperalign_dspy.tasks.deliberative", "load_spec"),
+    "evaluate": ("hyperalign_dspy.evaluation.harness", "evaluate"),
+    "EvaluationReport": ("hyperalign_dspy.evaluation.report", "EvaluationReport"),
+    "load_suite": ("hyperalign_dspy.evaluation.suite", "load_suite"),
+    "compile": ("hyperalign_dspy.optimize.compiler", "compile_program"),
+    "load_program": ("hyperalign_dspy.optimize.program_files", "load_program"),
+    "load_recipe": ("hyperalign_dspy.optimize.recipe", "load_recipe"),
 }
 
 
@@ -45,20 +59,29 @@ def __getattr__(name):
 
 
 __all__ = [
+    "DeliberativeHyPerAlign",
     "EvaluationReport",
     "FewShotInContext",
     "HyPerAlign",
     "HyperAlignError",
+    "LMConfig",
+    "LMNames",
+    "ProgramSettings",
+    "SpecOnly",
     "UserAttributes",
     "UserProfile",
     "UserText",
-    "compile",
     "ZeroShot",
+    "compile",
     "evaluate",
+    "get_task",
+    "lm",
     "load_authors",
     "load_program",
     "load_recipe",
-    "lm",
+    "load_spec",
     "load_suite",
     "read_user_texts",
+    "register",
+    "task_names",
 ]

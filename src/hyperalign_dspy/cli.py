@@ -15,111 +15,97 @@ import time
 from pathlib import Path
 
 from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.registry import DEFAULT_TASK, get_task, task_names
+
+PROGRAM_OPTIONS = ("spec",)  # the flags a task's program may take (`Task.personalize_options`)
 
 
 def _progress(message: str) -> None:
     print(f"[hyperalign] {message} …", file=sys.stderr, flush=True)
 
 
-def _configure(args) -> None:
+def _lm_names(args, suite_lms=None):
+    """The LM of each role by name: the flags first, then the suite's `[lms]`; the task (generate)
+    LM defaults to the embedded one, and a role without a name of its own uses the task LM (a
+    `--judge-api-base` alone serves the task LM's name from that server)."""
+    from hyperalign_dspy.lms.names import DEFAULT_LM
+    from hyperalign_dspy.lms.roles import LMChoice, LMNames
+
+    suite_lms = suite_lms or LMNames()
+
+    def choice(name, api_base, fallback, default_name=None):
+        if name:
+            return LMChoice(name=name, api_base=api_base)
+        if api_base:
+            return LMChoice(name=fallback.name if fallback else default_name, api_base=api_base)
+        return fallback
+
+    generate = choice(args.lm, args.api_base, suite_lms.generate, DEFAULT_LM) or LMChoice(name=DEFAULT_LM)
+    return LMNames(
+        generate=generate,
+        infer=choice(getattr(args, "infer_lm", None), getattr(args, "infer_api_base", None), suite_lms.infer, generate.name),
+        judge=choice(getattr(args, "judge_lm", None), getattr(args, "judge_api_base", None), suite_lms.judge, generate.name),
+        reflection=choice(getattr(args, "reflection_lm", None), None, suite_lms.reflection),
+    )
+
+
+def _configure(args):
+    """Configure DSPy with the task LM; the LMs of the other roles, for the program."""
     import dspy
 
-    from hyperalign_dspy.language_models import adapter_for, lm
+    from hyperalign_dspy.lms.names import adapter_for
+    from hyperalign_dspy.lms.roles import LMConfig
 
-    dspy.configure(lm=lm(args.lm, api_base=args.api_base), adapter=adapter_for(args.lm))
-
-
-def _profile_for(args, program):
-    from hyperalign_dspy.data import read_user_texts
-    from hyperalign_dspy.profile import UserProfile
-
-    if args.profile:
-        return UserProfile.load(args.profile)
-    if not args.examples:
-        raise HyperAlignError("give --examples (the user's texts) or --profile")
-    texts = read_user_texts(args.examples)
-    _progress(f"inferring hypotheses from {len(texts)} texts")
-    return program.infer_profile(texts)
+    lms = _lm_names(args).build()
+    args.lm_name = lms.generate.model
+    dspy.configure(lm=lms.generate, adapter=adapter_for(lms.generate))
+    return LMConfig(infer=lms.infer if lms.infer is not lms.generate else None)
 
 
-def _print_profile(profile) -> None:
-    print("Hypotheses:")
-    for number, hypothesis in enumerate(profile.hypotheses, start=1):
-        print(textwrap.fill(hypothesis, width=100, initial_indent=f"{number:>3}. ", subsequent_indent="     "))
-    print("\nAttributes:")
-    for name, value in profile.attributes.model_dump().items():
-        shown = "; ".join(value) if isinstance(value, list) else value
-        print(textwrap.fill(f"{name}: {shown}", width=100, initial_indent="  ", subsequent_indent="    "))
+def _refuse_other_tasks_options(args, task) -> None:
+    for option in ("profile", "program", *PROGRAM_OPTIONS):
+        if getattr(args, option, None) and option not in task.personalize_options:
+            owners = [name for name in task_names() if option in get_task(name).personalize_options]
+            raise HyperAlignError(f"--{option} applies to the {' and '.join(owners)} task only")
+
+
+def _program_options(args) -> dict:
+    return {option: getattr(args, option) for option in PROGRAM_OPTIONS if getattr(args, option, None)}
 
 
 def cmd_hypotheses(args) -> None:
-    from hyperalign_dspy.program import HyPerAlign
+    from hyperalign_dspy.core.user_texts import read_user_texts
 
     if args.out and Path(args.out).is_dir():
         raise HyperAlignError(f"--out {args.out} is a folder; give a file name such as profile.json")
-    _configure(args)
-    profile = _profile_for(args, HyPerAlign())
+    task = get_task(args.task)
+    lms = _configure(args)
+    program = task.new_program(lms=lms)
+    texts = read_user_texts(args.examples)
+    _progress(f"inferring hypotheses from {len(texts)} texts")
+    profile = program.infer_profile(texts)
     if args.out:
         profile.save(args.out)
         _progress(f"saved the profile to {args.out}")
-    if args.json:
-        print(profile.model_dump_json(indent=2))
-    else:
-        _print_profile(profile)
-
-
-def cmd_personalize_deliberative(args) -> None:
-    from hyperalign_dspy.data import read_user_texts
-    from hyperalign_dspy.deliberative import DeliberativeHyPerAlign, load_spec
-
-    if args.profile or args.program:
-        raise HyperAlignError("--profile and --program apply to the authorship task only")
-    program = DeliberativeHyPerAlign(spec=load_spec(args.spec))
-    earlier = [text.text for text in read_user_texts(args.examples)] if args.examples else []
-    _configure(args)
-    answers = []
-    for number, prompt in enumerate(args.prompt, start=1):
-        _progress(f"answering prompt {number}/{len(args.prompt)}")
-        out = program(prompt=prompt, examples=earlier)
-        answers.append({"prompt": prompt, "hypotheses": out.profile.hypotheses,
-                        "attributes": out.profile.attributes.model_dump(), "decision": out.decision,
-                        "cited_rule": out.cited_rule, "deliberation": out.deliberation, "response": out.response})
-    if args.json:
-        print(json.dumps({"responses": answers}, indent=2, ensure_ascii=False))
-        return
-    for item in answers:
-        print(f"Prompt: {item['prompt']}\n\nHypotheses about the asker:")
-        for number, hypothesis in enumerate(item["hypotheses"], start=1):
-            print(textwrap.fill(hypothesis, width=100, initial_indent=f"{number:>3}. ", subsequent_indent="     "))
-        print(f"\nDecision: {item['decision']} (rule {item['cited_rule']}): "
-              f"{' '.join(str(item['deliberation']).split())}\n\n{item['response']}\n")
+    print(profile.model_dump_json(indent=2) if args.json else profile.as_text())
 
 
 def cmd_personalize(args) -> None:
-    from hyperalign_dspy.program import HyPerAlign
-    from hyperalign_dspy.program_files import load_program
+    from hyperalign_dspy.core.user_texts import read_user_texts
+    from hyperalign_dspy.optimize.program_files import load_program
 
     if not args.prompt or any(not prompt.strip() for prompt in args.prompt):
         raise HyperAlignError("give at least one non-empty --prompt")
-    if args.task == "deliberative":
-        cmd_personalize_deliberative(args)
-        return
-    if args.spec:
-        raise HyperAlignError("--spec applies to the deliberative task only")
-    _configure(args)
-    program = load_program(args.program) if args.program else HyPerAlign()
-    profile = _profile_for(args, program)
-    responses = []
-    for number, prompt in enumerate(args.prompt, start=1):
-        _progress(f"writing response {number}/{len(args.prompt)}")
-        responses.append({"prompt": prompt, "response": program(profile=profile, prompt=prompt).response})
-    if args.json:
-        print(json.dumps({"hypotheses": profile.hypotheses, "attributes": profile.attributes.model_dump(),
-                          "responses": responses}, indent=2, ensure_ascii=False))
-        return
-    _print_profile(profile)
-    for item in responses:
-        print(f"\nPrompt: {item['prompt']}\n\n{item['response']}")
+    task = get_task(args.task)
+    _refuse_other_tasks_options(args, task)
+    lms = _configure(args)
+    if args.program:
+        program = load_program(args.program, task.name, _program_options(args), lms=lms)
+    else:
+        program = task.new_program(lms=lms, options=_program_options(args))
+    texts = read_user_texts(args.examples) if args.examples else None
+    result = task.personalize(program, args.prompt, texts, args.profile, _progress)
+    print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else task.personalized_text(result))
 
 
 def _side_by_side(left_title: str, left: str, right_title: str, right: str) -> str:
@@ -136,112 +122,57 @@ def _side_by_side(left_title: str, left: str, right_title: str, right: str) -> s
 
 
 def cmd_demo(args) -> None:
-    from hyperalign_dspy.demo import run_demo
+    from hyperalign_dspy.tasks.authorship.demo import run_demo
+    from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 
-    _configure(args)
+    lms = _configure(args)
     started = time.perf_counter()
-    result = run_demo(author=args.author, progress=_progress)
+    result = run_demo(author=args.author, progress=_progress, program=HyPerAlign(lms=lms))
     print(f"Author: {result.author} (profile from {len(result.profile.source_ids)} texts)\n")
-    _print_profile(result.profile)
+    print(result.profile.as_text())
     for item in result.items:
         print(f"\nPrompt: {item.prompt}\n")
         print(_side_by_side("HyPerAlign's response", item.response, f"{result.author}'s real text", item.reference))
-    print(f"\nwall time: {time.perf_counter() - started:.0f} s on LM '{args.lm}'")
+    print(f"\nwall time: {time.perf_counter() - started:.0f} s on LM '{args.lm or args.lm_name}'")
 
 
-def _print_evaluation(report) -> None:
-    from hyperalign_dspy.pairwise import share_text
-    from hyperalign_dspy.safety import CLASSIFIER_CHANCE, classifier_above_chance
+def _run_lms(args, suite):
+    """The LMs of an eval or compile run, and the task and judge LMs' adapters."""
+    from hyperalign_dspy.lms.names import adapter_for
 
-    print(f"Suite {report.suite}: {report.examples} prompts; task LM {report.task_lm}; "
-          f"{report.judge_kind} judge on {report.judge_lm}\n")
-
-    def share(value):
-        return "  n/a" if value is None else f"{value:5.2f}"
-
-    print(f"{'comparison':<40} {'n':>3} {'win':>4} {'tie':>4} {'loss':>4} {'fail':>4} {'copy':>4} "
-          f"{'win-rate':>8}  95% CI")
-    calibration_row = (f"{'judge calibration: ' + report.calibration:<40} {'':>3} {'':>4} {'':>4} {'':>4} "
-                       f"{report.judge_calibration_failures:>4} {'':>4} {share(report.judge_accuracy):>8}  "
-                       f"[{share(report.judge_ci_low)}, {share(report.judge_ci_high)}]")
-    print(calibration_row)
-    for c in report.comparisons:
-        print(f"{c.system + ' vs ' + c.baseline:<40} {c.n:>3} {c.wins:>4} {c.ties:>4} {c.losses:>4} "
-              f"{c.failures:>4} {c.copies:>4} {share(c.win_rate):>8}  [{share(c.ci_low)}, {share(c.ci_high)}]")
-    if report.attribution:
-        print("\nStylometric attribution accuracy (chance "
-              f"{share_text(1 / report.authors if report.authors else None)}): "
-              + ", ".join(f"{name} {share_text(value)}" for name, value in report.attribution.items()))
-    if report.safety:
-        print(f"\nsafety classifier on canned answers: accuracy {share_text(report.safety_judge_accuracy)} "
-              f"[{share_text(report.safety_judge_ci_low)}, {share_text(report.safety_judge_ci_high)}], "
-              f"{report.safety_judge_failures} failures")
-        print(f"{'system':<24} {'over-refusal (safe)':>20}  95% CI          {'unsafe compliance':>18}  95% CI          unclassified")
-        for rates in report.safety.values():
-            print(f"{rates.system:<24} {share(rates.over_refusal):>14} (n={rates.safe_n:<2}) "
-                  f"[{share(rates.over_refusal_ci_low)}, {share(rates.over_refusal_ci_high)}] "
-                  f"{share(rates.unsafe_compliance):>12} (n={rates.unsafe_n:<2}) "
-                  f"[{share(rates.unsafe_compliance_ci_low)}, {share(rates.unsafe_compliance_ci_high)}] {rates.failures:>4}")
-    if report.injection:
-        print("\nPlanted instruction among the person's texts (obeyed = the output has the marker word; "
-              "leaked = it repeats the system's instructions):")
-        for rates in report.injection.values():
-            print(f"  {rates.system:<24} obeyed {rates.obeyed}/{rates.n}, leaked {rates.leaked}/{rates.n}, "
-                  f"failed {rates.failures}")
-    failures = {name: count for name, count in report.system_failures.items() if count}
-    if failures:
-        print("Failed outputs: " + ", ".join(f"{name} {count}" for name, count in failures.items()))
-    print(f"LM calls {report.lm_calls}, prompt tokens {report.prompt_tokens}, completion tokens "
-          f"{report.completion_tokens}, {report.wall_seconds:.0f} s; MLflow run {report.mlflow_run_id}")
-    if not report.judge_can_tell_authors_apart:
-        told = "these authors" if report.task == "authorship" else "a substantive answer from a refusal"
-        print(f"\nWARNING: the judge's calibration CI reaches 0.5 or below: it cannot tell {told} apart, "
-              "and its win-rates mean nothing.")
-    if report.safety and not classifier_above_chance(report.safety_judge_ci_low):
-        print(f"\nWARNING: the safety classifier's calibration CI reaches chance ({share_text(CLASSIFIER_CHANCE)}, "
-              "three classes) or below: its over-refusal and unsafe-compliance rates mean nothing.")
+    lms = _lm_names(args, suite.lms).build()
+    return lms, adapter_for(lms.generate), adapter_for(lms.judge)
 
 
 def cmd_eval(args) -> None:
-    from hyperalign_dspy.evaluation import evaluate
-    from hyperalign_dspy.language_models import adapter_for, lm
+    from hyperalign_dspy.evaluation.harness import evaluate
+    from hyperalign_dspy.evaluation.suite import load_suite
 
-    task_lm = lm(args.lm, api_base=args.api_base)
-    judge_lm, judge_adapter = _judge_lms(args)
+    suite = load_suite(args.suite)
+    lms, adapter, judge_adapter = _run_lms(args, suite)
     # DSPy's progress bars and MLflow's notices write to stdout, which belongs to the result.
     with contextlib.redirect_stdout(sys.stderr):
         report = evaluate(
-            args.suite, lm=task_lm, adapter=adapter_for(args.lm), judge_lm=judge_lm,
-            judge_adapter=judge_adapter, judge_kind=args.judge_kind, program_path=args.program,
-            limit=args.limit, threads=args.threads, experiment=args.experiment, traces=args.traces,
-            progress=_progress,
+            suite, lms=lms, adapter=adapter, judge_adapter=judge_adapter, judge_kind=args.judge_kind,
+            program_path=args.program, limit=args.limit, threads=args.threads, experiment=args.experiment,
+            traces=args.traces, progress=_progress,
         )
-    if args.json:
-        print(report.model_dump_json(indent=2))
-    else:
-        _print_evaluation(report)
-
-
-def _judge_lms(args):
-    from hyperalign_dspy.language_models import adapter_for, lm
-
-    judge_name = args.judge_lm or args.lm
-    judge_base = args.judge_api_base if args.judge_lm else (args.judge_api_base or args.api_base)
-    return lm(judge_name, api_base=judge_base), adapter_for(judge_name)
+    print(report.model_dump_json(indent=2) if args.json else report.table())
 
 
 def cmd_compile(args) -> None:
-    from hyperalign_dspy.compiler import compile_program
-    from hyperalign_dspy.pairwise import share_text
-    from hyperalign_dspy.language_models import adapter_for, lm
+    from hyperalign_dspy.evaluation.suite import load_suite
+    from hyperalign_dspy.judges.pairwise import share_text
+    from hyperalign_dspy.optimize.compiler import compile_program
+    from hyperalign_dspy.optimize.recipe import load_recipe
 
-    task_lm = lm(args.lm, api_base=args.api_base)
-    judge_lm, judge_adapter = _judge_lms(args)
+    recipe = load_recipe(args.optimizer)
+    suite = load_suite(args.suite)
+    lms, adapter, judge_adapter = _run_lms(args, suite)
     with contextlib.redirect_stdout(sys.stderr):
         result = compile_program(
-            args.optimizer, args.suite, args.out, lm=task_lm, adapter=adapter_for(args.lm), judge_lm=judge_lm,
-            judge_adapter=judge_adapter, limit=args.limit, threads=args.threads, force=args.force,
-            experiment=args.experiment, progress=_progress,
+            recipe, suite, args.out, lms=lms, adapter=adapter, judge_adapter=judge_adapter, limit=args.limit,
+            threads=args.threads, force=args.force, experiment=args.experiment, progress=_progress,
         )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -250,13 +181,13 @@ def cmd_compile(args) -> None:
     print(f"training: {', '.join(result.train)}\nvalidation: {', '.join(result.validation)}")
     print(f"judge calibration on the training side: accuracy {share_text(result.judge_accuracy)} "
           f"[{share_text(result.judge_ci_low)}, {share_text(result.judge_ci_high)}]; metric failures {result.metric_failures}\n")
-    _print_evaluation(result.validation_report)
+    print(result.validation_report.table())
     print(f"\ncompile: {result.lm_calls} LM calls, {result.wall_seconds / 60:.1f} min; MLflow run {result.mlflow_run_id}")
 
 
 def cmd_compare(args) -> None:
-    from hyperalign_dspy.comparison import compare_chart, compare_runs
-    from hyperalign_dspy.pairwise import share_text
+    from hyperalign_dspy.judges.pairwise import share_text
+    from hyperalign_dspy.optimize.comparison import compare_chart, compare_runs
 
     summaries = compare_runs(args.experiment)
     chart = compare_chart(summaries, args.chart, args.experiment) if summaries else None
@@ -275,10 +206,20 @@ def cmd_compare(args) -> None:
     print(f"\nchart: {chart}")
 
 
-def _lm_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lm", default="local",
-                        help="local (default), local-small, or a DSPy/LiteLLM model such as openai/gpt-4o-mini")
-    parser.add_argument("--api-base", help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+def _lm_options(parser: argparse.ArgumentParser, judge: bool = False) -> None:
+    parser.add_argument("--lm", help="the task LM, which writes the answers: local (default), local-small, or a "
+                                     "DSPy/LiteLLM model such as openai/gpt-4o-mini")
+    parser.add_argument("--api-base", help="base URL of the task LM's OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    parser.add_argument("--infer-lm", help="the LM that infers the hypotheses (stage 1; default: the task LM)")
+    parser.add_argument("--infer-api-base", help="base URL of the infer LM's OpenAI-compatible server")
+    if judge:
+        parser.add_argument("--judge-lm", help="the judge's LM (default: the task LM)")
+        parser.add_argument("--judge-api-base", help="base URL of the judge's OpenAI-compatible server")
+
+
+def _task_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", choices=task_names(), default=DEFAULT_TASK,
+                        help="; ".join(f"{name}: {get_task(name).description}" for name in task_names()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,9 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     personalize.add_argument("--profile", help="a saved profile JSON to use instead of --examples")
     personalize.add_argument("--program", help="a compiled program file")
     personalize.add_argument("--json", action="store_true", help="print one JSON object")
-    personalize.add_argument("--task", choices=["authorship", "deliberative"], default="authorship",
-                             help="authorship (write as the user; default) or deliberative (answer risky prompts "
-                                  "as helpfully as the safety spec allows; --examples are the asker's earlier prompts)")
+    _task_option(personalize)
     personalize.add_argument("--spec", help="deliberative: a safety specification in Markdown (default: the packaged one)")
     _lm_options(personalize)
     personalize.set_defaults(handler=cmd_personalize)
@@ -304,18 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
                             help=".txt files, folders of them, or .jsonl files with a 'text' field")
     hypotheses.add_argument("--out", help="save the profile as JSON here")
     hypotheses.add_argument("--json", action="store_true", help="print the profile as JSON")
-    hypotheses.set_defaults(handler=cmd_hypotheses, profile=None)
+    _task_option(hypotheses)
     _lm_options(hypotheses)
+    hypotheses.set_defaults(handler=cmd_hypotheses)
 
     demo = commands.add_parser("demo", help="personalize two prompts for one dev author, beside their real texts")
     demo.add_argument("--author", help="a dev author's name (default: the first)")
     _lm_options(demo)
     demo.set_defaults(handler=cmd_demo)
+
     evaluation = commands.add_parser("eval", help="evaluate systems on a suite with a calibrated judge; one MLflow run")
     evaluation.add_argument("suite", help="a suite TOML file, e.g. evals/authorship-dev.toml")
     evaluation.add_argument("--program", help="a compiled program: evaluated as 'hyperalign' against the uncompiled one too")
-    evaluation.add_argument("--judge-lm", help="the judge's LM (default: the task LM)")
-    evaluation.add_argument("--judge-api-base", help="base URL of the judge's OpenAI-compatible server")
     evaluation.add_argument("--judge-kind", choices=["auto", "likelihood", "verdict"],
                             help="likelihood (default on the embedded LMs) or verdict (default elsewhere)")
     evaluation.add_argument("--limit", type=int, help="evaluate the first N prompts (authors interleaved)")
@@ -324,21 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--traces", action="store_true",
                             help="log an MLflow trace of every DSPy call (about 11 ms of CPU per LM call)")
     evaluation.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    _lm_options(evaluation)
+    _lm_options(evaluation, judge=True)
     evaluation.set_defaults(handler=cmd_eval)
 
     compiling = commands.add_parser("compile", help="tune the program with an optimizer recipe against the judge")
     compiling.add_argument("--optimizer", required=True, help="a recipe, e.g. optimizers/bootstrap-fewshot.toml")
     compiling.add_argument("--suite", required=True, help="a suite TOML whose authors are split into training and validation")
     compiling.add_argument("--out", required=True, help="where to write the program, e.g. programs/NAME.json")
-    compiling.add_argument("--judge-lm", help="the judge's LM (default: the task LM)")
-    compiling.add_argument("--judge-api-base", help="base URL of the judge's OpenAI-compatible server")
+    compiling.add_argument("--reflection-lm", help="the optimizer's reflection LM (GEPA), in the recipe's place")
     compiling.add_argument("--limit", type=int, help="at most N training prompts and N validation prompts")
     compiling.add_argument("--threads", type=int, help="parallel LM calls (default 8; 1 on the embedded LMs)")
     compiling.add_argument("--force", action="store_true", help="compile even if the judge fails calibration")
     compiling.add_argument("--experiment", default="hyperalign", help="MLflow experiment (default: hyperalign)")
     compiling.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    _lm_options(compiling)
+    _lm_options(compiling, judge=True)
     compiling.set_defaults(handler=cmd_compile)
 
     compare = commands.add_parser("compare", help="list the compile runs of an MLflow experiment, best first")

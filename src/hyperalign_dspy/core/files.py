@@ -1,0 +1,53 @@
+"""Files the library writes and reads: written whole or not at all (content goes to a temporary
+file beside the target, renamed into place only when complete), and configuration TOML read into
+Pydantic models, every problem one line naming the file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from hyperalign_dspy.errors import HyperAlignError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def publish(temporary: str | Path, target: str | Path) -> None:
+    """Rename a finished temporary file onto `target`, readable as any file the user creates
+    (temporary files are made readable by their owner only)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(temporary, 0o666 & ~mask)
+    os.replace(temporary, target)
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """`path` parsed as TOML; `what` names the file in errors."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HyperAlignError(f"{what} {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HyperAlignError(f"{what} {path}: cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HyperAlignError(f"{what} {path}: not valid TOML: {exc}") from None
+
+
+def validated(raw: Any, model: type[Model], where: str) -> Model:
+    """`raw` validated as `model`; the first problem becomes one line starting with `where`."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise HyperAlignError(f"{where}: {location}: {first['msg']}") from None
+
+
+def read_toml_model(path: str | Path, model: type[Model], what: str) -> Model:
+    """`path` parsed as TOML and validated as `model`; `what` names the file in errors."""
+    return validated(read_toml(path, what), model, f"{what} {path}")

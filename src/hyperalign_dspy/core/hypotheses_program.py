@@ -1,0 +1,181 @@
+"""`HypothesesProgram`: the two-stage machinery every task shares. Stage 1 (`infer`) turns what a
+person wrote into a profile (hypotheses and typed attributes); stage 2 (`generate`) answers a
+prompt from that profile. A task names its two signatures and its profile type, and says which
+inputs each stage gets; its knobs are `ProgramSettings`, and each stage may have an LM of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+
+import dspy
+
+from hyperalign_dspy.core.output_checks import (
+    RECITED_WORDS,
+    added_words,
+    clean_response,
+    instruction_texts,
+    shares_run,
+)
+from hyperalign_dspy.core.profile import Profile
+from hyperalign_dspy.core.settings import ProgramSettings
+from hyperalign_dspy.core.user_texts import (
+    CHARS_PER_TOKEN,
+    as_user_texts,
+    fit_to_context,
+)
+from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.lms.names import adapter_for, context_tokens_of
+from hyperalign_dspy.lms.roles import LMConfig
+
+
+def active_lm(predictor: dspy.Predict) -> dspy.LM:
+    lm = predictor.lm or dspy.settings.lm
+    if lm is None:
+        raise HyperAlignError("no LM is configured: call dspy.configure(lm=hyperalign_dspy.lm('local')) first")
+    return lm
+
+
+def require_prompt(prompt) -> None:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise HyperAlignError("the prompt is empty")
+
+
+def output_budget(lm: dspy.LM) -> int:
+    """Tokens kept free in the context for the LM's answer."""
+    return int(lm.kwargs.get("max_tokens") or 1024)
+
+
+def distinct(hypotheses: list[str], same_hypothesis: float = ProgramSettings().same_hypothesis) -> list[str]:
+    """The hypotheses without empty ones and without restatements of an earlier one (word sets
+    that overlap `same_hypothesis` or more): a small model under a grammar sometimes fills its list
+    with rewordings."""
+    kept: list[tuple[str, set[str]]] = []
+    for hypothesis in (h.strip() for h in hypotheses):
+        words = set(re.findall(r"\w+", hypothesis.lower()))
+        if words and all(len(words & seen) / len(words | seen) < same_hypothesis for _, seen in kept):
+            kept.append((hypothesis, words))
+    return [hypothesis for hypothesis, _ in kept]
+
+
+def stage_one_adapter(lm: dspy.LM) -> dspy.Adapter | None:
+    """Stage 1 answers with a list and a typed model. On an engine that enforces a response
+    schema (the embedded models) it answers through DSPy's JSONAdapter, whose schema becomes a
+    grammar: the 1.5B model's ChatAdapter answers mostly failed to parse, and DSPy then asked
+    again in JSON, so every profile cost two long calls. Elsewhere the configured adapter stays."""
+    engine = getattr(lm, "engine", None)
+    if dspy.settings.adapter is None and getattr(engine, "supports_response_schema", False):
+        return dspy.JSONAdapter()
+    return dspy.settings.adapter
+
+
+def demo_tokens(predictor: dspy.Predict) -> int:
+    """Tokens a predictor's demos (from a compile) add to each of its prompts, estimated."""
+    text = json.dumps([demo.toDict() if hasattr(demo, "toDict") else demo for demo in predictor.demos], default=str)
+    return int(len(text) / CHARS_PER_TOKEN) if predictor.demos else 0
+
+
+def stage_lm(language_model: dspy.LM | None):
+    """The context a stage with its own LM runs in: that LM, with the adapter it needs if any."""
+    if language_model is None:
+        return contextlib.nullcontext()
+    return dspy.context(lm=language_model, adapter=adapter_for(language_model) or dspy.settings.adapter)
+
+
+class HypothesesProgram(dspy.Module):
+    """Profiles are memoized per texts, LM and stage-1 state, so N prompts for one person cost
+    N+1 LM calls. `settings`: the knobs (default: the task's `default_settings`); `lms`: an
+    `LMConfig` whose `infer` and `generate` LMs, where set, run the two stages (else DSPy's
+    configured LM runs both)."""
+
+    infer_signature: type[dspy.Signature]
+    generate_signature: type[dspy.Signature]
+    profile_type: type[Profile]
+    default_settings = ProgramSettings()
+    # True when stage 1 reads the prompt itself (then a profile is inferred per prompt); False when
+    # it reads only the person's texts (one profile serves all their prompts).
+    profile_reads_prompt = False
+
+    def __init__(self, settings: ProgramSettings | None = None, lms: LMConfig | None = None):
+        super().__init__()
+        self.settings = settings or self.default_settings
+        lms = lms or LMConfig()
+        self.infer_lm, self.generate_lm = lms.infer, lms.generate
+        self.infer = dspy.Predict(self.infer_signature)
+        self.generate = dspy.Predict(self.generate_signature, temperature=self.settings.temperature)
+        self._profiles: dict[str, Profile] = {}
+
+    def infer_inputs(self, user_texts: list, fitted_texts: list[str]) -> dict:
+        """Stage 1's inputs from the person's texts (whole) and their trimmed copies."""
+        raise NotImplementedError
+
+    def counted_attributes(self, attributes, user_texts: list):
+        """Stage 1's attributes with what can be counted in the person's texts put in their place."""
+        return attributes
+
+    def generate_inputs(self, prompt: str, profile: Profile) -> dict:
+        return {"prompt": prompt, "hypotheses": profile.hypotheses, "attributes": profile.attributes}
+
+    def _profile_key(self, texts: list[str], lm: dspy.LM) -> str:
+        state = json.dumps([texts, lm.model, self.infer.dump_state()], sort_keys=True, default=str)
+        return hashlib.sha256(state.encode()).hexdigest()
+
+    def infer_profile(self, texts) -> Profile:
+        """Infer hypotheses and attributes from the person's texts (strings, `UserText`s or dicts)."""
+        user_texts = as_user_texts(texts)
+        lm = self.infer_lm or active_lm(self.infer)
+        max_tokens = max(self.settings.infer_max_tokens, output_budget(lm))
+        # A compiled stage 1 carries demos, each with another person's texts: they share the context.
+        fitted = fit_to_context(user_texts, context_tokens_of(lm), max_tokens + demo_tokens(self.infer),
+                                limit_tokens=self.settings.infer_text_tokens)
+        key = self._profile_key(fitted.texts, lm)
+        if key not in self._profiles:
+            with dspy.context(lm=lm, adapter=stage_one_adapter(lm)):
+                prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
+            hypotheses = distinct(prediction.hypotheses, self.settings.same_hypothesis)
+            if not hypotheses:
+                raise HyperAlignError("the LM inferred no hypotheses from the texts")
+            self._profiles[key] = self.profile_type(
+                hypotheses=hypotheses,
+                attributes=self.counted_attributes(prediction.attributes, user_texts),
+                source_ids=[user_text.id for user_text in user_texts],
+            )
+        return self._profiles[key]
+
+    def generate_from(self, prompt: str, profile: Profile) -> dspy.Prediction:
+        # Small models sometimes write out the hypotheses or their own instructions instead of
+        # applying them, or hand back little more than the opening the prompt gave (less than
+        # `shortest_share` of the person's typical length, when the profile has one); such an
+        # answer is sampled again under a new rollout id (dspy.BestOfN would do this on a copy of
+        # the LM, whose calls then miss the configured LM's history). When no attempt passes, the
+        # one that added the most words without reciting stands, or the last if every one recited.
+        notes = [*profile.hypotheses, *instruction_texts(self.generate)]
+        typical_length = getattr(profile.attributes, "typical_length_words", 0)
+        fewest_words = max(1, int(typical_length * self.settings.shortest_share))
+        best, best_rank = None, None
+        with stage_lm(self.generate_lm):
+            for attempt in range(self.settings.attempts):
+                config = {"rollout_id": attempt} if attempt else {}
+                generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
+                answer = clean_response(generated.response)
+                recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)
+                if not recites and added >= fewest_words:
+                    return generated
+                rank = (not recites, 0 if recites else added)  # on equal ranks the later attempt stands
+                if best_rank is None or rank >= best_rank:
+                    best, best_rank = generated, rank
+        return best
+
+    def profile_for(self, prompt: str, profile: Profile | None, examples) -> Profile:
+        """The profile given, or the one stage 1 infers from `examples` (and, where stage 1 reads
+        it, from the prompt)."""
+        if profile is not None:
+            return profile
+        if self.profile_reads_prompt:
+            return self.infer_profile([*(examples or []), prompt])
+        if examples is None:
+            raise HyperAlignError("give either a profile or the user's example texts")
+        return self.infer_profile(examples)

@@ -1,0 +1,32 @@
+"""The program's knobs as data: `ProgramSettings`, read from a suite's or a recipe's `[program]`
+table (over the task's defaults), saved with a compiled program and logged as MLflow params."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProgramSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    infer_text_tokens: int = Field(
+        2000, gt=0, description="stage 1 reads at most this many tokens of the person's texts (prompt processing "
+                                "dominates its cost on a CPU)")
+    infer_max_tokens: int = Field(2048, gt=0, description="stage 1's answer: hypotheses and attributes")
+    temperature: float = Field(
+        0.7, ge=0, description="stage 2 and the baselines sample (greedy decoding makes small models repeat one "
+                               "sentence until max_tokens); stage 1 stays greedy")
+    attempts: int = Field(5, gt=0, description="stage 2 samples again, up to this many times, an answer that recites "
+                                               "its notes or adds too little")
+    shortest_share: float = Field(
+        0.1, ge=0, le=1, description="an answer that adds less than this share of the person's typical length to the "
+                                     "prompt's given text is sampled again")
+    same_hypothesis: float = Field(
+        0.6, gt=0, le=1, description="hypotheses whose word sets overlap this much (Jaccard) say the same thing; the "
+                                     "later one is dropped")
+
+    def over(self, defaults: ProgramSettings) -> ProgramSettings:
+        """`defaults` with the fields set here (explicitly, as in a TOML table) put in their place."""
+        return defaults.model_copy(update=self.model_dump(include=self.model_fields_set))
+
+    def as_params(self) -> dict[str, float | int]:
+        return {f"program.{name}": value for name, value in self.model_dump().items()}

@@ -1,0 +1,269 @@
+"""`evaluate`: run a suite's systems, judge them pairwise with a calibrated judge, add the task's own
+figures, and record it all in one MLflow run.
+
+The steps, each run in parallel with `dspy.Parallel`:
+1. profiles: each HyPerAlign program infers each person's profile once (where stage 1 reads only
+   the person's texts; where it reads the prompt too, it runs with the answer);
+2. outputs: every system answers every selected prompt;
+3. judging, per prompt, by the task: the calibration pairs and each comparison (both orders);
+4. the task's own figures (authorship: stylometric attribution; deliberative: safety rates).
+LM answers are cached by DSPy, and likelihood scores in the same cache, so a repeated evaluation
+makes no new LM calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dspy
+
+from hyperalign_dspy.core.hypotheses_program import HypothesesProgram
+from hyperalign_dspy.core.settings import ProgramSettings
+from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.evaluation.injection import (
+    InjectionRates,
+    injection_case,
+    with_injected_text,
+)
+from hyperalign_dspy.evaluation.judged import Judged
+from hyperalign_dspy.evaluation.report import EvaluationReport
+from hyperalign_dspy.evaluation.running import (
+    CallCounter,
+    Output,
+    check_counts,
+    file_sha256,
+    parallel_runner,
+    run_lms,
+    run_settings,
+    safely,
+    select_examples,
+)
+from hyperalign_dspy.evaluation.suite import PROGRAM, EvalSuite, load_suite
+from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate
+from hyperalign_dspy.lms.names import adapter_for
+from hyperalign_dspy.lms.roles import LMConfig
+from hyperalign_dspy.registry import get_task
+
+UNCOMPILED = "hyperalign-uncompiled"
+PLANTED = " (planted text)"  # the name of a run on examples with a planted instruction
+
+
+def evaluate(
+    suite: EvalSuite | str | Path,
+    *,
+    lm: dspy.LM | None = None,
+    adapter: dspy.Adapter | None = None,
+    judge_lm: dspy.LM | None = None,
+    judge_adapter: dspy.Adapter | None = None,
+    judge_kind: str | None = None,
+    lms: LMConfig | None = None,
+    settings: ProgramSettings | None = None,
+    program: dspy.Module | None = None,
+    program_path: str | Path | None = None,
+    subset: list[str] | None = None,
+    limit: int | None = None,
+    threads: int | None = None,
+    experiment: str = "hyperalign",
+    traces: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
+) -> EvaluationReport:
+    """Evaluate the suite's systems on its data in one MLflow run of `experiment` (nested in the
+    active run, if there is one). The LMs: `lm` (the task LM, which answers) and `judge_lm`, else
+    those of `lms` (an `LMConfig`, whose `infer` LM, if set, runs the programs' stage 1), else the
+    suite's `[lms]`; the task LM defaults to DSPy's configured one, the judge to the task LM.
+    `settings`: the programs' knobs (default: the suite's `[program]` over the task's defaults).
+
+    `program` (or a program file, `program_path`) takes the place of `hyperalign`, and is compared
+    with the uncompiled program (`hyperalign-uncompiled`) too. `subset` restricts the prompts to
+    those authors' (authorship) or to those prompts, as `source:id` (deliberative); `limit` then
+    takes the first N, authors (or safe and unsafe prompts) interleaved. `traces` logs an MLflow
+    trace of every DSPy call: about 11 ms of CPU per LM call (measured on 2 cores), which makes
+    a parallel evaluation against a remote LM CPU-bound, so it is off unless asked for."""
+    import mlflow
+
+    from hyperalign_dspy.evaluation.tracking import log_evaluation
+    from hyperalign_dspy.optimize.program_files import load_program
+
+    suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
+    check_counts(limit, threads)
+    roles = run_lms(suite.lms, lms, lm, judge_lm)
+    task_lm = roles.generate
+    adapter, threads = run_settings(task_lm, adapter, threads)
+    judge_adapter = judge_adapter if judge_adapter is not None else adapter_for(roles.judge)
+    task = get_task(suite.task).evaluation(suite, roles.judge, judge_adapter, judge_kind, subset,
+                                          lms=LMConfig(infer=roles.infer), settings=settings)
+    examples = select_examples(task.pool, limit or suite.limit, suite.seed, group=task.group)
+
+    systems = {name: task.new_system(name) for name in suite.systems}
+    comparisons = [(c.system, c.baseline) for c in suite.comparisons]
+    if program_path is not None:
+        program = load_program(program_path, suite.task, task.task.suite_options(suite))
+    if program is not None:
+        if PROGRAM not in systems:
+            raise HyperAlignError(f"suite {suite.name} has no '{PROGRAM}' system for the given program")
+        systems[PROGRAM] = program
+        systems[UNCOMPILED] = task.new_system(PROGRAM)
+        comparisons.append((PROGRAM, UNCOMPILED))
+        comparisons += [(UNCOMPILED, baseline) for system, baseline in suite.comparisons_of(PROGRAM)]
+
+    parallel = parallel_runner(threads, max_errors=len(examples) * (len(systems) + 1) + 1)
+    params = {
+        "suite": suite.name, "suite_file": str(suite.path or ""), "task": suite.task,
+        "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
+        "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base") or "",
+        "infer_lm": (roles.infer or task_lm).model,
+        "judge_lm": task.judge_lm.model, "judge_api_base": task.judge_lm.kwargs.get("api_base") or "",
+        "judge_kind": task.judge_kind, "examples": len(examples), "subset": ",".join(subset or []),
+        "threads": threads, "traces": traces, "seed": suite.seed, "program_file": str(program_path or ""),
+        "program_sha256": file_sha256(program_path) if program_path else "",
+        "data_sha256": ",".join(file_sha256(path) for path in suite.data), "dspy_version": dspy.__version__,
+        **{f"suite.judge.{key}": value for key, value in suite.judge.model_dump().items()},
+        **task.settings.as_params(),
+    }
+
+    mlflow.set_experiment(experiment)
+    started = time.perf_counter()
+    nested = mlflow.active_run() is not None
+    with mlflow.start_run(run_name=f"eval {suite.name}", nested=nested) as run:
+        mlflow.set_tags({"kind": "eval", "suite": suite.name, "lm": task_lm.model, "judge_lm": task.judge_lm.model})
+        if traces and not nested:  # a compile run has its own autolog
+            mlflow.dspy.autolog(log_traces=True, silent=True)
+        try:
+            counter = CallCounter()
+            planted = _planted_runs(suite, task, systems, examples)
+            with dspy.context(lm=task_lm, adapter=adapter):
+                generated = _generate({**{name: (system, examples) for name, system in systems.items()}, **planted},
+                                      parallel, progress, task.group)
+            outputs = {name: generated[name] for name in systems}
+            injection_cases = [injection_case(name.removesuffix(PLANTED), system, example, output.text, output.error,
+                                              suite.injection.marker)
+                               for name, (system, planted_examples) in planted.items()
+                               for example, output in zip(planted_examples, generated[name])]
+            progress(f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
+            judged = parallel([(_judge_example(task, examples, outputs, comparisons), (index,))
+                               for index in range(len(examples))])
+        except KeyboardInterrupt:
+            mlflow.end_run(status="KILLED")  # MLflow's own exit would record FAILED
+            raise
+        finally:
+            if traces and not nested:
+                mlflow.dspy.autolog(disable=True, silent=True)
+
+        calibration = calibration_of(judged, suite.seed)
+        tokens = counter.totals()
+        report = task.task.report_type(
+            suite=suite.name, task=suite.task, judge_kind=task.judge_kind, judge_lm=task.judge_lm.model,
+            task_lm=task_lm.model, calibration=task.calibration_label,
+            judge_accuracy=calibration.win_rate, judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high,
+            judge_calibration_failures=calibration.failures,
+            judge_can_tell_authors_apart=calibration.above_chance,
+            comparisons=[WinRate.of(system, baseline, [item.comparisons[(system, baseline)] for item in judged], suite.seed)
+                         for system, baseline in comparisons],
+            injection={name: InjectionRates.of(name, [case for case in injection_cases if case.system == name])
+                       for name in dict.fromkeys(case.system for case in injection_cases)},
+            injection_cases=injection_cases,
+            system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},
+            examples=len(examples),
+            lm_calls=tokens["calls"] + task.scoring_calls,
+            prompt_tokens=tokens["prompt_tokens"], completion_tokens=tokens["completion_tokens"],
+            wall_seconds=round(time.perf_counter() - started, 1),
+            mlflow_run_id=run.info.run_id,
+            rows=_rows(examples, systems, outputs, judged, comparisons, task.group),
+            **task.figures(examples, outputs, judged, suite.seed),
+        )
+        log_evaluation(report, params)
+    return report
+
+
+def calibration_of(judged: list[Judged], seed: int) -> WinRate:
+    return WinRate.of("calibration", "known answer", [pair for item in judged for pair in item.calibration], seed)
+
+
+def _planted_runs(suite, task, systems, examples) -> dict[str, tuple[dspy.Module, list]]:
+    """The suite's first `injection.examples` prompts again, with the planted text among the
+    person's texts, for each system that reads those texts."""
+    settings = suite.injection
+    if not settings.examples:
+        return {}
+    planted = [with_injected_text(example, settings.planted_text) for example in examples[: settings.examples]]
+    return {name + PLANTED: (system, planted) for name, system in systems.items()
+            if name in task.reads_user_texts or name == UNCOMPILED}
+
+
+def _judge_example(task, examples, outputs, comparisons):
+    def judge(index):
+        example = examples[index]
+        texts = {name: outputs[name][index].text for name in outputs}
+        judged = task.judge_example(index, example, texts, comparisons)
+        for system, baseline in comparisons:  # a missing output fails its pairs, and says why
+            if (system, baseline) not in judged.comparisons:
+                failed = system if texts[system] is None else baseline
+                judged.comparisons[(system, baseline)] = PairJudgment(
+                    "failure", error=f"{failed} produced no output: {outputs[failed][index].error}")
+        return judged
+
+    return judge
+
+
+def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel, progress, group: str) -> dict[str, list[Output]]:
+    """The answers of every run: `runs` maps an output's name to a system and its examples. Two
+    parallel batches, so that few rounds wait on the LM: first the profiles of the programs whose
+    stage 1 reads only the person's texts (once per person, the examples' `group`), together with
+    the answers of the systems that need none, then those programs' answers from the profiles."""
+    profile_jobs: dict[tuple[str, str], tuple[HypothesesProgram, list]] = {}
+    staged, direct = [], []
+    for name, (system, examples) in runs.items():
+        for index, example in enumerate(examples):
+            if isinstance(system, HypothesesProgram) and not system.profile_reads_prompt:
+                profile_jobs.setdefault((name, example[group]), (system, example.examples))
+                staged.append((name, index))
+            else:
+                direct.append((name, index))
+
+    def answer(name, index):
+        system, examples = runs[name]
+        return system(prompt=examples[index].prompt, examples=examples[index].get("examples")).response
+
+    def answer_from_profile(name, index):
+        system, examples = runs[name]
+        profile = profiles[(name, examples[index][group])]
+        if profile.error:
+            raise RuntimeError(f"stage 1 failed: {profile.error}")
+        return system(prompt=examples[index].prompt, profile=profile.value).response
+
+    progress(f"inferring {len(profile_jobs)} profiles and writing {len(direct)} answers that need none")
+    first = parallel([(safely(system.infer_profile), (texts,)) for system, texts in profile_jobs.values()]
+                     + [(safely(answer), job) for job in direct])
+    profiles = dict(zip(profile_jobs, first[: len(profile_jobs)]))
+    progress(f"writing {len(staged)} answers from the profiles")
+    second = parallel([(safely(answer_from_profile), job) for job in staged])
+    outputs: dict[str, list[Output]] = {name: [None] * len(examples) for name, (_, examples) in runs.items()}
+    for (name, index), output in [*zip(direct, first[len(profile_jobs):]), *zip(staged, second)]:
+        outputs[name][index] = output
+    return outputs
+
+
+def _rows(examples, systems, outputs, judged, comparisons, group: str) -> list[dict]:
+    rows = []
+    for index, example in enumerate(examples):
+        row = {"group": example.get(group), "prompt": example.prompt}
+        for name in systems:
+            output = outputs[name][index]
+            row[f"output:{name}"] = output.text if output.text is not None else f"FAILED: {output.error}"
+            if judged[index].behaviours:
+                row[f"behaviour:{name}"] = judged[index].behaviours.get(name) or "unclassified"
+        calibration = judged[index].calibration
+        # Not every prompt has a calibration pair (deliberative: only safe prompts whose baseline
+        # answer is compliance); it is not a failure of the judge.
+        items = [("calibration", calibration[0] if calibration else PairJudgment("none", error="no calibration pair"))]
+        items += [(f"{system} vs {baseline}", judged[index].comparisons[(system, baseline)])
+                  for system, baseline in comparisons]
+        for label, judgment in items:
+            row[f"{label}:outcome"] = judgment.outcome
+            row[f"{label}:verdicts"] = " / ".join(decision.verdict for decision in judgment.decisions)
+            row[f"{label}:reasons"] = " / ".join(decision.reason for decision in judgment.decisions)
+            row[f"{label}:note"] = judgment.error or judgment.copy_system or judgment.copy_baseline or ""
+        rows.append(row)
+    return rows

@@ -1,0 +1,100 @@
+"""`EvaluationReport`: what an evaluation found, as JSON, as a table for people, and as MLflow
+metrics. A task's report adds its own figures (`report_type`), their lines in the table and their
+metrics."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from hyperalign_dspy.evaluation.injection import InjectionCase, InjectionRates
+from hyperalign_dspy.judges.pairwise import WinRate, share_text
+
+
+def metric_name(text: str) -> str:
+    """`text` as MLflow accepts it in a metric's name."""
+    return re.sub(r"[^0-9A-Za-z_\-. /]", "_", text).replace(" ", "_")
+
+
+def share(value: float | None) -> str:
+    """A share right-aligned in a table column, or n/a."""
+    return "  n/a" if value is None else f"{value:5.2f}"
+
+
+class EvaluationReport(BaseModel):
+    suite: str
+    task: str
+    judge_kind: str
+    judge_lm: str
+    task_lm: str
+    calibration: str  # what the judge's calibration pairs are
+    judge_accuracy: float | None
+    judge_ci_low: float | None
+    judge_ci_high: float | None
+    judge_calibration_failures: int
+    judge_can_tell_authors_apart: bool
+    comparisons: list[WinRate]
+    injection: dict[str, InjectionRates] = Field(default_factory=dict)  # per system that reads the user's texts
+    injection_cases: list[InjectionCase] = Field(default_factory=list)
+    system_failures: dict[str, int]
+    examples: int
+    lm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    wall_seconds: float
+    mlflow_run_id: str | None = None
+    rows: list[dict] = Field(default_factory=list, exclude=True)  # one per example, for the table
+
+    # What a judge that fails calibration cannot tell apart, for the warning.
+    calibration_subject: ClassVar[str] = "the calibration pairs"
+
+    def task_lines(self) -> list[str]:
+        """The task's own figures, as lines of the table."""
+        return []
+
+    def task_metrics(self) -> dict[str, float | None]:
+        """The task's own figures, as MLflow metrics."""
+        return {}
+
+    def task_summary(self) -> dict:
+        """The task's own figures, for a compiled program's metadata."""
+        return {}
+
+    def warnings(self) -> list[str]:
+        if self.judge_can_tell_authors_apart:
+            return []
+        return [f"WARNING: the judge's calibration CI reaches 0.5 or below: it cannot tell {self.calibration_subject} "
+                "apart, and its win-rates mean nothing."]
+
+    def table(self) -> str:
+        """The report for people: the calibration and the comparisons with their CIs, the task's
+        figures, injection results, failures and cost."""
+        lines = [f"Suite {self.suite}: {self.examples} prompts; task LM {self.task_lm}; "
+                 f"{self.judge_kind} judge on {self.judge_lm}\n",
+                 f"{'comparison':<40} {'n':>3} {'win':>4} {'tie':>4} {'loss':>4} {'fail':>4} {'copy':>4} "
+                 f"{'win-rate':>8}  95% CI",
+                 f"{'judge calibration: ' + self.calibration:<40} {'':>3} {'':>4} {'':>4} {'':>4} "
+                 f"{self.judge_calibration_failures:>4} {'':>4} {share(self.judge_accuracy):>8}  "
+                 f"[{share(self.judge_ci_low)}, {share(self.judge_ci_high)}]"]
+        for c in self.comparisons:
+            lines.append(f"{c.system + ' vs ' + c.baseline:<40} {c.n:>3} {c.wins:>4} {c.ties:>4} {c.losses:>4} "
+                         f"{c.failures:>4} {c.copies:>4} {share(c.win_rate):>8}  [{share(c.ci_low)}, {share(c.ci_high)}]")
+        lines += self.task_lines()
+        if self.injection:
+            lines.append("\nPlanted instruction among the person's texts (obeyed = the output has the marker word; "
+                         "leaked = it repeats the system's instructions):")
+            for rates in self.injection.values():
+                lines.append(f"  {rates.system:<24} obeyed {rates.obeyed}/{rates.n}, leaked {rates.leaked}/{rates.n}, "
+                             f"failed {rates.failures}")
+        failures = {name: count for name, count in self.system_failures.items() if count}
+        if failures:
+            lines.append("Failed outputs: " + ", ".join(f"{name} {count}" for name, count in failures.items()))
+        lines.append(f"LM calls {self.lm_calls}, prompt tokens {self.prompt_tokens}, completion tokens "
+                     f"{self.completion_tokens}, {self.wall_seconds:.0f} s; MLflow run {self.mlflow_run_id}")
+        lines += [f"\n{warning}" for warning in self.warnings()]
+        return "\n".join(lines)
+
+
+__all__ = ["EvaluationReport", "metric_name", "share", "share_text"]

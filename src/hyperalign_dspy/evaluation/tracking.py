@@ -1,0 +1,70 @@
+"""MLflow records of evaluations: params, metrics, the per-example table, a win-rate chart."""
+
+from __future__ import annotations
+
+import mlflow
+
+from hyperalign_dspy.evaluation.report import metric_name
+
+
+def win_rate_chart(report):
+    """Bars of each comparison's win-rate and of the judge's calibration accuracy, CI whiskers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"judge calibration\n({report.calibration})"]
+    values = [report.judge_accuracy]
+    lows, highs = [report.judge_ci_low], [report.judge_ci_high]
+    for comparison in report.comparisons:
+        labels.append(f"{comparison.system}\nvs {comparison.baseline}")
+        values.append(comparison.win_rate)
+        lows.append(comparison.ci_low)
+        highs.append(comparison.ci_high)
+    shown = [value if value is not None else 0.0 for value in values]
+    below = [value - low if low is not None else 0.0 for value, low in zip(shown, lows)]
+    above = [high - value if high is not None else 0.0 for value, high in zip(shown, highs)]
+    figure, axes = plt.subplots(figsize=(1.8 + 1.9 * len(labels), 4))
+    colors = ["tab:gray"] + ["tab:blue"] * (len(labels) - 1)
+    axes.bar(range(len(labels)), shown, yerr=[below, above], capsize=6, color=colors)
+    axes.axhline(0.5, color="black", linestyle="--", linewidth=1)
+    axes.set_xticks(range(len(labels)), labels, fontsize=8)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("win-rate / accuracy (95% CI)")
+    axes.set_title(f"{report.suite}: {report.judge_kind} judge, {report.examples} prompts", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def log_evaluation(report, params: dict) -> None:
+    """Log an evaluation into the active MLflow run."""
+    import matplotlib.pyplot as plt
+
+    mlflow.log_params({key: str(value)[:6000] for key, value in params.items()})
+    metrics = {
+        "judge_accuracy": report.judge_accuracy, "judge_ci_low": report.judge_ci_low,
+        "judge_ci_high": report.judge_ci_high, "judge_calibration_failures": report.judge_calibration_failures,
+        "lm_calls": report.lm_calls, "prompt_tokens": report.prompt_tokens,
+        "completion_tokens": report.completion_tokens, "wall_seconds": report.wall_seconds,
+        "examples": report.examples,
+    }
+    for comparison in report.comparisons:
+        prefix = metric_name(f"{comparison.system}_vs_{comparison.baseline}")
+        for key in ("win_rate", "ci_low", "ci_high", "wins", "ties", "losses", "failures", "copies", "n"):
+            metrics[f"{prefix}.{key}"] = getattr(comparison, key)
+    metrics.update(report.task_metrics())
+    for system, rates in report.injection.items():
+        for key in ("n", "obeyed", "leaked", "failures"):
+            metrics[f"injection.{metric_name(system)}.{key}"] = getattr(rates, key)
+    for system, failures in report.system_failures.items():
+        metrics[f"failures.{metric_name(system)}"] = failures
+    mlflow.log_metrics({key: float(value) for key, value in metrics.items() if value is not None})
+    mlflow.set_tag("judge_can_tell_authors_apart", str(report.judge_can_tell_authors_apart).lower())
+    if report.rows:
+        columns = {key: [row.get(key, "") for row in report.rows] for key in report.rows[0]}
+        mlflow.log_table(columns, artifact_file="examples.json")
+    mlflow.log_dict(report.model_dump(mode="json"), "report.json")
+    figure = win_rate_chart(report)
+    mlflow.log_figure(figure, "win_rates.png")
+    plt.close(figure)

@@ -1,0 +1,87 @@
+"""Compiled program files: DSPy's JSON state of the program plus a metadata sidecar
+(`NAME.json` and `NAME.meta.json`), both written atomically. The metadata names the program's task
+and its settings, which loading restores."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import dspy
+
+from hyperalign_dspy.core.files import publish
+from hyperalign_dspy.core.settings import ProgramSettings
+from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.lms.roles import LMConfig
+from hyperalign_dspy.registry import DEFAULT_TASK, get_task
+
+
+def metadata_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.stem}.meta.json")
+
+
+def save_program(program: dspy.Module, path: str | Path, metadata: dict) -> None:
+    """Write the program and its metadata. Both go to temporary files in the target folder first
+    and are renamed into place only when both are complete: an interrupted save leaves neither
+    a half file nor a program without its metadata."""
+    path = Path(path)
+    if path.suffix != ".json":
+        raise HyperAlignError(f"--out {path}: a program file ends in .json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as cleanup:
+        temporary = []
+        for target in (path, metadata_path(path)):
+            handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{target.name}.", suffix=".tmp.json")
+            os.close(handle)
+            temporary.append(Path(name))
+            cleanup.callback(lambda name=name: Path(name).unlink(missing_ok=True))
+        program.save(str(temporary[0]))
+        temporary[1].write_text(json.dumps(metadata, indent=2, default=str), encoding="utf-8")
+        publish(temporary[0], path)
+        publish(temporary[1], metadata_path(path))
+
+
+def read_metadata(path: str | Path) -> dict:
+    sidecar = metadata_path(path)
+    if not sidecar.is_file():
+        return {}
+    try:
+        return json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HyperAlignError(f"program metadata {sidecar} cannot be read: {exc}") from None
+
+
+def load_program(path: str | Path, task: str = DEFAULT_TASK, options: dict[str, Any] | None = None,
+                 lms: LMConfig | None = None) -> dspy.Module:
+    """A compiled program of `task` from `path` (its metadata, when present, names its task and
+    settings), with the task's `options` (deliberative: `{"spec": path}`) and the stages' `lms`."""
+    path = Path(path)
+    if not path.is_file():
+        raise HyperAlignError(f"program file {path} does not exist")
+    metadata = read_metadata(path)
+    compiled_for = metadata.get("task", DEFAULT_TASK)
+    if compiled_for != task:
+        raise HyperAlignError(f"program file {path} was compiled for the '{compiled_for}' task, not '{task}'")
+    task_type = get_task(task)
+    settings = metadata.get("program_settings")
+    try:
+        settings = task_type.default_settings if settings is None else ProgramSettings.model_validate(settings)
+    except ValueError as exc:
+        raise HyperAlignError(f"program metadata {metadata_path(path)}: its program_settings are not valid: {exc}") from None
+    return load_program_state(task_type.new_program(settings, lms, options), path)
+
+
+def load_program_state(program: dspy.Module, path: str | Path) -> dspy.Module:
+    """Load tuned instructions and demos saved with `program.save(path)` (DSPy's JSON state)."""
+    try:
+        program.load(str(path))
+    except FileNotFoundError:
+        raise HyperAlignError(f"program file {path} does not exist") from None
+    except Exception as exc:  # DSPy raises several types for a file that is not its state
+        raise HyperAlignError(f"program file {path} cannot be loaded: {type(exc).__name__}: {exc}") from exc
+    return program

@@ -1,0 +1,62 @@
+"""The authorship task in the registry: write as this person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import model_validator
+
+from hyperalign_dspy.core.baselines import ZeroShot
+from hyperalign_dspy.core.profile import profile_text
+from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.evaluation.suite import EvalSuite
+from hyperalign_dspy.tasks.authorship.baselines import FewShotInContext
+from hyperalign_dspy.tasks.authorship.evaluation import (
+    AuthorshipEvaluation,
+    AuthorshipReport,
+)
+from hyperalign_dspy.tasks.authorship.profile import UserProfile
+from hyperalign_dspy.tasks.authorship.program import HyPerAlign
+from hyperalign_dspy.tasks.base import Task
+
+
+class AuthorshipSuite(EvalSuite):
+    @model_validator(mode="after")
+    def _one_data_file(self) -> "AuthorshipSuite":
+        if len(self.data) != 1:
+            raise ValueError("an authorship suite has one data file of authors")
+        return self
+
+
+class AuthorshipTask(Task):
+    name = "authorship"
+    description = "write as the user (default)"
+    systems = {"hyperalign": HyPerAlign, "zero-shot": ZeroShot, "few-shot": FewShotInContext}
+    default_compile_baseline = "few-shot"
+    split_unit = "authors"
+    suite_type = AuthorshipSuite
+    report_type = AuthorshipReport
+    evaluation_type = AuthorshipEvaluation
+    personalize_options = frozenset({"profile", "program"})
+
+    def personalize(self, program, prompts, texts, profile_path, progress: Callable[[str], None]) -> dict:
+        """One profile, from a saved one or inferred once from the texts, answers every prompt."""
+        if profile_path:
+            profile = UserProfile.load(profile_path)
+        elif texts:
+            progress(f"inferring hypotheses from {len(texts)} texts")
+            profile = program.infer_profile(texts)
+        else:
+            raise HyperAlignError("give --examples (the user's texts) or --profile")
+        responses = []
+        for number, prompt in enumerate(prompts, start=1):
+            progress(f"writing response {number}/{len(prompts)}")
+            responses.append({"prompt": prompt, "response": program(profile=profile, prompt=prompt).response})
+        return {"hypotheses": profile.hypotheses, "attributes": profile.attributes.model_dump(), "responses": responses}
+
+    def personalized_text(self, result: dict) -> str:
+        answers = "".join(f"\n\nPrompt: {item['prompt']}\n\n{item['response']}" for item in result["responses"])
+        return profile_text(result["hypotheses"], result["attributes"]) + answers
+
+
+AUTHORSHIP = AuthorshipTask()

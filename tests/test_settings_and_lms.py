@@ -1,0 +1,141 @@
+"""The program's knobs as data (`ProgramSettings` from a suite's or a recipe's `[program]`, saved
+with a compiled program, logged to MLflow) and one LM per role (`LMConfig`, `--infer-lm`, a
+suite's `[lms]`)."""
+
+from __future__ import annotations
+
+import json
+
+import dspy
+import mlflow
+import pytest
+from dspy.utils import DummyLM
+from lm_answers import sample_attributes, sample_hypotheses
+from project import PROJECT_ROOT
+from word_authors import write_suite
+
+import hyperalign_dspy as ha
+from hyperalign_dspy.cli import main
+from hyperalign_dspy.optimize.program_files import metadata_path
+
+NOTE = "The author quotes a named analyst in the second paragraph of nearly every article"
+TEXTS = ["Harbor cranes lift freight at dawn, the dock foreman said.", "The tide turned and the pier woke, he said."]
+
+
+def echoing_lm(count: int) -> DummyLM:
+    """Answers that recite the profile's hypothesis, so that the program samples again every time."""
+    return DummyLM([{"response": f"Attempt {n}: {NOTE}."} for n in range(count)], adapter=dspy.JSONAdapter())
+
+
+def profile() -> ha.UserProfile:
+    return ha.UserProfile(hypotheses=[NOTE], source_ids=["a"], attributes=sample_attributes())
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+def test_settings_set_in_a_table_go_over_the_defaults_and_only_those():
+    defaults = ha.ProgramSettings(infer_text_tokens=3000)
+    given = ha.ProgramSettings.model_validate({"attempts": 2})
+    assert given.over(defaults) == ha.ProgramSettings(infer_text_tokens=3000, attempts=2)
+    assert ha.ProgramSettings().over(defaults) == defaults
+    assert ha.ProgramSettings(attempts=2).as_params()["program.attempts"] == 2
+
+
+def test_the_programs_knobs_are_its_settings():
+    settings = ha.ProgramSettings(attempts=2, temperature=0.3)
+    lm = echoing_lm(5)
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        out = ha.HyPerAlign(settings=settings)(profile=profile(), prompt="Write about shares.")
+    assert len(lm.history) == 2 and out.response.startswith("Attempt 1:")
+    assert {entry["kwargs"]["temperature"] for entry in lm.history} == {0.3}
+    # The deliberative program reads more of the person's texts by default.
+    assert ha.DeliberativeHyPerAlign().settings.infer_text_tokens == 3000 > ha.HyPerAlign().settings.infer_text_tokens
+
+
+def test_a_suites_program_table_reaches_the_systems_and_mlflow(server, tmp_path):
+    path = write_suite(tmp_path, authors=3, systems=["hyperalign", "zero-shot"], baselines=["zero-shot"], seed=0)
+    path.write_text(path.read_text() + "[program]\nattempts = 2\ninfer_text_tokens = 900\n")
+    suite = ha.load_suite(path)
+    assert (suite.settings.attempts, suite.settings.infer_text_tokens, suite.settings.temperature) == (2, 900, 0.7)
+    report = ha.evaluate(suite, lm=ha.lm("openai/test-model", api_base=server.base), limit=3)
+    params = mlflow.get_run(report.mlflow_run_id).data.params
+    assert (params["program.attempts"], params["program.infer_text_tokens"], params["program.temperature"]) == ("2", "900", "0.7")
+
+
+def test_a_recipes_program_table_is_compiled_saved_and_restored(server, tmp_path, capsys):
+    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
+    suite.write_text(suite.read_text() + "[program]\nattempts = 2\ninfer_text_tokens = 900\n")
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text((PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml").read_text() + "\n[program]\nattempts = 3\n")
+    out = tmp_path / "program.json"
+    argv = ["compile", "--optimizer", str(recipe), "--suite", str(suite), "--out", str(out), "--limit", "2",
+            "--lm", "openai/test-model", "--api-base", server.base, "--json"]
+    assert main(argv) == 0, capsys.readouterr().err
+    result = json.loads(capsys.readouterr().out)
+    saved = json.loads(metadata_path(out).read_text())["program_settings"]
+    assert (saved["attempts"], saved["infer_text_tokens"]) == (3, 900)  # the recipe's over the suite's
+    assert ha.load_program(out).settings == ha.ProgramSettings(**saved)
+    assert mlflow.get_run(result["mlflow_run_id"]).data.params["program.attempts"] == "3"
+
+
+# --- LMs per role --------------------------------------------------------------------------------
+
+
+def test_each_stage_runs_on_its_own_lm():
+    reader = DummyLM([{"hypotheses": sample_hypotheses(2), "attributes": sample_attributes()}], adapter=dspy.JSONAdapter())
+    writer = DummyLM([{"response": "Cranes lifted the last freight of the year on Friday, the foreman said."}],
+                     adapter=dspy.JSONAdapter())
+    with dspy.context(lm=writer, adapter=dspy.JSONAdapter()):
+        out = ha.HyPerAlign(lms=ha.LMConfig(infer=reader))(examples=TEXTS, prompt="Write about the harbor.")
+    assert out.response.startswith("Cranes lifted")
+    assert len(reader.history) == len(writer.history) == 1
+    assert "dock foreman" in json.dumps(reader.history[0]["messages"])
+    assert "dock foreman" not in json.dumps(writer.history[0]["messages"])
+
+
+def test_lm_names_share_one_lm_per_name_and_fall_back_to_the_task_lm():
+    config = ha.LMNames(generate="openai/a", judge={"name": "openai/a"}, infer="openai/b").build()
+    assert config.judge is config.generate and config.infer is not config.generate
+    assert config.of("reflection") is config.generate and config.of("infer").model == "openai/b"
+
+
+def test_infer_lm_on_the_command_line(server, tmp_path, capsys):
+    text = tmp_path / "mine.txt"
+    text.write_text(TEXTS[0])
+    argv = ["personalize", "--examples", str(text), "--prompt", "A", "--prompt", "B", "--lm", "openai/writer",
+            "--api-base", server.base, "--infer-lm", "openai/reader", "--infer-api-base", server.base, "--json"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert [request["body"]["model"] for request in server.requests] == ["reader", "writer", "writer"]
+
+
+def suite_with_lms(tmp_path, server, lms: str):
+    path = write_suite(tmp_path, authors=3, systems=["hyperalign", "zero-shot"], baselines=["zero-shot"], seed=0)
+    path.write_text(path.read_text() + lms.replace("BASE", server.base))
+    return path
+
+
+def test_a_suites_lms_table_names_the_roles_and_the_flags_come_first(server, tmp_path, capsys):
+    path = suite_with_lms(tmp_path, server, '[lms]\ngenerate = { name = "openai/writer", api_base = "BASE" }\n'
+                                            'judge = { name = "openai/judge", api_base = "BASE" }\n')
+    assert main(["eval", str(path), "--limit", "3", "--json"]) == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    assert (report["task_lm"], report["judge_lm"]) == ("openai/writer", "openai/judge")
+    assert {request["body"]["model"] for request in server.requests} == {"writer", "judge"}
+    server.requests.clear()
+    assert main(["eval", str(path), "--limit", "3", "--json", "--judge-lm", "openai/other", "--judge-api-base",
+                 server.base]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["judge_lm"] == "openai/other"
+    assert {request["body"]["model"] for request in server.requests} == {"other"}  # the answers came from the cache
+
+
+@pytest.mark.parametrize(("lms", "fragment"), [
+    ('[lms]\ngenerate = "gpt-nothing"\n', "unknown LM 'gpt-nothing'"),
+    ('[lms]\ncritic = "openai/m"\n', "lms.critic"),
+    ("[program]\nattempts = 0\n", "program.attempts"),
+])
+def test_bad_lms_or_program_tables_are_one_line_errors(lms, fragment, server, tmp_path, capsys):
+    assert main(["eval", str(suite_with_lms(tmp_path, server, lms))]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("hyperalign: error: ") and fragment in error and "\n" not in error
+    assert server.requests == []

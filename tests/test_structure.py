@@ -1,0 +1,64 @@
+"""The package's layering, read from its own imports and string constants: the method (`core`)
+depends on nothing of the harness, and only the task registry and the task packages know a
+task by name."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from project import PROJECT_ROOT
+
+from hyperalign_dspy.registry import get_task, task_names
+
+PACKAGE = PROJECT_ROOT / "src" / "hyperalign_dspy"
+
+# What each layer may import from the package (besides itself); the harness and the CLI sit above.
+ALLOWED = {
+    "lms": {"errors"},
+    "core": {"errors", "lms"},
+    "judges": {"errors", "lms", "core"},
+}
+
+
+def modules_of(folder: str) -> list[Path]:
+    return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def imported(path: Path) -> set[str]:
+    """The package's modules that `path` imports, anywhere in it (also inside functions)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name.removeprefix("hyperalign_dspy.") for name in names if name.startswith("hyperalign_dspy.")}
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_a_layer_imports_only_the_layers_below_it(layer):
+    assert modules_of(layer)
+    for path in modules_of(layer):
+        for module in imported(path):
+            top = module.split(".")[0]
+            assert top == layer or top in ALLOWED[layer], f"{path.relative_to(PACKAGE)} imports hyperalign_dspy.{module}"
+
+
+def test_no_module_outside_the_tasks_names_a_task():
+    names = set(task_names())
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.is_relative_to(PACKAGE / "tasks") or path == PACKAGE / "registry.py":
+            continue
+        constants = {node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        assert not constants & names, f"{path.relative_to(PACKAGE)} names the task(s) {sorted(constants & names)}"
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_a_tasks_method_is_its_signatures_and_its_program(name):
+    program = get_task(name).systems["hyperalign"]
+    package = f"hyperalign_dspy.tasks.{name}"
+    assert program.__module__ == f"{package}.program"
+    assert program.infer_signature.__module__ == program.generate_signature.__module__ == f"{package}.signatures"
