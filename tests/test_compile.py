@@ -18,7 +18,7 @@ from hyperalign_dspy.cli import main
 from hyperalign_dspy.judges.metric import BaselineOutputs
 from hyperalign_dspy.judges.settings import JudgeSettings
 from hyperalign_dspy.optimize.compiler import split_groups
-from hyperalign_dspy.optimize.program_files import (
+from hyperalign_dspy.program_files import (
     load_program,
     metadata_path,
     save_program,

@@ -22,7 +22,7 @@ from hyperalign_dspy import (
 )
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.core.user_texts import UserText
-from hyperalign_dspy.optimize.program_files import load_program_state
+from hyperalign_dspy.program_files import load_program_state
 from hyperalign_dspy.tasks.authorship.authors import load_authors
 from hyperalign_dspy.tasks.authorship.demo import run_demo
 

@@ -16,7 +16,7 @@ from word_authors import write_suite
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
-from hyperalign_dspy.optimize.program_files import metadata_path
+from hyperalign_dspy.program_files import metadata_path
 
 NOTE = "The author quotes a named analyst in the second paragraph of nearly every article"
 TEXTS = ["Harbor cranes lift freight at dawn, the dock foreman said.", "The tide turned and the pier woke, he said."]

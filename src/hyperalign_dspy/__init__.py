@@ -44,7 +44,7 @@ _LAZY = {
     "EvaluationReport": ("hyperalign_dspy.evaluation.report", "EvaluationReport"),
     "load_suite": ("hyperalign_dspy.evaluation.suite", "load_suite"),
     "compile": ("hyperalign_dspy.optimize.compiler", "compile_program"),
-    "load_program": ("hyperalign_dspy.optimize.program_files", "load_program"),
+    "load_program": ("hyperalign_dspy.program_files", "load_program"),
     "load_recipe": ("hyperalign_dspy.optimize.recipe", "load_recipe"),
 }
 

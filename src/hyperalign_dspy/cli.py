@@ -92,7 +92,7 @@ def cmd_hypotheses(args) -> None:
 
 def cmd_personalize(args) -> None:
     from hyperalign_dspy.core.user_texts import read_user_texts
-    from hyperalign_dspy.optimize.program_files import load_program
+    from hyperalign_dspy.program_files import load_program
 
     if not args.prompt or any(not prompt.strip() for prompt in args.prompt):
         raise HyperAlignError("give at least one non-empty --prompt")

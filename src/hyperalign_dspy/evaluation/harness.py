@@ -84,7 +84,7 @@ def evaluate(
     import mlflow
 
     from hyperalign_dspy.evaluation.tracking import log_evaluation
-    from hyperalign_dspy.optimize.program_files import load_program
+    from hyperalign_dspy.program_files import load_program
 
     suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
     check_counts(limit, threads)

@@ -40,8 +40,8 @@ from hyperalign_dspy.judges.metric import BaselineOutputs
 from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate, share_text
 from hyperalign_dspy.lms.names import adapter_for
 from hyperalign_dspy.lms.roles import LMConfig
-from hyperalign_dspy.optimize.program_files import metadata_path, save_program
 from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, load_recipe
+from hyperalign_dspy.program_files import metadata_path, save_program
 from hyperalign_dspy.registry import get_task
 
 VALIDATION_SHARE = 1 / 3
