@@ -153,7 +153,7 @@ def evaluate(
 
         calibration = calibration_of(judged, suite.seed)
         tokens = counter.totals()
-        report = task.task.report_type(
+        report = task.report_type(
             suite=suite.name, task=suite.task, judge_kind=task.judge_kind, judge_lm=task.judge_lm.model,
             task_lm=task_lm.model, calibration=task.calibration_label,
             judge_accuracy=calibration.win_rate, judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high,

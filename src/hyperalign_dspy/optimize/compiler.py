@@ -171,7 +171,7 @@ def compile_program(
         mlflow.dspy.autolog(disable=True, silent=True)
         train_calls = counter.totals()["calls"] + task.scoring_calls
 
-        progress(f"validating on {len(validation_keys)} held-out {task_type.split_unit}")
+        progress(f"validating on {len(validation_keys)} held-out {task.split_unit}")
         validation = evaluate(
             suite, lm=task_lm, adapter=adapter, judge_lm=roles.judge, judge_adapter=judge_adapter,
             lms=LMConfig(infer=roles.infer), settings=settings, program=compiled, subset=validation_keys,

@@ -1,7 +1,7 @@
 """What a task is. A `Task` (one per task, in the registry) supplies the programs and baselines, the
-suite and report types, the default compile baseline and the command line's personalize; its
+suite type, the default compile baseline and the command line's personalize; its
 `evaluation(...)` is a `TaskEvaluation` for one suite: the examples, the judging of one prompt's
-outputs, the calibration pairs, the compile metric and the task's own figures. The evaluation
+outputs, the calibration pairs, the compile metric, the task's own figures and its report type. The evaluation
 harness and the compiler do the rest, the same for every task."""
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ class TaskEvaluation:
     `subset`, if given); `group`: the example field that groups them for `--limit`."""
 
     group: ClassVar[str]
+    split_unit: ClassVar[str]  # what `key` names, plural ("authors"): compile splits these
     calibration_label: ClassVar[str]  # what the judge's calibration pairs are
     reads_user_texts: ClassVar[tuple[str, ...]]  # the systems a planted text can reach
+    report_type: ClassVar[type[EvaluationReport]] = EvaluationReport
 
     pool: list[dspy.Example]
     judge_lm: dspy.LM
@@ -71,9 +73,7 @@ class Task:
     description: ClassVar[str]  # one line, for --help
     systems: ClassVar[dict[str, Callable[..., dspy.Module]]]  # name -> class; PROGRAM first
     default_compile_baseline: ClassVar[str]
-    split_unit: ClassVar[str]  # what compile splits into training and validation, plural ("authors")
     suite_type: ClassVar[type[EvalSuite]] = EvalSuite
-    report_type: ClassVar[type[EvaluationReport]] = EvaluationReport
     evaluation_type: ClassVar[type[TaskEvaluation]]
     personalize_options: ClassVar[frozenset[str]] = frozenset()  # command-line options beyond the common ones
 

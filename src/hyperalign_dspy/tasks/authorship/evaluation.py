@@ -41,7 +41,9 @@ class AuthorshipReport(EvaluationReport):
 
 class AuthorshipEvaluation(TaskEvaluation):
     group = "author"
+    split_unit = "authors"
     calibration_label = "real vs impostor"
+    report_type = AuthorshipReport
     reads_user_texts = ("hyperalign", "few-shot")
 
     def __init__(self, suite, judge_lm: dspy.LM, judge_adapter, judge_kind: str | None, subset: list[str] | None,

@@ -13,7 +13,6 @@ from hyperalign_dspy.evaluation.suite import EvalSuite
 from hyperalign_dspy.tasks.authorship.baselines import FewShotInContext
 from hyperalign_dspy.tasks.authorship.evaluation import (
     AuthorshipEvaluation,
-    AuthorshipReport,
 )
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
@@ -33,9 +32,7 @@ class AuthorshipTask(Task):
     description = "write as the user (default)"
     systems = {"hyperalign": HyPerAlign, "zero-shot": ZeroShot, "few-shot": FewShotInContext}
     default_compile_baseline = "few-shot"
-    split_unit = "authors"
     suite_type = AuthorshipSuite
-    report_type = AuthorshipReport
     evaluation_type = AuthorshipEvaluation
     personalize_options = frozenset({"profile", "program"})
 

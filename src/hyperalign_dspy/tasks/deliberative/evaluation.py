@@ -68,7 +68,9 @@ class DeliberativeReport(EvaluationReport):
 
 class DeliberativeEvaluation(TaskEvaluation):
     group = "label"
+    split_unit = "prompts"
     calibration_label = "substantive vs refusal"
+    report_type = DeliberativeReport
     reads_user_texts = ("hyperalign",)  # the asker's earlier prompts; the baselines read only this one
 
     def __init__(self, suite, judge_lm: dspy.LM, judge_adapter, judge_kind: str | None, subset: list[str] | None,

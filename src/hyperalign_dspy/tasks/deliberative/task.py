@@ -19,7 +19,6 @@ from hyperalign_dspy.tasks.base import Task
 from hyperalign_dspy.tasks.deliberative.baselines import SpecOnly
 from hyperalign_dspy.tasks.deliberative.evaluation import (
     DeliberativeEvaluation,
-    DeliberativeReport,
 )
 from hyperalign_dspy.tasks.deliberative.program import DeliberativeHyPerAlign
 from hyperalign_dspy.tasks.deliberative.spec import load_spec
@@ -54,9 +53,7 @@ class DeliberativeTask(Task):
                    "earlier prompts")
     systems = {"hyperalign": DeliberativeHyPerAlign, "plain": ZeroShot, "spec-only": SpecOnly}
     default_compile_baseline = "plain"
-    split_unit = "prompts"
     suite_type = DeliberativeSuite
-    report_type = DeliberativeReport
     evaluation_type = DeliberativeEvaluation
     personalize_options = frozenset({"spec"})
 
