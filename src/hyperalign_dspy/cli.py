@@ -56,8 +56,9 @@ def _configure(args):
     from hyperalign_dspy.lms.names import adapter_for
     from hyperalign_dspy.lms.roles import LMConfig
 
-    lms = _lm_names(args).build()
-    args.lm_name = lms.generate.model
+    names = _lm_names(args)
+    lms = names.build()
+    args.lm_name = names.generate.name
     dspy.configure(lm=lms.generate, adapter=adapter_for(lms.generate))
     return LMConfig(infer=lms.infer if lms.infer is not lms.generate else None)
 
@@ -133,7 +134,7 @@ def cmd_demo(args) -> None:
     for item in result.items:
         print(f"\nPrompt: {item.prompt}\n")
         print(_side_by_side("HyPerAlign's response", item.response, f"{result.author}'s real text", item.reference))
-    print(f"\nwall time: {time.perf_counter() - started:.0f} s on LM '{args.lm or args.lm_name}'")
+    print(f"\nwall time: {time.perf_counter() - started:.0f} s on LM '{args.lm_name}'")
 
 
 def _run_lms(args, suite):
