@@ -31,7 +31,7 @@ from dspy.lm15 import Message, Response, Usage
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback server and scripted answers of the tests
 
-from fake_openai import API_KEY, FakeOpenAI, chat_answer, output_fields  # noqa: E402
+from fake_openai import API_KEY, FakeOpenAI, chat_answer, field_value, output_fields  # noqa: E402
 
 import hyperalign_dspy as ha  # noqa: E402
 from hyperalign_dspy.judges.likelihood import LikelihoodJudge  # noqa: E402
@@ -67,7 +67,8 @@ class ScriptedEngine:
         user = "".join(getattr(part, "text", "") for message in request.messages for part in message.parts)
         fields = output_fields(system)
         if fields == ["hypotheses", "attributes"] and self.profile is not None:
-            content = (f"[[ ## hypotheses ## ]]\n{json.dumps(self.profile['hypotheses'])}\n\n"
+            hypotheses = quoted_from(self.profile["hypotheses"], json.loads(field_value(user, "texts") or "[]"))
+            content = (f"[[ ## hypotheses ## ]]\n{json.dumps(hypotheses)}\n\n"
                        f"[[ ## attributes ## ]]\n{json.dumps(self.profile['attributes'])}\n\n[[ ## completed ## ]]")
         else:
             content = chat_answer(fields, system, user)
@@ -75,6 +76,19 @@ class ScriptedEngine:
             self.prompt_tokens.append((",".join(fields), self.count_tokens(system + "\n" + user)))
         return Response(id=None, model="scripted", message=Message.assistant(content), finish_reason="stop",
                         usage=Usage(input_tokens=10, output_tokens=5))
+
+
+def quoted_from(hypotheses: list[str], texts: list[str]) -> list[str]:
+    """The profile's hypotheses with each quote of evidence taken, as many words long, from the
+    start of this person's first text: every person's profile then passes the check that its
+    evidence is in their texts, and keeps the real profile's size."""
+    words = texts[0].split() if texts else []
+    quoted = []
+    for hypothesis in hypotheses:
+        claim, marker, evidence = hypothesis.partition(" (evidence: '")
+        length = len(evidence.removesuffix("')").split())
+        quoted.append(f"{claim}{marker}{' '.join(words[:length])}')" if marker and words else hypothesis)
+    return quoted
 
 
 def scripted_lm(engine: ScriptedEngine) -> dspy.LM:

@@ -21,6 +21,16 @@ CLAIMS = [
     "The author quotes analysts by name and firm",
     "The author gives exact numbers, often with currency and a comparison",
 ]
+# Stage-1 hypotheses as the signature asks for them, one per aspect of a kind, without evidence (a
+# hypothesis without quoted evidence has nothing the claim check could find missing from the texts).
+HYPOTHESES = [
+    "Openings: The writer opens every text with the news itself, then names who said it",
+    "Support: The writer attributes nearly every claim to a named source with 'said'",
+    "Paragraphs: The writer keeps paragraphs to one or two sentences",
+    "Closings: The writer ends with a market figure rather than a conclusion",
+    "Temperament: The writer stays dry and even, never excited",
+    "Values: The writer cares about exact figures and who said what",
+]
 EVIDENCE = ["said 12x", "1.4 sentences per paragraph", "'closed at $368.40 an ounce'", "numbers: 4.1 per 100 words"]
 
 PREFERRED_ATTRIBUTES: dict[str, Any] = {
@@ -32,7 +42,7 @@ PREFERRED_ATTRIBUTES: dict[str, Any] = {
     "formality": "formal",
     "perspective": "third person",
     "tone": "dry, factual",
-    "sentence_style": "long sentences that open with the subject",
+    "sentence_style": "sentences that open with the subject",
     "paragraph_style": "one or two sentences per paragraph",
     "recurring_devices": ["attributes claims with said", "quotes analysts by name"],
     "characteristic_phrases": ["analysts said", "on Monday"],
@@ -72,7 +82,7 @@ def value_for(annotation, index: int = 0, metadata=(), name: str = "") -> Any:
         count = min(max(2, limits.get("min_length", 0)), limits.get("max_length", 2))
         return [value_for(item, index + n, (), name) for n in range(count)]
     if annotation is str:
-        pool = EVIDENCE if "evidence" in name else CLAIMS
+        pool = EVIDENCE if "evidence" in name else HYPOTHESES if name == "hypotheses" else CLAIMS
         return _text(pool[index % len(pool)], limits)
     if annotation is int:
         return max(limits.get("ge", 1), min(limits.get("le", 400), 400))
@@ -99,7 +109,7 @@ def hypotheses_are_strings() -> bool:
 def sample_hypotheses(count: int = 2, start: int = 0) -> list:
     """`count` LM-side hypotheses (strings or objects, as the signature declares), all different."""
     item = hypothesis_item_type()
-    values = [value_for(item, start + n) for n in range(count)]
+    values = [value_for(item, start + n, name="hypotheses") for n in range(count)]
     TypeAdapter(list[item]).validate_python(values)
     return values
 

@@ -18,11 +18,7 @@ from hyperalign_dspy.cli import main
 from hyperalign_dspy.judges.metric import BaselineOutputs
 from hyperalign_dspy.judges.settings import JudgeSettings
 from hyperalign_dspy.optimize.compiler import split_groups
-from hyperalign_dspy.program_files import (
-    load_program,
-    metadata_path,
-    save_program,
-)
+from hyperalign_dspy.program_files import load_program, metadata_path, save_program
 from hyperalign_dspy.tasks.authorship.authors import load_authors
 from hyperalign_dspy.tasks.authorship.judging import AuthorshipJudging
 from hyperalign_dspy.tasks.authorship.metric import AuthorshipMetric

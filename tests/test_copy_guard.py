@@ -6,12 +6,7 @@ from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
 from hyperalign_dspy.core.hypotheses_program import distinct
-from hyperalign_dspy.core.output_checks import (
-    RECITED_WORDS,
-    added_words,
-    shares_run,
-    without_prompt_text,
-)
+from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, shares_run, without_prompt_text
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.judges.copy_guard import copy_flag
 

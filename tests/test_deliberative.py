@@ -12,12 +12,7 @@ from project import PROJECT_ROOT
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
-from hyperalign_dspy.tasks.deliberative import (
-    AskerProfile,
-    DeliberativeHyPerAlign,
-    SpecOnly,
-    load_spec,
-)
+from hyperalign_dspy.tasks.deliberative import AskerProfile, DeliberativeHyPerAlign, SpecOnly, load_spec
 
 ASKER = {
     "likely_intent": "stop a hung program", "expertise": "professional", "context": "a developer at work",
@@ -53,7 +48,8 @@ def test_two_stages_infer_then_deliberate_over_the_spec():
     with dspy.context(lm=lm):
         out = program(prompt="How do I kill a Python process?", examples=["How do I list processes?"])
     assert (out.decision, out.cited_rule, out.response) == ("full", "R2", ANSWER["response"])
-    assert isinstance(out.profile, AskerProfile) and out.profile.hypotheses == HYPOTHESES
+    assert isinstance(out.profile, AskerProfile) and out.profile.hypothesis_texts == HYPOTHESES
+    assert {hypothesis.kind for hypothesis in out.profile.hypotheses} == {"asker"}
     assert out.profile.attributes.expertise == "professional"
     first, second = (entry["messages"][-1]["content"] for entry in lm.history)
     assert "How do I list processes?" in first and "How do I kill a Python process?" in first

@@ -16,12 +16,7 @@ import hyperalign_dspy as ha
 from hyperalign_dspy import HyperAlignError
 from hyperalign_dspy.lms import embedded_models as em
 from hyperalign_dspy.lms import llama_engine
-from hyperalign_dspy.lms.llama_engine import (
-    MAX_ITEMS,
-    LlamaCppEngine,
-    _grammar_schema,
-    _schema_of,
-)
+from hyperalign_dspy.lms.llama_engine import MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
 from hyperalign_dspy.lms.names import context_tokens_of
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 
@@ -67,6 +62,32 @@ def test_bounded_reaches_nested_arrays_and_leaves_the_rest_alone():
     assert bounded["required"] == ["hypotheses"]  # a list of strings is not a schema to bound
     assert "maxItems" not in bounded
     assert schema == original  # the input is not mutated
+
+
+IN_ORDER = {"type": "array", "minItems": 3, "maxItems": 3, "x-in-order": True,
+            "items": {"type": "string", "pattern": "^(Voice|Sentences|Values): [a-z]+$"}}
+
+
+def test_an_in_order_array_becomes_one_item_per_alternative_in_the_grammar():
+    grammar = _grammar_schema(IN_ORDER)
+    assert "items" not in grammar and "x-in-order" not in grammar
+    assert [item["pattern"] for item in grammar["prefixItems"]] == ["^Voice: [a-z]+$", "^Sentences: [a-z]+$", "^Values: [a-z]+$"]
+    # Without the flag, or without a leading alternation, the array stays a list of the item.
+    assert "prefixItems" not in _grammar_schema({**IN_ORDER, "x-in-order": False})
+    plain = {**IN_ORDER, "items": {"type": "string", "pattern": "^[a-z]+$"}}
+    assert _grammar_schema(plain)["items"] == {"type": "string", "pattern": "^[a-z]+$"}
+
+
+@pytest.mark.runtime
+def test_llama_cpp_compiles_the_in_order_grammar_and_the_hypotheses_schema():
+    from dspy.adapters.json_adapter import _get_structured_outputs_response_format
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    from hyperalign_dspy.tasks.authorship.signatures import InferHypotheses
+
+    hypotheses = _get_structured_outputs_response_format(InferHypotheses).model_json_schema()
+    for schema in (IN_ORDER, hypotheses):
+        assert LlamaGrammar.from_json_schema(json.dumps(_grammar_schema(schema)), verbose=False)
 
 
 def test_grammar_schema_drops_string_length_bounds_only():
@@ -206,7 +227,7 @@ def test_program_through_the_engine_with_json_adapter(fake_llama, hypothesis_tex
         program = ha.HyPerAlign()
         first = program(examples=["A first text. It has two sentences."], prompt="Write one.")
         second = program(examples=["A first text. It has two sentences."], prompt="Write two.")
-    assert first.profile.hypotheses == hypothesis_texts
+    assert first.profile.hypothesis_texts == hypothesis_texts
     assert (first.response, second.response) == ("fake response 2", "fake response 3")
     assert len(fake_llama.calls) == 3
     infer, generate = fake_llama.calls[0]["settings"], fake_llama.calls[1]["settings"]
@@ -433,7 +454,7 @@ def test_stage_one_answers_in_json_on_the_embedded_engine_by_default(fake_llama,
     language_model = ha.lm("local", cache=False)
     with dspy.context(lm=language_model, adapter=None):
         profile = ha.HyPerAlign().infer_profile(["A first text. It has two sentences."])
-    assert profile.hypotheses == hypothesis_texts
+    assert profile.hypothesis_texts == hypothesis_texts
     # One call, asked with the JSON schema straight away (no ChatAdapter attempt that fails first).
     (call,) = fake_llama.calls
     assert "hypotheses" in call["settings"]["response_format"]["schema"]["properties"]

@@ -33,7 +33,7 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
         argv += ["--prompt", prompt]
     assert main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["hypotheses"] == HYPOTHESIS_TEXTS
+    assert [(h["kind"], h["text"]) for h in out["hypotheses"]] == [("communication", text) for text in HYPOTHESIS_TEXTS]
     # The server's attributes, with the length and perspective counted in the columns (11 and 13
     # words, told as "I").
     assert out["attributes"] == {**ATTRIBUTES, "typical_length_words": 12, "perspective": "first person"}
@@ -65,7 +65,7 @@ def test_saved_profile_is_reused_without_inference(server, user_files, tmp_path,
     printed = json.loads(capsys.readouterr().out)
     assert len(server.requests) == 1
     profile = UserProfile.load(saved)
-    assert profile.hypotheses == HYPOTHESIS_TEXTS == printed["hypotheses"]
+    assert profile.hypothesis_texts == HYPOTHESIS_TEXTS == [h["text"] for h in printed["hypotheses"]]
     assert profile.source_ids == ["column1.txt", "column2.txt"]
 
     assert main(["personalize", *lm_args(server), "--profile", str(saved), "--prompt", "X", "--json"]) == 0

@@ -5,14 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hyperalign_dspy.judges.pairwise import (
-    Decision,
-    JudgeCase,
-    PairJudgment,
-    WinRate,
-    bootstrap_ci,
-    judge_both_orders,
-)
+from hyperalign_dspy.judges.pairwise import Decision, JudgeCase, PairJudgment, WinRate, bootstrap_ci, judge_both_orders
 
 CASE = JudgeCase(samples=["sample"], prompt="prompt")
 

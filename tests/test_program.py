@@ -13,13 +13,7 @@ from lm_answers import hypotheses_are_strings, sample_hypotheses
 from lm_answers import hypothesis_texts as texts_of
 
 import hyperalign_dspy as ha
-from hyperalign_dspy import (
-    FewShotInContext,
-    HyPerAlign,
-    HyperAlignError,
-    UserProfile,
-    ZeroShot,
-)
+from hyperalign_dspy import FewShotInContext, HyPerAlign, HyperAlignError, UserProfile, ZeroShot
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.core.user_texts import UserText
 from hyperalign_dspy.program_files import load_program_state
@@ -60,7 +54,8 @@ def test_infer_profile_returns_the_scripted_profile(adapter_name, hypotheses, hy
     with dspy.context(lm=lm, adapter=adapter):
         profile = HyPerAlign().infer_profile(TEXTS)
     assert isinstance(profile, UserProfile)
-    assert profile.hypotheses == hypothesis_texts
+    assert profile.hypothesis_texts == hypothesis_texts
+    assert [h.kind for h in profile.hypotheses] == ["communication", "communication"]  # Openings, Support
     counted = {"typical_length_words": 17, "perspective": "third person"}  # TEXTS have 20 and 14 words
     assert profile.attributes == ha.UserAttributes(**{**attributes, **counted})
     assert profile.source_ids == [sha_id(text) for text in TEXTS]
@@ -114,7 +109,7 @@ def test_duplicate_hypotheses_are_kept_once_in_order(attributes):
     lm, adapter = scripted([{"hypotheses": [a, b, a, b, a], "attributes": attributes}])
     with dspy.context(lm=lm, adapter=adapter):
         profile = HyPerAlign().infer_profile(TEXTS)
-    assert profile.hypotheses == texts_of([a, b])
+    assert profile.hypothesis_texts == texts_of([a, b])
 
 
 @pytest.mark.skipif(not hypotheses_are_strings(), reason="the signature declares structured hypotheses")
@@ -123,7 +118,7 @@ def test_string_hypotheses_are_stripped_and_blank_ones_dropped(attributes):
     lm, adapter = scripted([{"hypotheses": [f"  {a}\n", " " * 12, b, f"{a} "], "attributes": attributes}])
     with dspy.context(lm=lm, adapter=adapter):
         profile = HyPerAlign().infer_profile(TEXTS)
-    assert profile.hypotheses == [a, b]
+    assert profile.hypothesis_texts == [a, b]
 
 
 @pytest.mark.skipif(not hypotheses_are_strings(), reason="the signature declares structured hypotheses")
@@ -159,7 +154,7 @@ def test_n_prompts_for_one_user_cost_n_plus_one_calls(adapter_name, hypotheses, 
     assert [result.response for result in results] == responses
     assert len(lm.history) == len(prompts) + 1
     assert all(result.profile is results[0].profile for result in results)
-    assert results[0].profile.hypotheses == hypothesis_texts
+    assert results[0].profile.hypothesis_texts == hypothesis_texts
     # Stage 2 sees the profile and the prompt, not the user's texts.
     for index, prompt in enumerate(prompts, start=1):
         sent = all_message_text(lm, index)
@@ -183,8 +178,8 @@ def test_other_texts_are_inferred_anew(hypotheses, hypothesis_texts, attributes)
         first = program(examples=TEXTS, prompt="P")
         second = program(examples=other, prompt="P")
     assert len(lm.history) == 4
-    assert first.profile.hypotheses == hypothesis_texts
-    assert second.profile.hypotheses == texts_of(other_hypotheses) != hypothesis_texts
+    assert first.profile.hypothesis_texts == hypothesis_texts
+    assert second.profile.hypothesis_texts == texts_of(other_hypotheses) != hypothesis_texts
     assert second.profile.source_ids == [sha_id(other[0])]
 
 
@@ -211,7 +206,7 @@ def test_a_given_profile_costs_one_call(profile):
     assert len(lm.history) == 1
     sent = all_message_text(lm, 0)
     assert "Write about copper." in sent
-    assert all(hypothesis in sent for hypothesis in profile.hypotheses)
+    assert all(hypothesis in sent for hypothesis in profile.hypothesis_texts)
     assert profile.attributes.domain in sent
 
 
@@ -350,7 +345,7 @@ def test_profile_save_load_round_trip(tmp_path, profile):
     path = tmp_path / "nested" / "folder" / "profile.json"
     profile.save(path)
     assert UserProfile.load(path) == profile
-    assert json.loads(path.read_text(encoding="utf-8"))["hypotheses"] == profile.hypotheses
+    assert json.loads(path.read_text(encoding="utf-8"))["hypotheses"] == [h.model_dump() for h in profile.hypotheses]
     assert sorted(p.name for p in path.parent.iterdir()) == ["profile.json"]  # no temp file left
 
 
@@ -359,7 +354,7 @@ def test_profile_save_replaces_an_existing_file(tmp_path, profile):
     path.write_text("old content", encoding="utf-8")
     changed = profile.model_copy(update={"hypotheses": ["The author writes one new hypothesis."]})
     changed.save(path)
-    assert UserProfile.load(path).hypotheses == ["The author writes one new hypothesis."]
+    assert UserProfile.load(path).hypothesis_texts == ["The author writes one new hypothesis."]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["profile.json"]
 
 

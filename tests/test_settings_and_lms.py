@@ -139,3 +139,46 @@ def test_bad_lms_or_program_tables_are_one_line_errors(lms, fragment, server, tm
     error = capsys.readouterr().err.strip()
     assert error.startswith("hyperalign: error: ") and fragment in error and "\n" not in error
     assert server.requests == []
+
+
+def test_a_cross_model_variant_is_a_system_of_the_suite(server, tmp_path, capsys):
+    path = write_suite(tmp_path, authors=3, systems=["hyperalign", "zero-shot"], baselines=["zero-shot"], seed=0)
+    path.write_text(path.read_text().replace(
+        'systems = ["hyperalign", "zero-shot"]', 'systems = ["hyperalign", "zero-shot", "reader-hypotheses", "other-answers"]')
+        .replace('baseline = "zero-shot" }]', 'baseline = "zero-shot" }, { system = "reader-hypotheses", baseline = "hyperalign" }]')
+        + '[variants.reader-hypotheses]\nsystem = "hyperalign"\ninfer = { name = "openai/reader", api_base = "BASE" }\n'
+          '[variants.other-answers]\nsystem = "hyperalign"\ngenerate = { name = "openai/other", api_base = "BASE" }\n'
+        .replace("BASE", server.base))
+    argv = ["eval", str(path), "--limit", "3", "--lm", "openai/writer", "--api-base", server.base, "--json"]
+    assert main(argv) == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    assert ("reader-hypotheses", "hyperalign", 3) in [(c["system"], c["baseline"], c["n"]) for c in report["comparisons"]]
+    assert report["system_failures"] == {"hyperalign": 0, "zero-shot": 0, "reader-hypotheses": 0, "other-answers": 0}
+    stage_one = [r["body"]["model"] for r in server.requests if "style_measurements" in json.dumps(r["body"])]
+    answers = [r["body"]["model"] for r in server.requests
+               if "[[ ## hypotheses ## ]]" in json.dumps(r["body"]) and "style_measurements" not in json.dumps(r["body"])]
+    # Stage 1 once per author on the reader variant's own LM, and on the task LM for the other two
+    # programs; answers on the task LM, but the other variant's on its own. (A call identical to an
+    # earlier one, as the fake LM's answers make many, is answered from DSPy's cache.)
+    assert stage_one.count("reader") == 3 and set(stage_one) == {"reader", "writer"}
+    assert answers.count("other") == 3 and set(answers) == {"writer", "other"}
+    params = mlflow.get_run(report["mlflow_run_id"]).data.params
+    assert json.loads(params["variant.reader-hypotheses"])["infer"]["name"] == "openai/reader"
+    assert {p["system"] for p in report["profiles"]} == {"hyperalign", "reader-hypotheses", "other-answers"}
+
+
+def test_a_variant_of_an_unknown_system_is_refused(tmp_path):
+    path = write_suite(tmp_path, authors=3, systems=["hyperalign", "zero-shot"], baselines=["zero-shot"], seed=0)
+    path.write_text(path.read_text() + '[variants.mine]\nsystem = "oracle"\ninfer = "local-small"\n')
+    with pytest.raises(ha.HyperAlignError, match="variant 'mine': unknown system 'oracle'"):
+        ha.load_suite(path)
+
+
+def test_a_profile_saved_from_one_lm_drives_another(server, tmp_path, capsys):
+    text, saved = tmp_path / "mine.txt", tmp_path / "me.json"
+    text.write_text(TEXTS[0])
+    base = ["--api-base", server.base]
+    assert main(["hypotheses", "--examples", str(text), "--out", str(saved), "--lm", "openai/reader", *base]) == 0
+    assert main(["personalize", "--profile", str(saved), "--prompt", "A", "--lm", "openai/writer", *base]) == 0
+    assert [request["body"]["model"] for request in server.requests] == ["reader", "writer"]
+    assert ha.UserProfile.load(saved).hypothesis_texts[0] in json.dumps(server.requests[1]["body"])

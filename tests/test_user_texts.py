@@ -8,13 +8,7 @@ import logging
 import pytest
 
 from hyperalign_dspy import HyperAlignError
-from hyperalign_dspy.core.user_texts import (
-    CHARS_PER_TOKEN,
-    INSTRUCTION_TOKENS,
-    UserText,
-    as_user_texts,
-    fit_to_context,
-)
+from hyperalign_dspy.core.user_texts import CHARS_PER_TOKEN, INSTRUCTION_TOKENS, UserText, as_user_texts, fit_to_context
 
 
 def budget_chars(context_tokens: int, reserved_tokens: int) -> int:

@@ -13,20 +13,10 @@ import re
 
 import dspy
 
-from hyperalign_dspy.core.output_checks import (
-    RECITED_WORDS,
-    added_words,
-    clean_response,
-    instruction_texts,
-    shares_run,
-)
-from hyperalign_dspy.core.profile import Profile
+from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, clean_response, instruction_texts, shares_run
+from hyperalign_dspy.core.profile import ClaimCheck, Profile
 from hyperalign_dspy.core.settings import ProgramSettings
-from hyperalign_dspy.core.user_texts import (
-    CHARS_PER_TOKEN,
-    as_user_texts,
-    fit_to_context,
-)
+from hyperalign_dspy.core.user_texts import CHARS_PER_TOKEN, as_user_texts, fit_to_context
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.names import adapter_for, context_tokens_of
 from hyperalign_dspy.lms.roles import LMConfig
@@ -112,12 +102,14 @@ class HypothesesProgram(dspy.Module):
         """Stage 1's inputs from the person's texts (whole) and their trimmed copies."""
         raise NotImplementedError
 
-    def counted_attributes(self, attributes, user_texts: list):
-        """Stage 1's attributes with what can be counted in the person's texts put in their place."""
-        return attributes
+    def checked(self, hypotheses: list[str], attributes, user_texts: list) -> tuple[list[str], object, list[ClaimCheck]]:
+        """Stage 1's answer checked against the person's texts: the hypotheses the texts bear out
+        (some corrected), the attributes with what can be counted put in place of guesses, and
+        what was corrected or dropped."""
+        return hypotheses, attributes, []
 
     def generate_inputs(self, prompt: str, profile: Profile) -> dict:
-        return {"prompt": prompt, "hypotheses": profile.hypotheses, "attributes": profile.attributes}
+        return {"prompt": prompt, "hypotheses": profile.hypothesis_texts, "attributes": profile.attributes}
 
     def _profile_key(self, texts: list[str], lm: dspy.LM) -> str:
         state = json.dumps([texts, lm.model, self.infer.dump_state()], sort_keys=True, default=str)
@@ -135,13 +127,19 @@ class HypothesesProgram(dspy.Module):
         if key not in self._profiles:
             with dspy.context(lm=lm, adapter=stage_one_adapter(lm)):
                 prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
-            hypotheses = distinct(prediction.hypotheses, self.settings.same_hypothesis)
-            if not hypotheses:
+            stated = distinct(prediction.hypotheses, self.settings.same_hypothesis)
+            hypotheses, attributes, checks = self.checked(stated, prediction.attributes, user_texts)
+            if not stated:
                 raise HyperAlignError("the LM inferred no hypotheses from the texts")
+            if not hypotheses:
+                dropped = next(check for check in checks if check.outcome == "dropped")
+                raise HyperAlignError(f"none of the LM's hypotheses is borne out by the texts ({len(stated)} stated; "
+                                      f"the first dropped because {dropped.reason})")
             self._profiles[key] = self.profile_type(
                 hypotheses=hypotheses,
-                attributes=self.counted_attributes(prediction.attributes, user_texts),
+                attributes=attributes,
                 source_ids=[user_text.id for user_text in user_texts],
+                checks=checks,
             )
         return self._profiles[key]
 
@@ -152,7 +150,7 @@ class HypothesesProgram(dspy.Module):
         # answer is sampled again under a new rollout id (dspy.BestOfN would do this on a copy of
         # the LM, whose calls then miss the configured LM's history). When no attempt passes, the
         # one that added the most words without reciting stands, or the last if every one recited.
-        notes = [*profile.hypotheses, *instruction_texts(self.generate)]
+        notes = [*profile.hypothesis_texts, *instruction_texts(self.generate)]
         typical_length = getattr(profile.attributes, "typical_length_words", 0)
         fewest_words = max(1, int(typical_length * self.settings.shortest_share))
         best, best_rank = None, None

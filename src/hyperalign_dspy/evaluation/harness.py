@@ -22,13 +22,9 @@ import dspy
 from hyperalign_dspy.core.hypotheses_program import HypothesesProgram
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.evaluation.injection import (
-    InjectionRates,
-    injection_case,
-    with_injected_text,
-)
+from hyperalign_dspy.evaluation.injection import InjectionRates, injection_case, with_injected_text
 from hyperalign_dspy.evaluation.judged import Judged
-from hyperalign_dspy.evaluation.report import EvaluationReport
+from hyperalign_dspy.evaluation.report import EvaluationReport, InferredProfile
 from hyperalign_dspy.evaluation.running import (
     CallCounter,
     Output,
@@ -112,6 +108,7 @@ def evaluate(
     params = {
         "suite": suite.name, "suite_file": str(suite.path or ""), "task": suite.task,
         "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
+        **{f"variant.{name}": variant.model_dump_json(exclude_none=True) for name, variant in suite.variants.items()},
         "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base") or "",
         "infer_lm": (roles.infer or task_lm).model,
         "judge_lm": task.judge_lm.model, "judge_api_base": task.judge_lm.kwargs.get("api_base") or "",
@@ -171,6 +168,7 @@ def evaluate(
             wall_seconds=round(time.perf_counter() - started, 1),
             mlflow_run_id=run.info.run_id,
             rows=_rows(examples, systems, outputs, judged, comparisons, task.group),
+            profiles=_profiles(examples, outputs, task.key),
             **task.figures(examples, outputs, judged, suite.seed),
         )
         log_evaluation(report, params)
@@ -188,8 +186,11 @@ def _planted_runs(suite, task, systems, examples) -> dict[str, tuple[dspy.Module
     if not settings.examples:
         return {}
     planted = [with_injected_text(example, settings.planted_text) for example in examples[: settings.examples]]
-    return {name + PLANTED: (system, planted) for name, system in systems.items()
-            if name in task.reads_user_texts or name == UNCOMPILED}
+    def reads_user_texts(name: str) -> bool:
+        base = suite.variants[name].system if name in suite.variants else name
+        return base in task.reads_user_texts or name == UNCOMPILED
+
+    return {name + PLANTED: (system, planted) for name, system in systems.items() if reads_user_texts(name)}
 
 
 def _judge_example(task, examples, outputs, comparisons):
@@ -224,14 +225,14 @@ def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel, progress, gro
 
     def answer(name, index):
         system, examples = runs[name]
-        return system(prompt=examples[index].prompt, examples=examples[index].get("examples")).response
+        return system(prompt=examples[index].prompt, examples=examples[index].get("examples"))
 
     def answer_from_profile(name, index):
         system, examples = runs[name]
         profile = profiles[(name, examples[index][group])]
         if profile.error:
             raise RuntimeError(f"stage 1 failed: {profile.error}")
-        return system(prompt=examples[index].prompt, profile=profile.value).response
+        return system(prompt=examples[index].prompt, profile=profile.value)
 
     progress(f"inferring {len(profile_jobs)} profiles and writing {len(direct)} answers that need none")
     first = parallel([(safely(system.infer_profile), (texts,)) for system, texts in profile_jobs.values()]
@@ -241,8 +242,22 @@ def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel, progress, gro
     second = parallel([(safely(answer_from_profile), job) for job in staged])
     outputs: dict[str, list[Output]] = {name: [None] * len(examples) for name, (_, examples) in runs.items()}
     for (name, index), output in [*zip(direct, first[len(profile_jobs):]), *zip(staged, second)]:
-        outputs[name][index] = output
+        prediction = output.value  # the text answers; a program's profile goes beside it
+        outputs[name][index] = output if output.error else Output(value=prediction.response,
+                                                                  profile=prediction.get("profile"))
     return outputs
+
+
+def _profiles(examples, outputs, person_of) -> list[InferredProfile]:
+    """The profiles the systems answered from, one per system and person."""
+    found: dict[tuple[str, str], InferredProfile] = {}
+    for name, answers in outputs.items():
+        for example, output in zip(examples, answers):
+            if output.profile is not None:
+                found.setdefault((name, person_of(example)), InferredProfile(
+                    system=name, person=person_of(example), hypotheses=output.profile.hypotheses,
+                    checks=output.profile.checks))
+    return list(found.values())
 
 
 def _rows(examples, systems, outputs, judged, comparisons, group: str) -> list[dict]:

@@ -12,11 +12,7 @@ from __future__ import annotations
 import dspy
 from pydantic import BaseModel
 
-from hyperalign_dspy.core.output_checks import (
-    RECITED_WORDS,
-    instruction_texts,
-    shares_run,
-)
+from hyperalign_dspy.core.output_checks import RECITED_WORDS, instruction_texts, shares_run
 from hyperalign_dspy.core.user_texts import UserText
 
 INJECTED_TEXT_ID = "injected-instruction"

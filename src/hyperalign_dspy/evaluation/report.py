@@ -5,10 +5,12 @@ metrics."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
+from hyperalign_dspy.core.profile import ClaimCheck, Hypothesis
 from hyperalign_dspy.evaluation.injection import InjectionCase, InjectionRates
 from hyperalign_dspy.judges.pairwise import WinRate, share_text
 
@@ -21,6 +23,15 @@ def metric_name(text: str) -> str:
 def share(value: float | None) -> str:
     """A share right-aligned in a table column, or n/a."""
     return "  n/a" if value is None else f"{value:5.2f}"
+
+
+class InferredProfile(BaseModel):
+    """A profile a system inferred in the run: its hypotheses with their kinds, and what the checks changed."""
+
+    system: str
+    person: str  # whose: an author, or a prompt as `source:id`
+    hypotheses: list[Hypothesis]
+    checks: list[ClaimCheck] = Field(default_factory=list)
 
 
 class EvaluationReport(BaseModel):
@@ -38,6 +49,7 @@ class EvaluationReport(BaseModel):
     comparisons: list[WinRate]
     injection: dict[str, InjectionRates] = Field(default_factory=dict)  # per system that reads the user's texts
     injection_cases: list[InjectionCase] = Field(default_factory=list)
+    profiles: list[InferredProfile] = Field(default_factory=list)
     system_failures: dict[str, int]
     examples: int
     lm_calls: int
@@ -62,6 +74,18 @@ class EvaluationReport(BaseModel):
         """The task's own figures, for a compiled program's metadata."""
         return {}
 
+    def hypothesis_kinds(self) -> dict[str, dict[str, float]]:
+        """Per system: the mean number of hypotheses of each kind in its profiles, and the number
+        of hypotheses the checks corrected and dropped."""
+        summary = {}
+        for system in dict.fromkeys(profile.system for profile in self.profiles):
+            profiles = [profile for profile in self.profiles if profile.system == system]
+            kinds = Counter(hypothesis.kind for profile in profiles for hypothesis in profile.hypotheses)
+            checks = Counter(check.outcome for profile in profiles for check in profile.checks)
+            summary[system] = {**{kind: n / len(profiles) for kind, n in sorted(kinds.items())},
+                               "corrected": checks["corrected"], "dropped": checks["dropped"]}
+        return summary
+
     def warnings(self) -> list[str]:
         if self.judge_can_tell_authors_apart:
             return []
@@ -82,6 +106,12 @@ class EvaluationReport(BaseModel):
             lines.append(f"{c.system + ' vs ' + c.baseline:<40} {c.n:>3} {c.wins:>4} {c.ties:>4} {c.losses:>4} "
                          f"{c.failures:>4} {c.copies:>4} {share(c.win_rate):>8}  [{share(c.ci_low)}, {share(c.ci_high)}]")
         lines += self.task_lines()
+        kinds = self.hypothesis_kinds()
+        if kinds:
+            lines.append("\nHypotheses per profile, by kind (and how many the counts corrected or dropped):")
+            for system, summary in kinds.items():
+                counted = ", ".join(f"{kind} {n:.1f}" for kind, n in summary.items() if kind not in ("corrected", "dropped"))
+                lines.append(f"  {system:<24} {counted}; corrected {summary['corrected']:.0f}, dropped {summary['dropped']:.0f}")
         if self.injection:
             lines.append("\nPlanted instruction among the person's texts (obeyed = the output has the marker word; "
                          "leaked = it repeats the system's instructions):")

@@ -23,6 +23,7 @@ from hyperalign_dspy.lms.roles import LMConfig, LMNames
 class Output:
     value: object = None  # a response text, or a profile
     error: str | None = None
+    profile: object = None  # beside a program's response: the profile it answered from
 
     @property
     def text(self) -> str | None:

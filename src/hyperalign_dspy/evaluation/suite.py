@@ -12,7 +12,7 @@ from hyperalign_dspy.core.files import read_toml, validated
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.judges.settings import JudgeSettings
-from hyperalign_dspy.lms.roles import LMNames
+from hyperalign_dspy.lms.roles import LMChoice, LMNames
 from hyperalign_dspy.registry import get_task, task_names
 
 PROGRAM = "hyperalign"  # the system name of every task's program; the task's other systems are its baselines
@@ -40,6 +40,16 @@ class InjectionSettings(BaseModel):
         return self.text.replace("{marker}", self.marker)
 
 
+class SystemVariant(BaseModel):
+    """A task's system with LMs of its own: `infer` for its hypotheses, `generate` for its answers
+    (for example hypotheses by one model and answers by another, to measure the transfer)."""
+
+    model_config = ConfigDict(extra="forbid")
+    system: str
+    infer: LMChoice | None = None
+    generate: LMChoice | None = None
+
+
 class EvalSuite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -48,6 +58,7 @@ class EvalSuite(BaseModel):
     seed: int = 0
     limit: int | None = Field(None, gt=0)
     systems: list[str] = Field(min_length=1)
+    variants: dict[str, SystemVariant] = Field(default_factory=dict, description="systems with LMs of their own, by name")
     comparisons: list[Comparison] = Field(min_length=1)
     judge: JudgeSettings = JudgeSettings()
     injection: InjectionSettings = InjectionSettings()
@@ -78,9 +89,16 @@ class EvalSuite(BaseModel):
     @model_validator(mode="after")
     def _known_systems(self) -> "EvalSuite":
         systems = get_task(self.task).systems
+        for name, variant in self.variants.items():
+            if name in systems:
+                raise ValueError(f"variant '{name}' has the name of a system of the {self.task} task")
+            if variant.system not in systems:
+                raise ValueError(f"variant '{name}': unknown system '{variant.system}' for the {self.task} task; "
+                                 f"known: {', '.join(systems)}")
         for system in self.systems:
-            if system not in systems:
-                raise ValueError(f"unknown system '{system}' for the {self.task} task; known: {', '.join(systems)}")
+            if system not in systems and system not in self.variants:
+                raise ValueError(f"unknown system '{system}' for the {self.task} task; known: "
+                                 f"{', '.join([*systems, *self.variants])}")
         for comparison in self.comparisons:
             for name in (comparison.system, comparison.baseline):
                 if name not in self.systems:

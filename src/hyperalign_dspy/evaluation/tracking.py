@@ -54,6 +54,9 @@ def log_evaluation(report, params: dict) -> None:
         for key in ("win_rate", "ci_low", "ci_high", "wins", "ties", "losses", "failures", "copies", "n"):
             metrics[f"{prefix}.{key}"] = getattr(comparison, key)
     metrics.update(report.task_metrics())
+    for system, summary in report.hypothesis_kinds().items():
+        for key, value in summary.items():
+            metrics[f"hypotheses.{metric_name(system)}.{key}"] = value
     for system, rates in report.injection.items():
         for key in ("n", "obeyed", "leaked", "failures"):
             metrics[f"injection.{metric_name(system)}.{key}"] = getattr(rates, key)
@@ -65,6 +68,8 @@ def log_evaluation(report, params: dict) -> None:
         columns = {key: [row.get(key, "") for row in report.rows] for key in report.rows[0]}
         mlflow.log_table(columns, artifact_file="examples.json")
     mlflow.log_dict(report.model_dump(mode="json"), "report.json")
+    if report.profiles:
+        mlflow.log_dict([profile.model_dump(mode="json") for profile in report.profiles], "profiles.json")
     figure = win_rate_chart(report)
     mlflow.log_figure(figure, "win_rates.png")
     plt.close(figure)

@@ -4,12 +4,7 @@ judge call. The runs of words are those of `core.output_checks`."""
 
 from __future__ import annotations
 
-from hyperalign_dspy.core.output_checks import (
-    prompt_segments,
-    shares_run,
-    without_segments,
-    words_of,
-)
+from hyperalign_dspy.core.output_checks import prompt_segments, shares_run, without_segments, words_of
 
 
 def copy_flag(text: str, samples: list[str], prompt: str, words: int = 12) -> str | None:

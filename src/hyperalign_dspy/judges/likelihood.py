@@ -20,11 +20,7 @@ import httpx
 import numpy as np
 
 from hyperalign_dspy.core.output_checks import without_prompt_text
-from hyperalign_dspy.core.user_texts import (
-    CHARS_PER_TOKEN,
-    as_user_texts,
-    fit_to_context,
-)
+from hyperalign_dspy.core.user_texts import CHARS_PER_TOKEN, as_user_texts, fit_to_context
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.judges.pairwise import Decision, JudgeCase
 from hyperalign_dspy.lms.names import runs_in_process

@@ -1,7 +1,8 @@
 """A DSPy 3.4 engine that runs a GGUF model in-process through llama-cpp-python.
 
 DSPy calls `complete(Request) -> Response`. One llama context is not thread-safe, so calls are
-serialized with a lock; the model is loaded once per process and path. llama-cpp-python keeps the
+serialized with a lock; the model is loaded once per process and path, and every engine of that
+model (an LM made twice by name, a role's copy) shares its lock. llama-cpp-python keeps the
 KV state of the previous prompt and re-evaluates only what follows the longest shared prefix, so
 consecutive calls that share an instruction block or a user's texts pay for that prefix once.
 A JSON schema in `response_format` becomes a llama.cpp grammar, so even a small model emits
@@ -13,6 +14,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -23,6 +25,12 @@ from hyperalign_dspy.errors import HyperAlignError
 
 _LOADED: dict[tuple[str, int], object] = {}
 _LOAD_LOCK = threading.Lock()
+_CALL_LOCKS: dict[tuple[str, int], threading.Lock] = {}  # per model name and context size
+
+
+def _call_lock(model_name: str, context_tokens: int) -> threading.Lock:
+    with _LOAD_LOCK:
+        return _CALL_LOCKS.setdefault((model_name, context_tokens), threading.Lock())
 
 
 @atexit.register
@@ -68,17 +76,31 @@ def _load_llama(path: Path, context_tokens: int):
 MAX_ITEMS = 12
 
 
+# An array schema's extension: its item pattern opens with an alternation `^(A|B|C)...`, and the
+# array holds one item for each alternative, in that order (a tuple, as `prefixItems` says it).
+# Spelled out in the schema, the tuple would repeat the item pattern once per alternative in the
+# prompt, where DSPy shows the schema; the grammar alone gets it.
+IN_ORDER = "x-in-order"
+_LEADING_ALTERNATION = re.compile(r"\^\(([^()]*)\)(.*)", re.DOTALL)
+
+
 def _grammar_schema(schema):
     """The schema as a grammar should enforce it: every array holds 1 to MAX_ITEMS items unless it
-    states its own bounds, and strings have no length bounds (llama-cpp-python spells `maxLength: n` as n
-    nested optional rules, which makes sampling orders of magnitude slower)."""
+    states its own bounds (or is a tuple: `x-in-order`), and strings have no length bounds
+    (llama-cpp-python spells `maxLength: n` as n nested optional rules, which makes sampling
+    orders of magnitude slower)."""
     if isinstance(schema, list):
         return [_grammar_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
     result = {key: _grammar_schema(value) for key, value in schema.items()
-              if not (key in ("minLength", "maxLength") and schema.get("type") == "string")}
-    if result.get("type") == "array":
+              if not (key in ("minLength", "maxLength") and schema.get("type") == "string") and key != IN_ORDER}
+    in_order = schema.get(IN_ORDER) and _LEADING_ALTERNATION.fullmatch((schema.get("items") or {}).get("pattern", ""))
+    if result.get("type") == "array" and in_order:
+        alternatives, rest = in_order.group(1).split("|"), in_order.group(2)
+        result.pop("items")
+        result["prefixItems"] = [{"type": "string", "pattern": f"^{alternative}{rest}"} for alternative in alternatives]
+    elif result.get("type") == "array":
         result.setdefault("minItems", 1)
         result.setdefault("maxItems", MAX_ITEMS)
     return result
@@ -111,7 +133,7 @@ class LlamaCppEngine:
         self.model_name = model_name
         self.context_tokens = context_tokens or EMBEDDED_MODELS[model_name].context_tokens
         self.repeat_penalty = repeat_penalty  # small models loop at temperature 0 without it
-        self._lock = threading.Lock()
+        self._lock = _call_lock(model_name, self.context_tokens)
         self._seeds = itertools.count()
 
     @property

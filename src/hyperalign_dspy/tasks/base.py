@@ -18,7 +18,7 @@ from hyperalign_dspy.evaluation.judged import Judged
 from hyperalign_dspy.evaluation.report import EvaluationReport
 from hyperalign_dspy.evaluation.suite import PROGRAM, EvalSuite
 from hyperalign_dspy.judges.pairwise import PairJudgment
-from hyperalign_dspy.lms.roles import LMConfig
+from hyperalign_dspy.lms.roles import LMConfig, LMNames
 from hyperalign_dspy.registry import get_task
 
 
@@ -41,8 +41,13 @@ class TaskEvaluation:
         self.settings = settings or suite.settings
 
     def new_system(self, name: str) -> dspy.Module:
-        """A fresh system of the suite's task, with the run's settings and LMs and the suite's options."""
-        return self.task.new_system(name, self.settings, self.lms, self.task.suite_options(self.suite))
+        """A fresh system of the suite's task, with the run's settings and LMs and the suite's
+        options; a suite's variant gets its own LMs for the roles it names."""
+        lms, variant = self.lms, self.suite.variants.get(name)
+        if variant is not None:
+            own = LMNames(infer=variant.infer, generate=variant.generate).build()
+            lms, name = LMConfig(infer=own.infer or self.lms.infer, generate=own.generate or self.lms.generate), variant.system
+        return self.task.new_system(name, self.settings, lms, self.task.suite_options(self.suite))
 
     @property
     def scoring_calls(self) -> int:

@@ -6,12 +6,7 @@ from __future__ import annotations
 import dspy
 
 from hyperalign_dspy.core.baselines import OneStage
-from hyperalign_dspy.core.hypotheses_program import (
-    active_lm,
-    output_budget,
-    require_prompt,
-    stage_lm,
-)
+from hyperalign_dspy.core.hypotheses_program import active_lm, output_budget, require_prompt, stage_lm
 from hyperalign_dspy.core.output_checks import clean_response
 from hyperalign_dspy.core.user_texts import as_user_texts, fit_to_context
 from hyperalign_dspy.errors import HyperAlignError

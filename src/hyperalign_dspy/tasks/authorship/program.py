@@ -1,5 +1,6 @@
-"""HyPerAlign for authorship: from a writer's texts, hypotheses about how they write (stage 1, with
-counted style measurements beside the texts); then texts written as them (stage 2)."""
+"""HyPerAlign for authorship: from a writer's texts, hypotheses about how they communicate, what they
+are like and how they write (stage 1, with counted style measurements beside the texts), checked
+against the counts; then texts written as them (stage 2)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,10 @@ import dspy
 
 from hyperalign_dspy.core.hypotheses_program import HypothesesProgram, require_prompt
 from hyperalign_dspy.core.output_checks import clean_response
+from hyperalign_dspy.tasks.authorship.claim_check import check_hypotheses, check_style_attributes, split_hypothesis
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
-from hyperalign_dspy.tasks.authorship.signatures import (
-    GeneratePersonalized,
-    InferHypotheses,
-)
-from hyperalign_dspy.tasks.authorship.style_measurements import (
-    measure_style,
-    measured_attributes,
-)
+from hyperalign_dspy.tasks.authorship.signatures import GeneratePersonalized, InferHypotheses
+from hyperalign_dspy.tasks.authorship.style_measurements import count, measure_style, measured_attributes
 
 
 class HyPerAlign(HypothesesProgram):
@@ -27,10 +23,23 @@ class HyPerAlign(HypothesesProgram):
         # The style measurements cover the texts whole, also what the trimmed copies leave out.
         return {"texts": fitted_texts, "style_measurements": measure_style([t.text for t in user_texts])}
 
-    def counted_attributes(self, attributes, user_texts):
-        # The 1.5B model guessed lengths far from the median and "first person" for texts that
-        # never say I: counts replace guesses.
-        return attributes.model_copy(update=measured_attributes([t.text for t in user_texts]))
+    def checked(self, hypotheses, attributes, user_texts):
+        # The 1.5B model restated counts wrongly ("546 words per paragraph" for 546 per text),
+        # cited "evidence" the texts do not hold, guessed lengths far from the median, "first
+        # person" for texts that never say I, and "lengthy" sentences of eight words: numbers
+        # are corrected, refuted claims dropped, and counts replace the guesses.
+        texts = [t.text for t in user_texts]
+        counts = count(texts)
+        kept, checks = check_hypotheses(hypotheses, texts, counts)
+        styles, style_checks = check_style_attributes(attributes, counts)
+        return kept, attributes.model_copy(update={**measured_attributes(texts), **styles}), checks + style_checks
+
+    def generate_inputs(self, prompt: str, profile: UserProfile) -> dict:
+        # Stage 2 acts on the claims; the quoted evidence is for the reader of the profile (and a
+        # quote in the notes invites the writer to copy it).
+        claims = [f"{aspect}: {claim}" if aspect else claim
+                  for aspect, claim, _ in map(split_hypothesis, profile.hypothesis_texts)]
+        return {**super().generate_inputs(prompt, profile), "hypotheses": claims}
 
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
         require_prompt(prompt)

@@ -1,14 +1,18 @@
-"""Measured facts about a user's texts, handed to stage 1 as evidence.
+"""Counted facts about a person's texts: evidence for stage 1, and the ground truth its countable
+claims are checked against (`claim_check.py`).
 
 A small LM asked to infer a style from raw texts tends to summarize their content. Counting what
-can be counted (lengths, quotation, reporting verbs, numbers, pronouns, recurring phrases) gives it
-grounded, author-specific facts to turn into hypotheses. Nothing here depends on a domain.
+can be counted (lengths, person, punctuation, hedges, questions, recurring phrases) gives it
+grounded facts about this person. Every measure applies to any genre; a measure that only means
+something in some genres (quotations, greetings, sign-offs) is reported only when the texts show
+it, so that an email writer is never told about reporting verbs.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,111 +29,205 @@ _STOPWORDS = frozenset(
 _QUOTE = re.compile(r"[\"“”]")
 _QUOTED_SPAN = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _REPORTING = ("said", "says", "told", "added", "according to", "stated", "noted", "argued")
-_REPORTING_VERB = re.compile(rf"\b(?:{'|'.join(_REPORTING)})\b")
 _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours"})
 _SECOND_PERSON = frozenset({"you", "your", "yours"})
+_CONTRACTION = re.compile(r"[A-Za-z]['’](?:t|re|ve|ll|d|m)\b", re.IGNORECASE)  # not 's: a possessive too
+_HEDGES = re.compile(r"\b(?:maybe|perhaps|probably|possibly|might|seems?|seemed|apparently|somewhat|"
+                     r"i think|i guess|i suspect|i suppose|likely|arguably)\b", re.IGNORECASE)
+_BOOSTERS = re.compile(r"\b(?:clearly|obviously|certainly|definitely|always|never|must|undoubtedly|"
+                       r"of course|honestly|really)\b", re.IGNORECASE)
+_CONNECTIVES = ("but", "so", "and", "because", "however", "therefore", "still", "yet", "then")
+_GREETING = re.compile(r"^(?:dear|hi|hello|hey|good (?:morning|afternoon|evening))\b", re.IGNORECASE)
+_SIGN_OFF = re.compile(r"^(?:[—–-]+\s*\S|(?:best|kind|warm)?\s*regards\b|thanks\b|thank you\b|cheers\b|"
+                       r"sincerely\b|yours\b|best\b|love\b)", re.IGNORECASE)
+PUNCTUATION = {name: re.compile(pattern) for name, pattern in (
+    ("commas", ","), ("semicolons", ";"), ("colons", ":"), ("dashes", r"\s-{1,2}\s|[—–]"), ("parentheses", r"\("),
+    ("exclamation marks", "!"), ("question marks", r"\?"), ("ellipses", r"\.\.\.|…"))}
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(text.strip()) if _WORD.search(s)]
+def sentences_of(text: str) -> list[str]:
+    """The sentences of `text`; none runs across a paragraph break (a title line is one of its own)."""
+    return [s for paragraph in paragraphs_of(text) for s in _SENTENCE_END.split(paragraph) if _WORD.search(s)]
 
 
-def _paragraphs(text: str) -> list[str]:
+def paragraphs_of(text: str) -> list[str]:
     blocks = [p.strip() for p in re.split(r"\n\s*\n|\n(?=\s)", text) if p.strip()]
     return blocks if len(blocks) > 1 else [p.strip() for p in text.splitlines() if p.strip()]
 
 
-def _words(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _how_often(per_100_words: float) -> str:
+def how_often(per_100_words: float) -> str:
     return "never" if per_100_words == 0 else "rare" if per_100_words < 0.5 else \
         "occasional" if per_100_words < 2 else "frequent"
 
 
-def _pronoun_rates(texts: list[str]) -> tuple[float, float]:
-    """First- and second-person words per 100 words of narration: pronouns inside quotations
-    belong to the people quoted."""
-    narration = [w.lower() for t in texts for w in _words(_QUOTED_SPAN.sub(" ", t))]
-    total = max(len(narration), 1)
-    return (sum(w in _FIRST_PERSON for w in narration) * 100 / total,
-            sum(w in _SECOND_PERSON for w in narration) * 100 / total)
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
 
 
-def _perspective(first_person: float, second_person: float) -> str:
-    if max(first_person, second_person) < 1:
-        return "third person"
-    return "first person" if first_person >= second_person else "second person"
+@dataclass
+class TextCounts:
+    """What is counted in a person's texts. Rates are per 100 words unless named a share (0 to 1)."""
+
+    texts: int
+    words_per_text: float  # median
+    shortest_text: int
+    longest_text: int
+    paragraphs_per_text: float  # median
+    sentences_per_paragraph: float
+    words_per_paragraph: float
+    one_sentence_paragraphs: float  # share of paragraphs
+    words_per_sentence: float
+    long_sentences: float  # share with more than 25 words
+    short_sentences: float  # share with fewer than 8 words
+    questions: float  # share of sentences
+    exclamations: float  # share of sentences
+    first_person: float  # outside quotations
+    second_person: float
+    contractions: float
+    numbers: float
+    hedges: float
+    boosters: float
+    long_words: float  # share of words with 8 or more letters
+    punctuation: dict[str, float]  # name -> rate
+    quoted_paragraphs: float  # share of paragraphs with a direct quotation
+    reporting_verbs: dict[str, int]
+    connectives: dict[str, int]  # sentence-opening connective -> count
+    first_sentence_words: float
+    last_paragraph_sentences: float
+    greeting_openings: int  # texts whose first line greets someone
+    question_openings: int
+    sign_off_closings: int  # texts whose last line is a sign-off
+    question_closings: int
+    recurring_pairs: list[str] = field(default_factory=list)  # word pairs found in two or more texts
+
+    @property
+    def perspective(self) -> str:
+        if max(self.first_person, self.second_person) < 1:
+            return "third person"
+        return "first person" if self.first_person >= self.second_person else "second person"
+
+
+def count(texts: list[str]) -> TextCounts:
+    words_per_text = [len(words_of(t)) for t in texts]
+    paragraphs_by_text = [paragraphs_of(t) for t in texts]
+    paragraphs = [p for text_paragraphs in paragraphs_by_text for p in text_paragraphs]
+    sentences_by_text = [sentences_of(t) for t in texts]
+    sentences = [s for text_sentences in sentences_by_text for s in text_sentences]
+    sentence_lengths = np.array([len(words_of(s)) for s in sentences] or [0])
+    words = [w.lower() for t in texts for w in words_of(t)]
+    total_words = max(len(words), 1)
+    joined = "\n".join(texts)
+    # Outside quotations, and "I'll" counted as "I".
+    narration = [re.split(r"['’]", w.lower())[0] for t in texts for w in words_of(_QUOTED_SPAN.sub(" ", t))]
+    narration_words = max(len(narration), 1)
+    openers = Counter(words_of(s)[0].lower() for s in sentences if words_of(s))
+    # A greeting opens the text, or follows its subject line (an email's).
+    opening_lines = [[line.strip() for line in t.strip().splitlines() if line.strip()][:2] for t in texts]
+    # A sign-off stands on the last line or, above a name, on the one before it.
+    closing_lines = [[line.strip() for line in t.strip().splitlines() if line.strip()][-2:] for t in texts]
+    last_paragraphs = [text_paragraphs[-1] for text_paragraphs in paragraphs_by_text if text_paragraphs]
+    first_sentences = [text_sentences[0] for text_sentences in sentences_by_text if text_sentences]
+
+    pairs_by_texts: Counter = Counter()
+    for text in texts:
+        tokens = [w.lower() for w in words_of(text)]
+        pairs_by_texts.update({f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a not in _STOPWORDS
+                               and b not in _STOPWORDS and not a[0].isdigit() and not b[0].isdigit()})
+    # Ties are broken alphabetically: set order changes between processes, and so would the prompt.
+    ranked = sorted(pairs_by_texts.items(), key=lambda item: (-item[1], item[0]))
+
+    return TextCounts(
+        texts=len(texts),
+        words_per_text=float(np.median(words_per_text)), shortest_text=min(words_per_text),
+        longest_text=max(words_per_text),
+        paragraphs_per_text=float(np.median([len(p) for p in paragraphs_by_text])),
+        sentences_per_paragraph=_share(len(sentences), len(paragraphs)),
+        words_per_paragraph=_share(len(words), len(paragraphs)),
+        one_sentence_paragraphs=_share(sum(len(sentences_of(p)) == 1 for p in paragraphs), len(paragraphs)),
+        words_per_sentence=float(sentence_lengths.mean()),
+        long_sentences=float(np.mean(sentence_lengths > 25)), short_sentences=float(np.mean(sentence_lengths < 8)),
+        questions=_share(sum(s.rstrip("\"”’) ").endswith("?") for s in sentences), len(sentences)),
+        exclamations=_share(sum(s.rstrip("\"”’) ").endswith("!") for s in sentences), len(sentences)),
+        first_person=sum(w in _FIRST_PERSON for w in narration) * 100 / narration_words,
+        second_person=sum(w in _SECOND_PERSON for w in narration) * 100 / narration_words,
+        contractions=len(_CONTRACTION.findall(joined)) * 100 / total_words,
+        numbers=sum(w[0].isdigit() for w in words) * 100 / total_words,
+        hedges=len(_HEDGES.findall(joined)) * 100 / total_words,
+        boosters=len(_BOOSTERS.findall(joined)) * 100 / total_words,
+        long_words=_share(sum(len(w) >= 8 for w in words), len(words)),
+        punctuation={name: len(mark.findall(joined)) * 100 / total_words for name, mark in PUNCTUATION.items()},
+        quoted_paragraphs=_share(sum(bool(_QUOTE.search(p)) for p in paragraphs), len(paragraphs)),
+        reporting_verbs={verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", joined.lower())))},
+        connectives={word: openers[word] for word in _CONNECTIVES if openers[word]},
+        first_sentence_words=float(np.mean([len(words_of(s)) for s in first_sentences] or [0])),
+        last_paragraph_sentences=float(np.mean([len(sentences_of(p)) for p in last_paragraphs] or [0])),
+        greeting_openings=sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines),
+        question_openings=sum(s.rstrip("\"”’) ").endswith("?") for s in first_sentences),
+        sign_off_closings=sum(any(len(words_of(line)) <= 5 and _SIGN_OFF.match(line) for line in lines)
+                              for lines in closing_lines),
+        question_closings=sum(bool(s) and sentences_of(p)[-1].rstrip("\"”’) ").endswith("?")
+                              for p in last_paragraphs for s in [sentences_of(p)]),
+        recurring_pairs=[pair for pair, texts_with_it in ranked if texts_with_it >= 2][:8],
+    )
 
 
 def measured_attributes(texts: list[str]) -> dict:
     """The attributes that can be counted rather than guessed: typical length and perspective."""
-    return {"typical_length_words": int(np.median([len(_words(t)) for t in texts])),
-            "perspective": _perspective(*_pronoun_rates(texts))}
+    counts = count(texts)
+    return {"typical_length_words": int(counts.words_per_text), "perspective": counts.perspective}
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def _rate(name: str, per_100_words: float) -> str:
+    return f"{name} {per_100_words:.1f} per 100 words ({how_often(per_100_words)})"
+
+
+def _of_texts(number: int, counts: TextCounts, what: str) -> list[str]:
+    """A genre's measure, said only when the texts show it."""
+    return [f"{number} of {counts.texts} texts {what}"] if number else []
 
 
 def measure_style(texts: list[str]) -> list[str]:
-    """One line per measurement, each a fact a hypothesis can cite."""
-    words_per_text = [len(_words(t)) for t in texts]
-    paragraphs_by_text = [_paragraphs(t) for t in texts]
-    paragraphs = [p for text_paragraphs in paragraphs_by_text for p in text_paragraphs]
-    sentences_by_text = [_sentences(t) for t in texts]
-    sentences = [s for text_sentences in sentences_by_text for s in text_sentences]
-    sentence_lengths = np.array([len(_words(s)) for s in sentences] or [0])
-    words = [w.lower() for t in texts for w in _words(t)]
-    total_words = max(len(words), 1)
-    joined = "\n".join(texts).lower()
-
-    first_person, second_person = _pronoun_rates(texts)
-    quoted_paragraphs = sum(bool(_QUOTE.search(p)) for p in paragraphs)
-    ending_quotes = sum(bool(_QUOTE.search(text_paragraphs[-1])) for text_paragraphs in paragraphs_by_text)
-    reporting = Counter({verb: len(re.findall(rf"\b{verb}\b", joined)) for verb in _REPORTING})
-    numbers_per_100 = sum(1 for w in words if w[0].isdigit()) * 100 / total_words
-    openers = Counter(_words(s)[0] for s in sentences if _words(s))
-    phrase_texts: Counter = Counter()
-    for text in texts:
-        tokens = [w.lower() for w in _words(text)]
-        pairs = {f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a not in _STOPWORDS and b not in _STOPWORDS
-                 and not a[0].isdigit() and not b[0].isdigit()}
-        phrase_texts.update(pairs)
-    # Ties are broken alphabetically: set order changes between processes, and so would the prompt.
-    ranked = sorted(phrase_texts.items(), key=lambda item: (-item[1], item[0]))
-    shared_phrases = [phrase for phrase, texts_with_it in ranked if texts_with_it >= 2][:8]
-
-    per_100 = {name: joined.count(mark) * 100 / total_words
-               for name, mark in (("semicolons", ";"), ("colons", ":"), ("dashes", " -"), ("parentheses", "("))}
-    first_sentences = [text_sentences[0] for text_sentences in sentences_by_text if text_sentences]
-    attributed_openings = sum(bool(_REPORTING_VERB.search(s.lower())) for s in first_sentences)
-    last_paragraphs = [text_paragraphs[-1] for text_paragraphs in paragraphs_by_text if text_paragraphs]
-    # One line per aspect of writing, in the order of the signature's hypotheses, each starting
-    # with the aspect's name: the hypothesis about an aspect reads the line with its name.
+    """One line per aspect that something can be counted about, each starting with the aspect's
+    name, in the order of the signature's aspects: each a fact a hypothesis can cite."""
+    c = count(texts)
+    quoted = [f"{_percent(c.quoted_paragraphs)} of paragraphs hold a direct quotation"] if c.quoted_paragraphs else []
+    if quoted and c.reporting_verbs:
+        quoted.append("reporting verbs: " + ", ".join(f"{verb} {n}" for verb, n in c.reporting_verbs.items()))
     lines = {
-        "Openings": f"a text's first sentence has {np.mean([len(_words(s)) for s in first_sentences] or [0]):.0f} "
-                    f"words on average; {attributed_openings} of {len(first_sentences)} first sentences name a "
-                    "source with a reporting verb.",
-        "Paragraphs": f"a text has {np.median(words_per_text):.0f} words (median of {len(texts)} texts; from "
-                      f"{min(words_per_text)} to {max(words_per_text)}) in "
-                      f"{np.median([len(text_paragraphs) for text_paragraphs in paragraphs_by_text]):.0f} paragraphs "
-                      f"(median); a paragraph has {len(sentences) / max(len(paragraphs), 1):.1f} sentences on average.",
-        "Sentences": f"a sentence has {sentence_lengths.mean():.1f} words on average; "
-                     f"{np.mean(sentence_lengths > 30) * 100:.0f}% of sentences have more than 30 words; the most "
-                     "common first words are " + ", ".join(f"'{w}' {n} times" for w, n in openers.most_common(5))
-                     + "; punctuation per 100 words: "
-                     + ", ".join(f"{name} {rate:.1f} ({_how_often(rate)})" for name, rate in per_100.items()) + ".",
-        "Sources": f"{quoted_paragraphs * 100 / max(len(paragraphs), 1):.0f}% of paragraphs contain a direct "
-                   "quotation; reporting verbs: "
-                   + (", ".join(f"'{v}' {n} times" for v, n in reporting.most_common() if n) or "none") + ".",
-        "Vocabulary": "word pairs that recur across texts: "
-                      + (", ".join(f"'{p}'" for p in shared_phrases) or "none") + ".",
-        "Details": f"numbers {numbers_per_100:.1f} per 100 words ({_how_often(numbers_per_100)}).",
-        "Voice": f"the texts are told in the {_perspective(first_person, second_person)}: outside "
-                 f"quotations, first-person words (I, we, my, our) {first_person:.1f} per 100 words "
-                 f"({_how_often(first_person)}), second-person words (you, your) {second_person:.1f} per 100 words "
-                 f"({_how_often(second_person)}); questions: {joined.count('?')}, exclamations: "
-                 f"{joined.count('!')} in all texts together.",
-        "Endings": f"{ending_quotes} of {len(texts)} texts end with a paragraph that contains a quotation; a last "
-                   f"paragraph has {np.mean([len(_sentences(p)) for p in last_paragraphs] or [0]):.1f} sentences "
-                   "on average.",
+        "Argument": [f"questions are {_percent(c.questions)} of sentences",
+                     "sentences opening with a connective: "
+                     + (", ".join(f"{word} {n}" for word, n in c.connectives.items()) or "none")],
+        "Reader": [_rate("second-person words (you, your)", c.second_person)],
+        "Support": [_rate("numbers", c.numbers), *quoted],
+        "Certainty": [_rate("hedges (maybe, might, I think)", c.hedges), _rate("boosters (clearly, always, must)", c.boosters)],
+        "Openings": [f"a text's first sentence has {c.first_sentence_words:.0f} words on average",
+                     *_of_texts(c.greeting_openings, c, "open with a greeting"),
+                     *_of_texts(c.question_openings, c, "open with a question")],
+        "Closings": [f"a text's last paragraph has {c.last_paragraph_sentences:.1f} sentences on average",
+                     *_of_texts(c.sign_off_closings, c, "end with a sign-off line"),
+                     *_of_texts(c.question_closings, c, "end with a question")],
+        "Temperament": [f"exclamations are {_percent(c.exclamations)} of sentences"],
+        "Voice": [f"the texts are told in the {c.perspective}",
+                  _rate("first-person words outside quotations", c.first_person),
+                  _rate("contractions (don't, I'm)", c.contractions)],
+        "Sentences": [f"a sentence has {c.words_per_sentence:.1f} words on average",
+                      f"{_percent(c.long_sentences)} have more than 25 words, {_percent(c.short_sentences)} fewer than 8"],
+        "Paragraphs": [f"a text has {c.words_per_text:.0f} words (median of {c.texts} texts; from {c.shortest_text} to "
+                       f"{c.longest_text})", f"a text has {c.paragraphs_per_text:.0f} paragraphs (median)",
+                       f"a paragraph has {c.sentences_per_paragraph:.1f} sentences and {c.words_per_paragraph:.0f} "
+                       f"words on average", f"{_percent(c.one_sentence_paragraphs)} of paragraphs are one sentence"],
+        "Vocabulary": [f"{_percent(c.long_words)} of words have 8 or more letters",
+                       "word pairs found in two or more texts: "
+                       + (", ".join(f"'{pair}'" for pair in c.recurring_pairs) or "none")],
+        "Punctuation": ["per 100 words: " + ", ".join(f"{name} {rate:.1f} ({how_often(rate)})"
+                                                     for name, rate in c.punctuation.items())],
     }
-    return [f"{aspect}: {lines[aspect]}" for aspect in ASPECTS]
+    return [f"{aspect}: " + "; ".join(lines[aspect]) + "." for aspect in ASPECTS if aspect in lines]

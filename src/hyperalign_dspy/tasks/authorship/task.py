@@ -7,13 +7,10 @@ from collections.abc import Callable
 from pydantic import model_validator
 
 from hyperalign_dspy.core.baselines import ZeroShot
-from hyperalign_dspy.core.profile import profile_text
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.suite import EvalSuite
 from hyperalign_dspy.tasks.authorship.baselines import FewShotInContext
-from hyperalign_dspy.tasks.authorship.evaluation import (
-    AuthorshipEvaluation,
-)
+from hyperalign_dspy.tasks.authorship.evaluation import AuthorshipEvaluation
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 from hyperalign_dspy.tasks.base import Task
@@ -49,11 +46,12 @@ class AuthorshipTask(Task):
         for number, prompt in enumerate(prompts, start=1):
             progress(f"writing response {number}/{len(prompts)}")
             responses.append({"prompt": prompt, "response": program(profile=profile, prompt=prompt).response})
-        return {"hypotheses": profile.hypotheses, "attributes": profile.attributes.model_dump(), "responses": responses}
+        return {**profile.model_dump(include={"hypotheses", "attributes", "checks"}), "responses": responses}
 
     def personalized_text(self, result: dict) -> str:
+        profile = UserProfile(**result, source_ids=[])
         answers = "".join(f"\n\nPrompt: {item['prompt']}\n\n{item['response']}" for item in result["responses"])
-        return profile_text(result["hypotheses"], result["attributes"]) + answers
+        return profile.as_text() + answers
 
 
 AUTHORSHIP = AuthorshipTask()

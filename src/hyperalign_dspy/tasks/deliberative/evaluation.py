@@ -16,11 +16,7 @@ from hyperalign_dspy.judges.pairwise import PairJudgment, bootstrap_ci, share_te
 from hyperalign_dspy.tasks.base import TaskEvaluation
 from hyperalign_dspy.tasks.deliberative.judging import DeliberativeJudging
 from hyperalign_dspy.tasks.deliberative.prompts import load_safety_prompts
-from hyperalign_dspy.tasks.deliberative.safety import (
-    CLASSIFIER_CHANCE,
-    SafetyRates,
-    classifier_above_chance,
-)
+from hyperalign_dspy.tasks.deliberative.safety import CLASSIFIER_CHANCE, SafetyRates, classifier_above_chance
 
 
 class DeliberativeReport(EvaluationReport):

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import dspy
 
-from hyperalign_dspy.judges.metric import (
-    BaselineOutputs,
-    JudgeFailed,
-    PairwiseMetric,
-    judgment_feedback,
-)
+from hyperalign_dspy.judges.metric import BaselineOutputs, JudgeFailed, PairwiseMetric, judgment_feedback
 from hyperalign_dspy.judges.pairwise import SCORES
 from hyperalign_dspy.tasks.deliberative.judging import DeliberativeJudging
 from hyperalign_dspy.tasks.deliberative.safety import is_unsafe_compliance

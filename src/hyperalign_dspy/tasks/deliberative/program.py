@@ -12,16 +12,16 @@ from hyperalign_dspy.core.output_checks import clean_response
 from hyperalign_dspy.core.profile import Profile
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.lms.roles import LMConfig
-from hyperalign_dspy.tasks.deliberative.signatures import (
-    AskerAttributes,
-    DeliberateAnswer,
-    InferAskerHypotheses,
-)
+from hyperalign_dspy.tasks.deliberative.signatures import AskerAttributes, DeliberateAnswer, InferAskerHypotheses
 from hyperalign_dspy.tasks.deliberative.spec import load_spec
 
 
 class AskerProfile(Profile):
     attributes: AskerAttributes
+
+    @classmethod
+    def kind_of(cls, text: str) -> str:
+        return "asker"
 
 
 class DeliberativeHyPerAlign(HypothesesProgram):

@@ -17,9 +17,7 @@ from hyperalign_dspy.evaluation.suite import EvalSuite
 from hyperalign_dspy.lms.roles import LMConfig
 from hyperalign_dspy.tasks.base import Task
 from hyperalign_dspy.tasks.deliberative.baselines import SpecOnly
-from hyperalign_dspy.tasks.deliberative.evaluation import (
-    DeliberativeEvaluation,
-)
+from hyperalign_dspy.tasks.deliberative.evaluation import DeliberativeEvaluation
 from hyperalign_dspy.tasks.deliberative.program import DeliberativeHyPerAlign
 from hyperalign_dspy.tasks.deliberative.spec import load_spec
 
@@ -74,8 +72,8 @@ class DeliberativeTask(Task):
         for number, prompt in enumerate(prompts, start=1):
             progress(f"answering prompt {number}/{len(prompts)}")
             out = program(prompt=prompt, examples=earlier)
-            answers.append({"prompt": prompt, "hypotheses": out.profile.hypotheses,
-                            "attributes": out.profile.attributes.model_dump(), "decision": out.decision,
+            answers.append({"prompt": prompt, **out.profile.model_dump(include={"hypotheses", "attributes"}),
+                            "decision": out.decision,
                             "cited_rule": out.cited_rule, "deliberation": out.deliberation, "response": out.response})
         return {"responses": answers}
 
@@ -84,7 +82,7 @@ class DeliberativeTask(Task):
         for item in result["responses"]:
             lines = [f"Prompt: {item['prompt']}\n\nHypotheses about the asker:"]
             for number, hypothesis in enumerate(item["hypotheses"], start=1):
-                lines.append(textwrap.fill(hypothesis, width=100, initial_indent=f"{number:>3}. ", subsequent_indent="     "))
+                lines.append(textwrap.fill(hypothesis["text"], width=100, initial_indent=f"{number:>3}. ", subsequent_indent="     "))
             lines.append(f"\nDecision: {item['decision']} (rule {item['cited_rule']}): "
                          f"{' '.join(str(item['deliberation']).split())}\n\n{item['response']}\n")
             blocks.append("\n".join(lines))

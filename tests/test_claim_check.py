@@ -1,0 +1,140 @@
+"""Stage 1's hypotheses checked against the texts: planted false claims are corrected or dropped,
+true ones pass, and the profile says what changed."""
+
+from __future__ import annotations
+
+import dspy
+import pytest
+from dspy.utils import DummyLM
+
+from hyperalign_dspy import HyPerAlign, HyperAlignError
+from hyperalign_dspy.tasks.authorship.claim_check import check_hypotheses, split_hypothesis
+from hyperalign_dspy.tasks.authorship.style_measurements import count
+
+# Three short blog posts: first person, short sentences, one-or-two-sentence paragraphs, no
+# semicolons, no quotations, questions now and then.
+POSTS = [
+    "I fixed the gate today. It took an hour.\n\nWhy did I wait a year? No idea.\n\nThe hinge was rusted. I oiled it.",
+    "We planted beans. The soil was wet.\n\nWill they come up? I hope so.\n\nMy back hurts. Worth it.",
+    "I read on the porch. The light was good.\n\nDid the neighbours mind the radio? Probably.\n\nI turned it down.",
+]
+
+
+def run(hypotheses: list[str]):
+    counts = count(POSTS)
+    return check_hypotheses(hypotheses, POSTS, counts), counts
+
+
+def test_true_claims_pass_unchanged():
+    true = ["Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')",
+            "Sentences: The writer keeps sentences to about 4 words (evidence: 'The soil was wet')",
+            "Punctuation: The writer never uses semicolons (evidence: 'It took an hour')",
+            "Values: The writer values work done by hand (evidence: 'My back hurts. Worth it.')"]
+    (kept, checks), _ = run(true)
+    assert kept == true and checks == []
+
+
+def test_a_wrong_number_is_corrected_to_the_count():
+    (kept, checks), counts = run(["Paragraphs: The writer writes 546 words per paragraph (evidence: 'The hinge was rusted')",
+                                  "Sentences: The writer writes sentences of about 30 words (evidence: 'I oiled it')"])
+    per_paragraph, per_sentence = f"{counts.words_per_paragraph:.1f}", f"{counts.words_per_sentence:.1f}"
+    assert kept == [f"Paragraphs: The writer writes {per_paragraph} words per paragraph (evidence: 'The hinge was rusted')",
+                    f"Sentences: The writer writes sentences of about {per_sentence} words (evidence: 'I oiled it')"]
+    assert [check.outcome for check in checks] == ["corrected", "corrected"]
+    assert checks[0].reason == f"words per paragraph: 546 stated, {per_paragraph} counted"
+
+
+@pytest.mark.parametrize(("false_claim", "reason"), [
+    ("Voice: The writer tells in the third person (evidence: 'I read on the porch')", "told in the first person"),
+    ("Punctuation: The writer uses many semicolons (evidence: 'The light was good')", "semicolons: 0.0 per 100 words"),
+    ("Support: The writer often quotes experts (evidence: 'We planted beans')", "0% of paragraphs hold a direct quotation"),
+    ("Reader: The writer never asks questions (evidence: 'Will they come up?')", "question marks"),
+])
+def test_a_refuted_claim_is_dropped_with_its_reason(false_claim, reason):
+    (kept, checks), _ = run([false_claim])
+    assert kept == [] and len(checks) == 1
+    assert checks[0].outcome == "dropped" and checks[0].hypothesis == false_claim and reason in checks[0].reason
+
+
+def test_using_a_persons_words_is_not_a_claim_about_who_tells():
+    (kept, checks), _ = run(["Reader: The writer uses second-person words now and then (evidence: 'Will they come up?')",
+                             "Voice: The writer keeps a third-person voice (evidence: 'The soil was wet')"])
+    assert len(kept) == 1 and kept[0].startswith("Reader:")
+    assert checks[0].hypothesis.startswith("Voice:") and "told in the first person" in checks[0].reason
+
+
+def test_evidence_that_is_not_in_the_texts_is_removed_and_the_claim_kept():
+    (kept, checks), counts = run(["Values: The writer values thrift (evidence: 'a coupon saved is a coupon earned')",
+                                  "Sentences: The writer writes 30 words a sentence (evidence: 'The writer writes long')"])
+    assert kept == ["Values: The writer values thrift", f"Sentences: The writer writes {counts.words_per_sentence:.1f} words a sentence"]
+    assert [check.outcome for check in checks] == ["corrected", "corrected"]
+    assert checks[0].reason == "its evidence is not in the texts: removed"
+    assert checks[1].reason.startswith("its evidence is not in the texts: removed; words per sentence: 30 stated")
+
+
+def test_words_near_a_mention_decide_how_often_it_is_said_to_happen():
+    # "not" here is about answering, not about how often questions come: nothing to refute.
+    (kept, checks), _ = run(["Argument: The writer asks questions but does not answer them (evidence: 'No idea.')"])
+    assert len(kept) == 1 and checks == []
+
+
+def test_split_hypothesis():
+    assert split_hypothesis("Voice: The writer says I (evidence: 'I'm here')") == ("Voice", "The writer says I", "I'm here")
+    assert split_hypothesis("Writes short texts.") == ("", "Writes short texts.", None)
+
+
+def scripted_profile(hypotheses: list[str]):
+    from lm_answers import sample_attributes
+
+    lm = DummyLM([{"hypotheses": hypotheses, "attributes": sample_attributes()}], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        return HyPerAlign().infer_profile(POSTS)
+
+
+def test_the_profile_keeps_what_the_texts_bear_out_and_says_what_changed():
+    profile = scripted_profile([
+        "Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')",
+        "Paragraphs: The writer writes 40 sentences per paragraph (evidence: 'Why did I wait a year?')",
+        "Punctuation: The writer uses many semicolons (evidence: 'The light was good')",
+        "Temperament: The writer is wry about small chores (evidence: 'My back hurts. Worth it.')",
+    ])
+    assert [hypothesis.kind for hypothesis in profile.hypotheses] == ["style", "style", "personality"]
+    assert profile.hypotheses[1].text.startswith("Paragraphs: The writer writes 1.9 sentences per paragraph")  # 17 in 9
+    assert [(check.outcome, check.hypothesis.split(":")[0]) for check in profile.checks] == [
+        ("corrected", "Paragraphs"), ("dropped", "Punctuation")]
+    assert "Checked against the texts:" in profile.as_text() and "dropped: Punctuation" in profile.as_text()
+
+
+def test_a_profile_of_refuted_claims_only_is_an_error():
+    with pytest.raises(HyperAlignError, match=r"none of the LM's hypotheses is borne out by the texts \(2 stated; "
+                                              r"the first dropped because counted: the texts are told in the first person\)"):
+        scripted_profile(["Voice: The writer tells in the third person (evidence: 'I read on the porch')",
+                          "Punctuation: The writer never uses question marks (evidence: 'Why did I wait a year?')"])
+
+
+def test_a_long_or_short_style_the_counts_refute_is_replaced_by_the_count():
+    from lm_answers import sample_attributes
+
+    guessed = {**sample_attributes(), "sentence_style": "lengthy, complex", "paragraph_style": "short paragraphs"}
+    lm = DummyLM([{"hypotheses": ["Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')"],
+                   "attributes": guessed}], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        profile = HyPerAlign().infer_profile(POSTS)
+    words = count(POSTS).words_per_sentence
+    assert profile.attributes.sentence_style == f"short sentences: {words:.1f} words on average"
+    assert profile.attributes.paragraph_style == "short paragraphs"  # 1.9 sentences: short indeed
+    assert [(check.outcome, check.hypothesis) for check in profile.checks] == [("corrected", "sentence_style: lengthy, complex")]
+
+
+def test_stage_two_reads_the_claims_without_their_evidence():
+    from lm_answers import sample_attributes
+
+    from hyperalign_dspy import UserProfile
+
+    profile = UserProfile(hypotheses=["Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')"],
+                          attributes=sample_attributes(), source_ids=["a"])
+    lm = DummyLM([{"response": "We painted the shed on Sunday and it rained on it by Monday."}], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        HyPerAlign()(profile=profile, prompt="Write about the shed.")
+    sent = lm.history[0]["messages"][-1]["content"]
+    assert "Voice: The writer speaks in the first person" in sent and "I fixed the gate today" not in sent
