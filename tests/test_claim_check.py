@@ -49,6 +49,15 @@ def test_a_wrong_number_is_corrected_to_the_count():
     ("Punctuation: The writer uses many semicolons (evidence: 'The light was good')", "semicolons: 0.0 per 100 words"),
     ("Support: The writer often quotes experts (evidence: 'We planted beans')", "0% of paragraphs hold a direct quotation"),
     ("Reader: The writer never asks questions (evidence: 'Will they come up?')", "question marks"),
+    ("Reader: The writer addresses the reader directly in most sentences (evidence: 'I hope so')",
+     "second-person words (you, your): 0.0 per 100 words"),
+    ("Openings: The writer starts each sentence with a connective (evidence: 'It took an hour')",
+     "0% of sentences open with a connective"),
+    ("Openings: The writer opens most texts with a greeting (evidence: 'I fixed the gate today')",
+     "0% of texts open with a greeting"),
+    # Said to happen at all ("uses"), and counted never.
+    ("Temperament: The writer uses exclamations (evidence: 'Worth it.')", "exclamation marks: 0.0 per 100 words"),
+    ("Punctuation: The writer uses question marks and semicolons (evidence: 'It took an hour')", "semicolons: 0.0 per 100 words"),
 ])
 def test_a_refuted_claim_is_dropped_with_its_reason(false_claim, reason):
     (kept, checks), _ = run([false_claim])
@@ -57,9 +66,9 @@ def test_a_refuted_claim_is_dropped_with_its_reason(false_claim, reason):
 
 
 def test_using_a_persons_words_is_not_a_claim_about_who_tells():
-    (kept, checks), _ = run(["Reader: The writer uses second-person words now and then (evidence: 'Will they come up?')",
+    (kept, checks), _ = run(["Voice: The writer uses third-person words now and then (evidence: 'Will they come up?')",
                              "Voice: The writer keeps a third-person voice (evidence: 'The soil was wet')"])
-    assert len(kept) == 1 and kept[0].startswith("Reader:")
+    assert len(kept) == 1 and "now and then" in kept[0]
     assert checks[0].hypothesis.startswith("Voice:") and "told in the first person" in checks[0].reason
 
 
@@ -76,6 +85,28 @@ def test_words_near_a_mention_decide_how_often_it_is_said_to_happen():
     # "not" here is about answering, not about how often questions come: nothing to refute.
     (kept, checks), _ = run(["Argument: The writer asks questions but does not answer them (evidence: 'No idea.')"])
     assert len(kept) == 1 and checks == []
+
+
+def test_the_other_side_of_a_contrast_is_not_said_to_happen():
+    claim = "Punctuation: The writer prefers full stops to semicolons (evidence: 'It took an hour')"
+    assert run([claim])[0] == ([claim], [])
+
+
+def test_hypotheses_citing_the_same_evidence_for_different_claims_are_both_kept():
+    profile = scripted_profile([
+        "Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')",
+        "Openings: The writer opens with what they did that day (evidence: 'I fixed the gate today')",
+        "Openings: The writer opens with what they did that day (evidence: 'We planted beans')",
+    ])
+    assert [hypothesis.text.split(":")[0] for hypothesis in profile.hypotheses] == ["Voice", "Openings"]
+
+
+def test_a_window_stops_at_the_next_clause():
+    # "never" belongs to semicolons (none counted), not to question marks (some).
+    claim = "Punctuation: The writer uses question marks but never semicolons (evidence: 'It took an hour')"
+    assert run([claim])[0] == ([claim], [])
+    (kept, checks), _ = run(["Punctuation: The writer uses semicolons often and never commas (evidence: 'It took an hour')"])
+    assert kept == [] and "semicolons: 0.0 per 100 words" in checks[0].reason
 
 
 def test_split_hypothesis():
@@ -138,3 +169,12 @@ def test_stage_two_reads_the_claims_without_their_evidence():
         HyPerAlign()(profile=profile, prompt="Write about the shed.")
     sent = lm.history[0]["messages"][-1]["content"]
     assert "Voice: The writer speaks in the first person" in sent and "I fixed the gate today" not in sent
+
+
+def test_most_is_a_majority_of_a_share():
+    emails = ["Hi Ann,\n\nThe gate is fixed.\n\nBest,\nJo", "The beans are up.\n\nBest,\nJo", "Rain again.\n\nJo"]
+    counts = count(emails)  # one of three greets, two of three sign off
+    kept, checks = check_hypotheses(["Openings: The writer opens most texts with a greeting",
+                                     "Closings: The writer ends most texts with a sign-off"], emails, counts)
+    assert kept == ["Closings: The writer ends most texts with a sign-off"]
+    assert checks[0].reason == "counted: 33% of texts open with a greeting"

@@ -1,7 +1,8 @@
 """Counted style facts, on texts whose counts are known."""
 
+from hyperalign_dspy.tasks.authorship.claim_check import is_quoted_from
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
-from hyperalign_dspy.tasks.authorship.style_measurements import measure_style
+from hyperalign_dspy.tasks.authorship.style_measurements import excerpt, instances, measure_style
 
 REPORTER = (
     'Acme Corp said on Monday profit rose 12 percent.\n'
@@ -25,11 +26,12 @@ def test_a_measurement_per_countable_aspect_in_the_signatures_order():
 
 def test_reporter_counts():
     lines = measure_style([REPORTER, REPORTER])
-    assert line(lines, "Openings:") == "Openings: a text's first sentence has 9 words on average."
+    assert line(lines, "Openings:") == ("Openings: a text's first sentence has 9 words on average; "
+                                        "as in 'Acme Corp said on Monday profit rose 12 percent.'.")
     assert line(lines, "Paragraphs:") == (
         "Paragraphs: a text has 25 words (median of 2 texts; from 25 to 25); a text has 3 paragraphs (median); "
         "a paragraph has 1.0 sentences and 8 words on average; 100% of paragraphs are one sentence.")
-    assert line(lines, "Support:").endswith("33% of paragraphs hold a direct quotation; reporting verbs: said 6.")
+    assert "; 33% of paragraphs hold a direct quotation; reporting verbs: said 6;" in line(lines, "Support:")
     assert "told in the third person" in line(lines, "Voice:")
     # every pair recurs in both texts, so ties are broken alphabetically
     assert line(lines, "Vocabulary:").startswith(
@@ -40,10 +42,10 @@ def test_diarist_counts():
     lines = measure_style([DIARIST])
     assert "told in the first person" in line(lines, "Voice:")
     assert line(lines, "Argument:").startswith("Argument: questions are 25% of sentences;")
-    assert line(lines, "Temperament:") == "Temperament: exclamations are 25% of sentences."
-    assert line(lines, "Closings:").endswith("1 of 1 texts end with a question.")
+    assert line(lines, "Temperament:") == "Temperament: exclamations are 25% of sentences; as in 'My sister told me you would come!'."
+    assert line(lines, "Closings:").endswith("1 of 1 texts end with a question; as in 'Did you?'.")
     assert line(lines, "Vocabulary:").endswith("word pairs found in two or more texts: none.")
-    assert line(lines, "Openings:") == "Openings: a text's first sentence has 4 words on average."
+    assert line(lines, "Openings:") == "Openings: a text's first sentence has 4 words on average; as in 'I went out today.'."
 
 
 def test_a_genres_measures_are_said_only_where_the_texts_show_them():
@@ -67,3 +69,21 @@ def test_measurements_do_not_depend_on_the_process_hash_seed():
         for seed in ("1", "2", "3")
     }
     assert len(runs) == 1
+
+
+def test_instances_are_quoted_from_the_texts_in_the_writers_own_words():
+    reporter, diarist = instances([REPORTER, REPORTER]), instances([DIARIST])
+    for found, texts in ((reporter, [REPORTER]), (diarist, [DIARIST])):
+        assert all(is_quoted_from(quote, texts) for quote in found.values()), found
+    # "We had a strong year" is the reporter quoting someone: no instance of a first-person voice.
+    assert "Voice" not in reporter and diarist["Voice"] == "I went out today."
+    assert reporter["Support"] == "Acme Corp said on Monday profit rose 12 percent."
+    assert diarist["Argument"] == "Did you?"
+    assert "Reader" not in reporter and "you" in diarist["Reader"]
+
+
+def test_an_excerpt_is_ten_words_around_the_instance_without_marks_a_quote_cannot_hold():
+    sentence = 'One two three four five six seven eight nine ten eleven twelve "maybe" thirteen (fourteen); fifteen.'
+    assert excerpt(sentence, sentence.index("maybe")) == "seven eight nine ten eleven twelve maybe thirteen fourteen fifteen."
+    assert excerpt(sentence) == "One two three four five six seven eight nine ten"
+    assert excerpt("Don't stop, it's 'fine'.") == "Don't stop, it's fine."

@@ -39,13 +39,14 @@ def output_budget(lm: dspy.LM) -> int:
     return int(lm.kwargs.get("max_tokens") or 1024)
 
 
-def distinct(hypotheses: list[str], same_hypothesis: float = ProgramSettings().same_hypothesis) -> list[str]:
-    """The hypotheses without empty ones and without restatements of an earlier one (word sets
-    that overlap `same_hypothesis` or more): a small model under a grammar sometimes fills its list
-    with rewordings."""
+def distinct(hypotheses: list[str], same_hypothesis: float = ProgramSettings().same_hypothesis,
+             claim_of=lambda hypothesis: hypothesis) -> list[str]:
+    """The hypotheses without empty ones and without restatements of an earlier one (claims whose
+    word sets overlap `same_hypothesis` or more): a small model under a grammar sometimes fills its
+    list with rewordings."""
     kept: list[tuple[str, set[str]]] = []
     for hypothesis in (h.strip() for h in hypotheses):
-        words = set(re.findall(r"\w+", hypothesis.lower()))
+        words = set(re.findall(r"\w+", claim_of(hypothesis).lower()))
         if words and all(len(words & seen) / len(words | seen) < same_hypothesis for _, seen in kept):
             kept.append((hypothesis, words))
     return [hypothesis for hypothesis, _ in kept]
@@ -108,6 +109,11 @@ class HypothesesProgram(dspy.Module):
         what was corrected or dropped."""
         return hypotheses, attributes, []
 
+    def claim_of(self, hypothesis: str) -> str:
+        """What a hypothesis claims, without what it cites: two hypotheses that cite the same
+        evidence for different claims are not restatements."""
+        return hypothesis
+
     def generate_inputs(self, prompt: str, profile: Profile) -> dict:
         return {"prompt": prompt, "hypotheses": profile.hypothesis_texts, "attributes": profile.attributes}
 
@@ -127,7 +133,7 @@ class HypothesesProgram(dspy.Module):
         if key not in self._profiles:
             with dspy.context(lm=lm, adapter=stage_one_adapter(lm)):
                 prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
-            stated = distinct(prediction.hypotheses, self.settings.same_hypothesis)
+            stated = distinct(prediction.hypotheses, self.settings.same_hypothesis, self.claim_of)
             hypotheses, attributes, checks = self.checked(stated, prediction.attributes, user_texts)
             if not stated:
                 raise HyperAlignError("the LM inferred no hypotheses from the texts")

@@ -55,7 +55,9 @@ def _load_llama(path: Path, context_tokens: int):
             _LOADED[key] = Llama(
                 model_path=str(path),
                 n_ctx=context_tokens,
-                n_threads=os.cpu_count() or 2,
+                # The cores this process may run on (`taskset`), not all the machine's: a thread
+                # more than there are cores stalls every step of llama.cpp's thread barrier.
+                n_threads=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2,
                 # Half llama.cpp's default batch, and flash attention: a smaller compute buffer
                 # (peak memory of the demo), at the same prompt speed on 2 cores.
                 n_batch=256,

@@ -7,7 +7,8 @@ A hypothesis states a claim and quotes its evidence: "<Aspect>: The writer <clai
   1.5B model, reading long news texts, wrote descriptions where it was asked for quotes);
 - a countable claim agrees with the counts (`style_measurements.TextCounts`): a number of words,
   sentences or paragraphs far from the counted one is corrected to it; a person, or how often a
-  punctuation mark, a question or a quotation occurs, that the counts refute is dropped.
+  punctuation mark, a question, a quotation, a word to the reader ("you"), a greeting, a sign-off
+  or a sentence-opening connective occurs ("never", "often", "each", or at all), that the counts refute is dropped.
 Claims nothing here can count (how the writer argues, what they value) pass as stated. The
 attributes' sentence and paragraph styles are checked the same way: a "long" or "short" the counts
 refute is replaced by the counted length.
@@ -16,6 +17,8 @@ refute is replaced by the counted length.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from hyperalign_dspy.core.profile import ClaimCheck
 from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts, how_often, words_of
@@ -55,20 +58,57 @@ _BY_ASPECT = {
 # using some person's words ("uses second-person words").
 _PERSON = re.compile(r"\b(?:in|from)\s+(?:the\s+|a\s+)?(first|second|third)[- ]person\b|"
                      r"\b(first|second|third)[- ]person\s+(?:perspective|voice|narrat\w*|point of view)", re.IGNORECASE)
+# How often a claim says a habit occurs, from the words next to its mention: never, often, or always.
 _LOW = re.compile(r"\b(?:never|no|not|avoids?|rarely|seldom|hardly|without|little|few)\b", re.IGNORECASE)
-_HIGH = re.compile(r"\b(?:often|frequent\w*|many|heav\w*|lots|regularly|every|always|most|constantly|"
-                   r"consistently|usually|typically|generally|plenty|numerous|liberal\w*)\b", re.IGNORECASE)
-_MARKS = {
-    "commas": re.compile(r"\bcommas?\b", re.IGNORECASE),
-    "semicolons": re.compile(r"semicolon", re.IGNORECASE),
-    "colons": re.compile(r"(?<!semi)colon", re.IGNORECASE),
-    "dashes": re.compile(r"\bdash", re.IGNORECASE),
-    "parentheses": re.compile(r"parenthe|bracket", re.IGNORECASE),
-    "exclamation marks": re.compile(r"exclamation", re.IGNORECASE),
-    "question marks": re.compile(r"\bquestions?\b|question mark", re.IGNORECASE),
-    "ellipses": re.compile(r"ellips", re.IGNORECASE),
-}
-_QUOTATIONS = re.compile(r"\bquot(?:es?|ations?|ing)\b", re.IGNORECASE)
+_HIGH = re.compile(r"\b(?:often|frequent\w*|many|heav\w*|lots|regularly|constantly|usually|typically|"
+                   r"generally|plenty|numerous|liberal\w*|directly)\b", re.IGNORECASE)
+# "most" of a share is a majority: refuted, as "always" is, below one half.
+_ALWAYS = re.compile(r"\b(?:each|every|always|all|consistently|invariably|most)\b", re.IGNORECASE)
+# A window of words next to a mention stops at a word that starts another clause ("commas but no semicolons").
+_CONTRAST = frozenset({"to", "of", "over", "than"})
+_CLAUSE_BREAK = frozenset({"but", "while", "though", "although", "than", "and", "yet", "instead", "whereas", "rather", "or"})
+
+
+@dataclass(frozen=True)
+class Habit:
+    """Something a claim can say the writer does never, at all, often or always, and its count: a rate per
+    100 words (`share_of` empty) or a share of sentences or paragraphs."""
+
+    name: str
+    mention: re.Pattern
+    counted: Callable[[TextCounts], float]
+    share_of: str = ""
+
+    def refutes(self, said: str, value: float) -> bool:
+        if said == "some":
+            return value == 0
+        if not self.share_of:  # a rate: "always" says no more than "often"
+            return value >= _REFUTES_NEVER if said == "never" else value < _REFUTES_OFTEN
+        return {"never": value >= 0.1, "often": value < 0.05, "always": value < 0.5}[said]
+
+    def shown(self, value: float) -> str:
+        if self.share_of:
+            return f"{value * 100:.0f}% of {self.share_of}"
+        return f"{self.name}: {value:.1f} per 100 words ({how_often(value)})"
+
+
+_HABITS = (
+    *(Habit(name, re.compile(pattern, re.IGNORECASE), lambda c, name=name: c.punctuation[name]) for name, pattern in (
+        ("commas", r"\bcommas?\b"), ("semicolons", "semicolon"), ("colons", r"(?<!semi)colon"), ("dashes", r"\bdash"),
+        ("parentheses", "parenthe|bracket"), ("exclamation marks", "exclamation"),
+        ("question marks", r"\bquestions?\b|question mark"), ("ellipses", "ellips"))),
+    Habit("quotations", re.compile(r"\bquot(?:es?|ations?|ing)\b", re.IGNORECASE), lambda c: c.quoted_paragraphs,
+          "paragraphs hold a direct quotation"),
+    Habit("second-person words (you, your)", re.compile(
+        r"\baddress\w*\s+(?:the\s+|their\s+|its\s+)?readers?\b|\bsecond[- ]person\b|\b(?:you|your)\b", re.IGNORECASE),
+        lambda c: c.second_person),
+    Habit("greetings", re.compile(r"\bgreet\w*|\bsalutations?\b", re.IGNORECASE),
+          lambda c: c.greeting_openings / c.texts, "texts open with a greeting"),
+    Habit("sign-offs", re.compile(r"\bsign[- ]?offs?\b|\bsigns? off\b|\bvaledictions?\b", re.IGNORECASE),
+          lambda c: c.sign_off_closings / c.texts, "texts end with a sign-off line"),
+    Habit("connectives", re.compile(r"\b(?:connectives?|conjunctions?|connecting words?)\b", re.IGNORECASE),
+          lambda c: c.connective_openings, "sentences open with a connective"),
+)
 # Rates per 100 words: a claim of "never" is refuted at or above the first, one of "often" below the second.
 _REFUTES_NEVER, _REFUTES_OFTEN = 1.0, 0.2
 
@@ -115,28 +155,38 @@ def _numbers(aspect: str, claim: str) -> list[tuple[re.Match, str]]:
 
 
 def _how_often_said(claim: str, mention: re.Match) -> str | None:
-    """'low' or 'high' when the words next to a mention (four before it, two after) say how often."""
-    before = claim[: mention.start()].split()[-4:]
-    after = claim[mention.end():].split()[:2]
+    """'never', 'often' or 'always' when the words next to a mention (five before it, three after,
+    within its clause) say how often, 'some' when they say nothing of it; None when they say both."""
+    before = claim[: mention.start()].split()[-5:]
+    breaks = [i for i, word in enumerate(before) if word.lower().strip(",;") in _CLAUSE_BREAK]
+    before = before[breaks[-1] + 1:] if breaks else before
+    after = []
+    for word in claim[mention.end():].split()[:3]:
+        if word.lower().strip(",;") in _CLAUSE_BREAK:
+            break
+        after.append(word)
     near = " ".join([*before, *after])
-    low, high = bool(_LOW.search(near)), bool(_HIGH.search(near))
-    return None if low == high else "low" if low else "high"
+    low, high, always = (bool(pattern.search(near)) for pattern in (_LOW, _HIGH, _ALWAYS))
+    if low and (high or always):
+        return None
+    if not (low or high or always):
+        # "uses exclamations": it happens at all, unless the mention is the other side of a
+        # contrast ("prefers commas to semicolons", "dashes instead of parentheses").
+        return None if before and before[-1].lower() in _CONTRAST else "some"
+    return "never" if low else "always" if always else "often"
 
 
 def _refuted_quality(claim: str, counts: TextCounts) -> str | None:
-    """Why a claim about person, punctuation or quotation is refuted by the counts, or None."""
+    """Why a claim about person, punctuation, quotation, the reader or connectives is refuted by
+    the counts, or None."""
     person = _PERSON.search(claim)
     if person and f"{(person.group(1) or person.group(2)).lower()} person" != counts.perspective:
         return f"the texts are told in the {counts.perspective}"
-    for name, pattern in _MARKS.items():
-        for mention in pattern.finditer(claim):
-            said, rate = _how_often_said(claim, mention), counts.punctuation[name]
-            if (said == "low" and rate >= _REFUTES_NEVER) or (said == "high" and rate < _REFUTES_OFTEN):
-                return f"{name}: {rate:.1f} per 100 words ({how_often(rate)})"
-    for mention in _QUOTATIONS.finditer(claim):
-        said, share = _how_often_said(claim, mention), counts.quoted_paragraphs
-        if (said == "low" and share >= 0.1) or (said == "high" and share == 0):
-            return f"{share * 100:.0f}% of paragraphs hold a direct quotation"
+    for habit in _HABITS:
+        for mention in habit.mention.finditer(claim):
+            said, value = _how_often_said(claim, mention), habit.counted(counts)
+            if said and habit.refutes(said, value):
+                return habit.shown(value)
     return None
 
 

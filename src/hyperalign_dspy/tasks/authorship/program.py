@@ -34,6 +34,10 @@ class HyPerAlign(HypothesesProgram):
         styles, style_checks = check_style_attributes(attributes, counts)
         return kept, attributes.model_copy(update={**measured_attributes(texts), **styles}), checks + style_checks
 
+    def claim_of(self, hypothesis: str) -> str:
+        aspect, claim, _ = split_hypothesis(hypothesis)
+        return f"{aspect}: {claim}"
+
     def generate_inputs(self, prompt: str, profile: UserProfile) -> dict:
         # Stage 2 acts on the claims; the quoted evidence is for the reader of the profile (and a
         # quote in the notes invites the writer to copy it).

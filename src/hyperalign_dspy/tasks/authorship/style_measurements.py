@@ -96,6 +96,7 @@ class TextCounts:
     quoted_paragraphs: float  # share of paragraphs with a direct quotation
     reporting_verbs: dict[str, int]
     connectives: dict[str, int]  # sentence-opening connective -> count
+    connective_openings: float  # share of sentences that open with a connective
     first_sentence_words: float
     last_paragraph_sentences: float
     greeting_openings: int  # texts whose first line greets someone
@@ -163,6 +164,7 @@ def count(texts: list[str]) -> TextCounts:
         quoted_paragraphs=_share(sum(bool(_QUOTE.search(p)) for p in paragraphs), len(paragraphs)),
         reporting_verbs={verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", joined.lower())))},
         connectives={word: openers[word] for word in _CONNECTIVES if openers[word]},
+        connective_openings=_share(sum(openers[word] for word in _CONNECTIVES), len(sentences)),
         first_sentence_words=float(np.mean([len(words_of(s)) for s in first_sentences] or [0])),
         last_paragraph_sentences=float(np.mean([len(sentences_of(p)) for p in last_paragraphs] or [0])),
         greeting_openings=sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines),
@@ -194,10 +196,68 @@ def _of_texts(number: int, counts: TextCounts, what: str) -> list[str]:
     return [f"{number} of {counts.texts} texts {what}"] if number else []
 
 
+# Marks the hypotheses' grammar keeps out of a quote; an instance is quoted without them.
+_UNQUOTABLE = re.compile(r"[\"“”;()\\]|['‘’](?![A-Za-z])|(?<![A-Za-z])['‘’]")
+_FIRST_PERSON_WORD = re.compile(r"\b(?:I|me|my|mine|we|us|our|ours)\b")
+_SECOND_PERSON_WORD = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
+_MARKS_SHOWN = ("dashes", "colons", "semicolons", "parentheses", "exclamation marks", "ellipses")
+
+
+def excerpt(sentence: str, at: int = 0, words: int = 10) -> str:
+    """At most `words` words of `sentence` around character `at`, without the marks a quote cannot hold."""
+    spans = [m.span() for m in re.finditer(r"\S+", sentence)]
+    index = next((i for i, (start, end) in enumerate(spans) if at < end), len(spans) - 1)
+    first = max(0, min(index - words // 2, len(spans) - words))
+    chosen = sentence[spans[first][0]: spans[min(first + words, len(spans)) - 1][1]]
+    return " ".join(_UNQUOTABLE.sub("", chosen).split()).strip(",:- ")
+
+
+def instances(texts: list[str]) -> dict[str, str]:
+    """For each aspect, where the texts show it, a short excerpt of one instance of what is counted
+    (a question, a hedge, a text's first sentence, ...): evidence that a hypothesis can quote."""
+    by_text = [sentences_of(t) for t in texts]
+    # Each sentence beside its narration: the sentence with what its paragraph quotes blanked out
+    # (a quotation may run over several sentences).
+    narrated = []
+    for paragraph in (p for t in texts for p in paragraphs_of(t)):
+        blanked = _QUOTED_SPAN.sub(lambda m: " " * len(m.group()), paragraph)
+        ends = [m.start() for m in _SENTENCE_END.finditer(paragraph)] + [len(paragraph)]
+        starts = [0] + [m.end() for m in _SENTENCE_END.finditer(paragraph)]
+        narrated += [(paragraph[a:b], blanked[a:b]) for a, b in zip(starts, ends) if len(words_of(paragraph[a:b])) >= 2]
+
+    def first(pattern: re.Pattern, quoted_too: bool = False) -> str | None:
+        """An instance in the writer's own words, else (`quoted_too`) in what they quote."""
+        for searched in (1, 0) if quoted_too else (1,):
+            for pair in narrated:
+                if match := pattern.search(pair[searched]):
+                    return excerpt(pair[0], match.start())
+        return None
+
+    counts = count(texts)
+    typical = min(narrated, key=lambda pair: abs(len(words_of(pair[0])) - counts.words_per_sentence), default=None)
+    shown_marks = [name for name in _MARKS_SHOWN if counts.punctuation[name] > 0]
+    found = {
+        "Argument": first(re.compile(r"\?\s*$")) or first(re.compile(rf"^(?:{'|'.join(_CONNECTIVES)})\b", re.IGNORECASE)),
+        "Reader": first(_SECOND_PERSON_WORD) if counts.second_person else None,
+        "Support": first(re.compile(r"\d"), quoted_too=True),
+        "Certainty": first(_HEDGES, quoted_too=True) or first(_BOOSTERS, quoted_too=True),
+        "Openings": next((excerpt(s) for s in (text_sentences[:1] for text_sentences in by_text) for s in s), None),
+        "Closings": next((excerpt(t[-1], len(t[-1]) - 1) for t in by_text if t), None),
+        "Temperament": first(re.compile(r"!\s*$")),
+        "Voice": first(_FIRST_PERSON_WORD) if counts.perspective == "first person" else None,
+        "Sentences": excerpt(typical[0]) if typical else None,
+        "Punctuation": first(PUNCTUATION[max(shown_marks, key=lambda name: counts.punctuation[name])], quoted_too=True)
+        if shown_marks else None,
+    }
+    return {aspect: quote for aspect, quote in found.items() if quote}
+
+
 def measure_style(texts: list[str]) -> list[str]:
     """One line per aspect that something can be counted about, each starting with the aspect's
-    name, in the order of the signature's aspects: each a fact a hypothesis can cite."""
+    name, in the order of the signature's aspects: each a fact a hypothesis can cite, most with an
+    instance quoted from the texts."""
     c = count(texts)
+    examples = instances(texts)
     quoted = [f"{_percent(c.quoted_paragraphs)} of paragraphs hold a direct quotation"] if c.quoted_paragraphs else []
     if quoted and c.reporting_verbs:
         quoted.append("reporting verbs: " + ", ".join(f"{verb} {n}" for verb, n in c.reporting_verbs.items()))
@@ -230,4 +290,5 @@ def measure_style(texts: list[str]) -> list[str]:
         "Punctuation": ["per 100 words: " + ", ".join(f"{name} {rate:.1f} ({how_often(rate)})"
                                                      for name, rate in c.punctuation.items())],
     }
-    return [f"{aspect}: " + "; ".join(lines[aspect]) + "." for aspect in ASPECTS if aspect in lines]
+    return [f"{aspect}: " + "; ".join([*lines[aspect], *([f"as in '{examples[aspect]}'"] if aspect in examples else [])]) + "."
+            for aspect in ASPECTS if aspect in lines]
