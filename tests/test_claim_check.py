@@ -87,8 +87,11 @@ def test_words_near_a_mention_decide_how_often_it_is_said_to_happen():
     assert len(kept) == 1 and checks == []
 
 
-def test_the_other_side_of_a_contrast_is_not_said_to_happen():
-    claim = "Punctuation: The writer prefers full stops to semicolons (evidence: 'It took an hour')"
+@pytest.mark.parametrize("claim", [
+    "Punctuation: The writer prefers full stops to semicolons (evidence: 'It took an hour')",
+    "Voice: The writer says I outside quotations (evidence: 'I oiled it')",
+])
+def test_the_other_side_of_a_contrast_is_not_said_to_happen(claim):
     assert run([claim])[0] == ([claim], [])
 
 

@@ -65,7 +65,9 @@ _HIGH = re.compile(r"\b(?:often|frequent\w*|many|heav\w*|lots|regularly|constant
 # "most" of a share is a majority: refuted, as "always" is, below one half.
 _ALWAYS = re.compile(r"\b(?:each|every|always|all|consistently|invariably|most)\b", re.IGNORECASE)
 # A window of words next to a mention stops at a word that starts another clause ("commas but no semicolons").
-_CONTRAST = frozenset({"to", "of", "over", "than"})
+# A mention right after one of these is not said to happen ("prefers commas to semicolons", "I
+# outside quotations").
+_CONTRAST = frozenset({"to", "of", "over", "than", "outside"})
 _CLAUSE_BREAK = frozenset({"but", "while", "though", "although", "than", "and", "yet", "instead", "whereas", "rather", "or"})
 
 
@@ -171,7 +173,7 @@ def _how_often_said(claim: str, mention: re.Match) -> str | None:
         return None
     if not (low or high or always):
         # "uses exclamations": it happens at all, unless the mention is the other side of a
-        # contrast ("prefers commas to semicolons", "dashes instead of parentheses").
+        # contrast.
         return None if before and before[-1].lower() in _CONTRAST else "some"
     return "never" if low else "always" if always else "often"
 
