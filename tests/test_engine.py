@@ -16,7 +16,7 @@ import hyperalign_dspy as ha
 from hyperalign_dspy import HyperAlignError
 from hyperalign_dspy.lms import embedded_models as em
 from hyperalign_dspy.lms import llama_engine
-from hyperalign_dspy.lms.llama_engine import MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
+from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
 from hyperalign_dspy.lms.names import context_tokens_of
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 
@@ -25,12 +25,12 @@ from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 
 def test_bounded_caps_a_bare_array():
     assert _grammar_schema({"type": "array", "items": {"type": "string"}}) == {
-        "type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_ITEMS,
+        "type": "array", "items": {"type": "string", "pattern": FREE_TEXT}, "minItems": 1, "maxItems": MAX_ITEMS,
     }
 
 
 def test_bounded_keeps_existing_bounds():
-    schema = {"type": "array", "items": {"type": "string"}, "minItems": 0, "maxItems": 3}
+    schema = {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$"}, "minItems": 0, "maxItems": 3}
     assert _grammar_schema(schema) == schema
 
 
@@ -51,7 +51,7 @@ def test_bounded_reaches_nested_arrays_and_leaves_the_rest_alone():
     bounded = _grammar_schema(schema)
     props = bounded["properties"]
     assert props["hypotheses"]["maxItems"] == MAX_ITEMS
-    assert props["hypotheses"]["items"] == {"type": "string"}
+    assert props["hypotheses"]["items"] == {"type": "string", "pattern": FREE_TEXT}
     assert props["matrix"]["maxItems"] == MAX_ITEMS
     assert props["matrix"]["items"]["maxItems"] == MAX_ITEMS
     assert props["kept"]["maxItems"] == 8
@@ -76,6 +76,15 @@ def test_an_in_order_array_becomes_one_item_per_alternative_in_the_grammar():
     assert "prefixItems" not in _grammar_schema({**IN_ORDER, "x-in-order": False})
     plain = {**IN_ORDER, "items": {"type": "string", "pattern": "^[a-z]+$"}}
     assert _grammar_schema(plain)["items"] == {"type": "string", "pattern": "^[a-z]+$"}
+
+
+def test_free_text_is_words_of_bounded_length():
+    import re
+
+    assert re.fullmatch(FREE_TEXT[1:-1], "calm, dry and precise") and re.fullmatch(FREE_TEXT[1:-1], "")
+    assert not re.fullmatch(FREE_TEXT[1:-1], "x" * 31)  # one word of 31 characters
+    assert not re.fullmatch(FREE_TEXT[1:-1], " ".join(["word"] * 61))
+    assert not re.fullmatch(FREE_TEXT[1:-1], 'a "quote" inside')  # JSON escapes are kept out of the grammar
 
 
 @pytest.mark.runtime
@@ -104,10 +113,10 @@ def test_grammar_schema_drops_string_length_bounds_only():
     original = copy.deepcopy(schema)
     result = _grammar_schema(schema)
     props = result["properties"]
-    assert props["claim"] == {"type": "string", "description": "d"}
-    assert props["maybe"]["anyOf"][0] == {"type": "string"}
+    assert props["claim"] == {"type": "string", "description": "d", "pattern": FREE_TEXT}
+    assert props["maybe"]["anyOf"][0] == {"type": "string", "pattern": FREE_TEXT}
     assert props["maxLength"] == {"type": "integer", "minimum": 1}
-    assert props["tags"] == {"type": "array", "minItems": 1, "items": {"type": "string"}, "maxItems": MAX_ITEMS}
+    assert props["tags"] == {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": FREE_TEXT}, "maxItems": MAX_ITEMS}
     assert props["count"] == {"type": "integer", "maximum": 100}
     assert schema == original
 

@@ -86,11 +86,17 @@ IN_ORDER = "x-in-order"
 _LEADING_ALTERNATION = re.compile(r"\^\(([^()]*)\)(.*)", re.DOTALL)
 
 
+# A string with nothing else to say its shape: at most 60 words of at most 30 characters, one
+# space apart. Unbounded, a small model may run one field on to max_tokens (SmolLM2 spelled a
+# "tone" as a thousand hyphenated words, and the answer was cut off before it parsed).
+FREE_TEXT = r'^([^ "\\]{1,30}( [^ "\\]{1,30}){0,59})?$'
+
+
 def _grammar_schema(schema):
     """The schema as a grammar should enforce it: every array holds 1 to MAX_ITEMS items unless it
-    states its own bounds (or is a tuple: `x-in-order`), and strings have no length bounds
-    (llama-cpp-python spells `maxLength: n` as n nested optional rules, which makes sampling
-    orders of magnitude slower)."""
+    states its own bounds (or is a tuple: `x-in-order`), a string without a pattern, enum or
+    format is FREE_TEXT, and strings have no length bounds (llama-cpp-python spells `maxLength: n`
+    as n nested optional rules, which makes sampling orders of magnitude slower)."""
     if isinstance(schema, list):
         return [_grammar_schema(item) for item in schema]
     if not isinstance(schema, dict):
@@ -105,6 +111,8 @@ def _grammar_schema(schema):
     elif result.get("type") == "array":
         result.setdefault("minItems", 1)
         result.setdefault("maxItems", MAX_ITEMS)
+    elif result.get("type") == "string" and not {"pattern", "enum", "const", "format"} & result.keys():
+        result["pattern"] = FREE_TEXT
     return result
 
 
