@@ -134,9 +134,9 @@ class HypothesesProgram(dspy.Module):
             with dspy.context(lm=lm, adapter=stage_one_adapter(lm)):
                 prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
             stated = distinct(prediction.hypotheses, self.settings.same_hypothesis, self.claim_of)
-            hypotheses, attributes, checks = self.checked(stated, prediction.attributes, user_texts)
             if not stated:
                 raise HyperAlignError("the LM inferred no hypotheses from the texts")
+            hypotheses, attributes, checks = self.checked(stated, prediction.attributes, user_texts)
             if not hypotheses:
                 dropped = next(check for check in checks if check.outcome == "dropped")
                 raise HyperAlignError(f"none of the LM's hypotheses is borne out by the texts ({len(stated)} stated; "

@@ -186,11 +186,8 @@ def _planted_runs(suite, task, systems, examples) -> dict[str, tuple[dspy.Module
     if not settings.examples:
         return {}
     planted = [with_injected_text(example, settings.planted_text) for example in examples[: settings.examples]]
-    def reads_user_texts(name: str) -> bool:
-        base = suite.variants[name].system if name in suite.variants else name
-        return base in task.reads_user_texts or name == UNCOMPILED
-
-    return {name + PLANTED: (system, planted) for name, system in systems.items() if reads_user_texts(name)}
+    return {name + PLANTED: (system, planted) for name, system in systems.items()
+            if suite.system_of(name) in task.reads_user_texts or name == UNCOMPILED}
 
 
 def _judge_example(task, examples, outputs, comparisons):

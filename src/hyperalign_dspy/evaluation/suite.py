@@ -66,6 +66,10 @@ class EvalSuite(BaseModel):
     lms: LMNames = Field(LMNames(), description="the LM of each role, by name; the command line's flags come first")
     path: Path | None = Field(None, exclude=True)
 
+    def system_of(self, name: str) -> str:
+        """The task's system that a name of `systems` runs: a variant's system, else the name itself."""
+        return self.variants[name].system if name in self.variants else name
+
     def comparisons_of(self, system: str) -> list[tuple[str, str]]:
         return [(c.system, c.baseline) for c in self.comparisons if c.system == system]
 

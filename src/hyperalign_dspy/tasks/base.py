@@ -46,8 +46,8 @@ class TaskEvaluation:
         lms, variant = self.lms, self.suite.variants.get(name)
         if variant is not None:
             own = LMNames(infer=variant.infer, generate=variant.generate).build()
-            lms, name = LMConfig(infer=own.infer or self.lms.infer, generate=own.generate or self.lms.generate), variant.system
-        return self.task.new_system(name, self.settings, lms, self.task.suite_options(self.suite))
+            lms = LMConfig(infer=own.infer or self.lms.infer, generate=own.generate or self.lms.generate)
+        return self.task.new_system(self.suite.system_of(name), self.settings, lms, self.task.suite_options(self.suite))
 
     @property
     def scoring_calls(self) -> int:

@@ -32,17 +32,16 @@ class HyPerAlign(HypothesesProgram):
         counts = count(texts)
         kept, checks = check_hypotheses(hypotheses, texts, counts)
         styles, style_checks = check_style_attributes(attributes, counts)
-        return kept, attributes.model_copy(update={**measured_attributes(texts), **styles}), checks + style_checks
+        return kept, attributes.model_copy(update={**measured_attributes(counts), **styles}), checks + style_checks
 
     def claim_of(self, hypothesis: str) -> str:
         aspect, claim, _ = split_hypothesis(hypothesis)
-        return f"{aspect}: {claim}"
+        return f"{aspect}: {claim}" if aspect else claim
 
     def generate_inputs(self, prompt: str, profile: UserProfile) -> dict:
         # Stage 2 acts on the claims; the quoted evidence is for the reader of the profile (and a
         # quote in the notes invites the writer to copy it).
-        claims = [f"{aspect}: {claim}" if aspect else claim
-                  for aspect, claim, _ in map(split_hypothesis, profile.hypothesis_texts)]
+        claims = [self.claim_of(hypothesis) for hypothesis in profile.hypothesis_texts]
         return {**super().generate_inputs(prompt, profile), "hypotheses": claims}
 
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:

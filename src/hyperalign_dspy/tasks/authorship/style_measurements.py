@@ -177,9 +177,8 @@ def count(texts: list[str]) -> TextCounts:
     )
 
 
-def measured_attributes(texts: list[str]) -> dict:
+def measured_attributes(counts: TextCounts) -> dict:
     """The attributes that can be counted rather than guessed: typical length and perspective."""
-    counts = count(texts)
     return {"typical_length_words": int(counts.words_per_text), "perspective": counts.perspective}
 
 
@@ -212,9 +211,10 @@ def excerpt(sentence: str, at: int = 0, words: int = 10) -> str:
     return " ".join(_UNQUOTABLE.sub("", chosen).split()).strip(",:- ")
 
 
-def instances(texts: list[str]) -> dict[str, str]:
+def instances(texts: list[str], counts: TextCounts | None = None) -> dict[str, str]:
     """For each aspect, where the texts show it, a short excerpt of one instance of what is counted
-    (a question, a hedge, a text's first sentence, ...): evidence that a hypothesis can quote."""
+    (a question, a hedge, a text's first sentence, ...): evidence that a hypothesis can quote.
+    `counts`: the texts' counts, if already made."""
     by_text = [sentences_of(t) for t in texts]
     # Each sentence beside its narration: the sentence with what its paragraph quotes blanked out
     # (a quotation may run over several sentences).
@@ -233,7 +233,7 @@ def instances(texts: list[str]) -> dict[str, str]:
                     return excerpt(pair[0], match.start())
         return None
 
-    counts = count(texts)
+    counts = counts or count(texts)
     typical = min(narrated, key=lambda pair: abs(len(words_of(pair[0])) - counts.words_per_sentence), default=None)
     shown_marks = [name for name in _MARKS_SHOWN if counts.punctuation[name] > 0]
     found = {
@@ -257,7 +257,7 @@ def measure_style(texts: list[str]) -> list[str]:
     name, in the order of the signature's aspects: each a fact a hypothesis can cite, most with an
     instance quoted from the texts."""
     c = count(texts)
-    examples = instances(texts)
+    examples = instances(texts, c)
     quoted = [f"{_percent(c.quoted_paragraphs)} of paragraphs hold a direct quotation"] if c.quoted_paragraphs else []
     if quoted and c.reporting_verbs:
         quoted.append("reporting verbs: " + ", ".join(f"{verb} {n}" for verb, n in c.reporting_verbs.items()))
