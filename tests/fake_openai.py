@@ -20,9 +20,15 @@ from lm_answers import hypothesis_texts, sample_attributes, sample_hypotheses
 
 API_KEY = "sk-test-not-a-real-key"
 ATTRIBUTES = sample_attributes()
-HYPOTHESES = sample_hypotheses(2)
-HYPOTHESIS_TEXTS = hypothesis_texts(HYPOTHESES)
+HYPOTHESIS_TEXTS = hypothesis_texts(sample_hypotheses(2))
 WORD = re.compile(r"[a-z]+")
+
+
+def quoting(text: str) -> list[str]:
+    """The server's hypotheses, each quoting the opening three words of `text` as its evidence
+    (stage 1 answers so, quoting the first text it reads)."""
+    opening = " ".join(re.findall(r"[\w']+", text)[:3])
+    return [hypothesis.replace("(evidence: 'said')", f"(evidence: '{opening}')") for hypothesis in HYPOTHESIS_TEXTS]
 
 
 def output_fields(system: str) -> list[str]:
@@ -116,8 +122,13 @@ def chat_answer(fields: list[str], system: str, user: str, always: str | None = 
     if deliberative is not None:
         return deliberative
     if fields == ["hypotheses", "attributes"]:
-        return (f"[[ ## hypotheses ## ]]\n{json.dumps(HYPOTHESES)}\n\n"
+        hypotheses = quoting(json.loads(field_value(user, "texts"))[0])
+        return (f"[[ ## hypotheses ## ]]\n{json.dumps(hypotheses)}\n\n"
                 f"[[ ## attributes ## ]]\n{json.dumps(ATTRIBUTES)}\n\n[[ ## completed ## ]]")
+    if fields == ["evidence"]:
+        # Asked again for a hypothesis's evidence, it copies the opening words of the first text.
+        first_text = json.loads(field_value(user, "texts"))[0]
+        return f"[[ ## evidence ## ]]\n{' '.join(first_text.split()[:8])}\n\n[[ ## completed ## ]]"
     if fields == ["response"]:
         prompt = field_value(user, "prompt")
         if "[[ ## hypotheses ## ]]" in user:

@@ -21,15 +21,16 @@ CLAIMS = [
     "The author quotes analysts by name and firm",
     "The author gives exact numbers, often with currency and a comparison",
 ]
-# Stage-1 hypotheses as the signature asks for them, one per aspect of a kind, without evidence (a
-# hypothesis without quoted evidence has nothing the claim check could find missing from the texts).
+# Stage-1 hypotheses as the signature asks for them, one per aspect of a kind, each quoting its
+# evidence. The quote, "said", stands in every text the tests give stage 1 (a hypothesis whose
+# quote is not in the texts costs a second request for one, `HyPerAlign.quoted`).
 HYPOTHESES = [
-    "Openings: The writer opens every text with the news itself, then names who said it",
-    "Support: The writer attributes nearly every claim to a named source with 'said'",
-    "Paragraphs: The writer keeps paragraphs to one or two sentences",
-    "Closings: The writer ends with a market figure rather than a conclusion",
-    "Temperament: The writer stays dry and even, never excited",
-    "Values: The writer cares about exact figures and who said what",
+    "Openings: The writer opens every text with the news itself then names who said it (evidence: 'said')",
+    "Support: The writer attributes nearly every claim to a named source (evidence: 'said')",
+    "Paragraphs: The writer keeps paragraphs to one or two sentences (evidence: 'said')",
+    "Closings: The writer ends with a market figure rather than a conclusion (evidence: 'said')",
+    "Temperament: The writer stays dry and even and never excited (evidence: 'said')",
+    "Values: The writer cares about exact figures and who said what (evidence: 'said')",
 ]
 EVIDENCE = ["said 12x", "1.4 sentences per paragraph", "'closed at $368.40 an ounce'", "numbers: 4.1 per 100 words"]
 

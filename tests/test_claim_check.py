@@ -44,6 +44,13 @@ def test_a_wrong_number_is_corrected_to_the_count():
     assert checks[0].reason == f"words per paragraph: 546 stated, {per_paragraph} counted"
 
 
+def test_a_number_of_words_under_paragraphs_counts_the_words_of_a_paragraph():
+    # The 1.5B model put the words of a whole text under Paragraphs: "The writer has 546 words".
+    (kept, checks), counts = run(["Paragraphs: The writer has 546 words (evidence: 'The hinge was rusted')"])
+    assert kept == [f"Paragraphs: The writer has {counts.words_per_paragraph:.1f} words (evidence: 'The hinge was rusted')"]
+    assert checks[0].reason == f"words per paragraph: 546 stated, {counts.words_per_paragraph:.1f} counted"
+
+
 @pytest.mark.parametrize(("false_claim", "reason"), [
     ("Voice: The writer tells in the third person (evidence: 'I read on the porch')", "told in the first person"),
     ("Punctuation: The writer uses many semicolons (evidence: 'The light was good')", "semicolons: 0.0 per 100 words"),

@@ -234,8 +234,8 @@ def test_program_through_the_engine_with_json_adapter(fake_llama, hypothesis_tex
     language_model = ha.lm("local-small", cache=False)
     with dspy.context(lm=language_model, adapter=dspy.JSONAdapter()):
         program = ha.HyPerAlign()
-        first = program(examples=["A first text. It has two sentences."], prompt="Write one.")
-        second = program(examples=["A first text. It has two sentences."], prompt="Write two.")
+        first = program(examples=["A first text, she said. It has two sentences."], prompt="Write one.")
+        second = program(examples=["A first text, she said. It has two sentences."], prompt="Write two.")
     assert first.profile.hypothesis_texts == hypothesis_texts
     assert (first.response, second.response) == ("fake response 2", "fake response 3")
     assert len(fake_llama.calls) == 3
@@ -462,7 +462,7 @@ def test_adapter_follows_the_model():
 def test_stage_one_answers_in_json_on_the_embedded_engine_by_default(fake_llama, hypothesis_texts):
     language_model = ha.lm("local", cache=False)
     with dspy.context(lm=language_model, adapter=None):
-        profile = ha.HyPerAlign().infer_profile(["A first text. It has two sentences."])
+        profile = ha.HyPerAlign().infer_profile(["A first text, she said. It has two sentences."])
     assert profile.hypothesis_texts == hypothesis_texts
     # One call, asked with the JSON schema straight away (no ChatAdapter attempt that fails first).
     (call,) = fake_llama.calls

@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_openai import API_KEY, ATTRIBUTES, HYPOTHESIS_TEXTS, FakeOpenAI
+from fake_openai import API_KEY, ATTRIBUTES, FakeOpenAI, quoting
 
 from hyperalign_dspy import UserProfile
 from hyperalign_dspy.cli import main
+
+COLUMNS = ["I walked to city hall today. Why? Because nobody else would.",
+           "Mark my words, the budget will pass. Did anyone read it? I did."]
+HYPOTHESIS_TEXTS = quoting(COLUMNS[0])
 
 
 @pytest.fixture
 def user_files(tmp_path):
     paths = []
-    for n, body in enumerate(["I walked to city hall today. Why? Because nobody else would.",
-                              "Mark my words, the budget will pass. Did anyone read it? I did."], start=1):
+    for n, body in enumerate(COLUMNS, start=1):
         path = tmp_path / f"column{n}.txt"
         path.write_text(body, encoding="utf-8")
         paths.append(str(path))

@@ -41,6 +41,11 @@ def sha_id(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def claims_of(hypotheses: list[str]) -> list[str]:
+    """What stage 2 is told of each hypothesis: its claim, without the quoted evidence."""
+    return [HyPerAlign().claim_of(hypothesis) for hypothesis in hypotheses]
+
+
 def all_message_text(lm, index: int) -> str:
     return "\n".join(message["content"] for message in lm.history[index]["messages"])
 
@@ -64,7 +69,7 @@ def test_infer_profile_returns_the_scripted_profile(adapter_name, hypotheses, hy
 
 def test_counted_attributes_replace_the_lms_guesses(hypotheses, attributes):
     guessed = {**attributes, "typical_length_words": 345, "perspective": "first person"}
-    diary = ["I walked to the river today and we talked for hours.", "My sister and I cooked; I burnt the rice."]
+    diary = ["I walked to the river today and we talked for hours.", "My sister said I burnt the rice; I did."]
     lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": guessed}] * 2)
     with dspy.context(lm=lm, adapter=adapter):
         news = HyPerAlign().infer_profile(TEXTS).attributes
@@ -139,6 +144,28 @@ def test_no_lm_configured_is_an_error():
         HyPerAlign().infer_profile(TEXTS)
 
 
+def test_a_hypothesis_without_quoted_evidence_is_asked_again_once_or_dropped(attributes):
+    quoted = "Support: The writer names analysts as sources (evidence: 'Analysts said the outlook was firm')"
+    counted = "Openings: The writer opens with a market move (evidence: 'two of two texts')"  # a count
+    bare = "Values: The writer admires steady output"
+    answers = [{"hypotheses": [quoted, counted, bare], "attributes": attributes},
+               {"evidence": "Shares of Barrick Gold rose on Monday"},  # in the texts
+               {"evidence": "Output is what matters most to them"}]  # not in the texts
+    lm, adapter = scripted(answers)
+    with dspy.context(lm=lm, adapter=adapter):
+        profile = HyPerAlign().infer_profile(TEXTS)
+    assert profile.hypothesis_texts == [
+        quoted, "Openings: The writer opens with a market move (evidence: 'Shares of Barrick Gold rose on Monday')"]
+    assert [(check.outcome, check.hypothesis.split(":")[0]) for check in profile.checks] == [
+        ("corrected", "Openings"), ("corrected", "Openings"), ("dropped", "Values")]
+    assert "asked again" in profile.checks[2].reason
+    # One request per hypothesis without a quote: the claim alone, beside the texts stage 1 read.
+    assert len(lm.history) == 3
+    for index, claim in ((1, "The writer opens with a market move"), (2, "The writer admires steady output")):
+        sent = all_message_text(lm, index)
+        assert claim in sent and TEXTS[1] in sent and "two of two texts" not in sent
+
+
 # --- N prompts cost N+1 calls ----------------------------------------------------------------------
 
 
@@ -159,12 +186,12 @@ def test_n_prompts_for_one_user_cost_n_plus_one_calls(adapter_name, hypotheses, 
     for index, prompt in enumerate(prompts, start=1):
         sent = all_message_text(lm, index)
         assert prompt in sent
-        assert all(text in sent for text in hypothesis_texts)
+        assert all(claim in sent for claim in claims_of(hypothesis_texts))  # their claims, without the quotes
         assert TEXTS[0] not in sent
 
 
 def test_other_texts_are_inferred_anew(hypotheses, hypothesis_texts, attributes):
-    other = ["The author of this one writes differently."]
+    other = ["The author of this one writes differently, they said."]
     other_hypotheses = sample_hypotheses(3, start=2)
     answers = [
         {"hypotheses": hypotheses, "attributes": attributes},
@@ -206,7 +233,7 @@ def test_a_given_profile_costs_one_call(profile):
     assert len(lm.history) == 1
     sent = all_message_text(lm, 0)
     assert "Write about copper." in sent
-    assert all(hypothesis in sent for hypothesis in profile.hypothesis_texts)
+    assert all(claim in sent for claim in claims_of(profile.hypothesis_texts))
     assert profile.attributes.domain in sent
 
 
@@ -327,6 +354,23 @@ def test_load_program_state_round_trip(tmp_path, profile):
     with dspy.context(lm=lm, adapter=adapter):
         assert loaded(profile=profile, prompt="Write.").response == "tuned"
     assert "Tuned stage-2 instructions." in all_message_text(lm, 0)
+
+
+def test_a_program_saved_before_a_predictor_existed_loads_it_untuned(tmp_path):
+    tuned = HyPerAlign()
+    tuned.generate.signature = tuned.generate.signature.with_instructions("Tuned stage-2 instructions.")
+    path = tmp_path / "program.json"
+    tuned.save(str(path))
+    state = json.loads(path.read_text())
+    del state["quote"]  # as saved before stage 1 asked again for evidence
+    path.write_text(json.dumps(state))
+    loaded = load_program_state(HyPerAlign(), path)
+    assert loaded.generate.signature.instructions == "Tuned stage-2 instructions."
+    assert loaded.quote.signature.instructions == HyPerAlign().quote.signature.instructions
+    # A state with none of the program's predictors is not a program of this task.
+    path.write_text(json.dumps({"metadata": state["metadata"]}))
+    with pytest.raises(HyperAlignError, match=f"program file {path}"):
+        load_program_state(HyPerAlign(), path)
 
 
 @pytest.mark.parametrize("content", [None, "not json", '{"unrelated": 1}'])

@@ -103,11 +103,21 @@ class HypothesesProgram(dspy.Module):
         """Stage 1's inputs from the person's texts (whole) and their trimmed copies."""
         raise NotImplementedError
 
-    def checked(self, hypotheses: list[str], attributes, user_texts: list) -> tuple[list[str], object, list[ClaimCheck]]:
+    def checked(self, hypotheses: list[str], attributes, user_texts: list,
+                fitted_texts: list[str]) -> tuple[list[str], object, list[ClaimCheck]]:
         """Stage 1's answer checked against the person's texts: the hypotheses the texts bear out
         (some corrected), the attributes with what can be counted put in place of guesses, and
-        what was corrected or dropped."""
+        what was corrected or dropped. It runs under stage 1's LM, which it may ask again about
+        the texts as stage 1 saw them (`fitted_texts`)."""
         return hypotheses, attributes, []
+
+    def load_state(self, state, **kwargs):
+        """A program saved before a predictor was added loads with that predictor as it is (untuned);
+        a state that holds none of the predictors is not this program's."""
+        predictors = self.named_predictors()
+        if any(name in state for name, _ in predictors):
+            state = {**{name: predictor.dump_state() for name, predictor in predictors}, **state}
+        return super().load_state(state, **kwargs)
 
     def claim_of(self, hypothesis: str) -> str:
         """What a hypothesis claims, without what it cites: two hypotheses that cite the same
@@ -118,7 +128,10 @@ class HypothesesProgram(dspy.Module):
         return {"prompt": prompt, "hypotheses": profile.hypothesis_texts, "attributes": profile.attributes}
 
     def _profile_key(self, texts: list[str], lm: dspy.LM) -> str:
-        state = json.dumps([texts, lm.model, self.infer.dump_state()], sort_keys=True, default=str)
+        # Every predictor but stage 2's may take part in inferring a profile.
+        stage_one = {name: predictor.dump_state() for name, predictor in self.named_predictors()
+                     if predictor is not self.generate}
+        state = json.dumps([texts, lm.model, stage_one], sort_keys=True, default=str)
         return hashlib.sha256(state.encode()).hexdigest()
 
     def infer_profile(self, texts) -> Profile:
@@ -133,10 +146,10 @@ class HypothesesProgram(dspy.Module):
         if key not in self._profiles:
             with dspy.context(lm=lm, adapter=stage_one_adapter(lm)):
                 prediction = self.infer(**self.infer_inputs(user_texts, fitted.texts), config={"max_tokens": max_tokens})
-            stated = distinct(prediction.hypotheses, self.settings.same_hypothesis, self.claim_of)
-            if not stated:
-                raise HyperAlignError("the LM inferred no hypotheses from the texts")
-            hypotheses, attributes, checks = self.checked(stated, prediction.attributes, user_texts)
+                stated = distinct(prediction.hypotheses, self.settings.same_hypothesis, self.claim_of)
+                if not stated:
+                    raise HyperAlignError("the LM inferred no hypotheses from the texts")
+                hypotheses, attributes, checks = self.checked(stated, prediction.attributes, user_texts, fitted.texts)
             if not hypotheses:
                 dropped = next(check for check in checks if check.outcome == "dropped")
                 raise HyperAlignError(f"none of the LM's hypotheses is borne out by the texts ({len(stated)} stated; "

@@ -4,7 +4,8 @@ A hypothesis states a claim and quotes its evidence: "<Aspect>: The writer <clai
 '<quote>')". Two things are checked, and the profile records what either changed:
 - the evidence is in the texts (most of its words in one text, in order of appearance not
   required): a "quote" that is not there is removed, and the claim is checked on its own (the
-  1.5B model, reading long news texts, wrote descriptions where it was asked for quotes);
+  1.5B model, reading long news texts, wrote descriptions where it was asked for quotes; the
+  program then asks it once more for a quote, `HyPerAlign.quoted`);
 - a countable claim agrees with the counts (`style_measurements.TextCounts`): a number of words,
   sentences or paragraphs far from the counted one is corrected to it; a person, or how often a
   punctuation mark, a question, a quotation, a word to the reader ("you"), a greeting, a sign-off
@@ -49,6 +50,7 @@ _COUNTED = {
 # What a number without a container counts, by the hypothesis's aspect.
 _BY_ASPECT = {
     ("Sentences", "word"): "words_per_sentence",
+    ("Paragraphs", "word"): "words_per_paragraph",
     ("Paragraphs", "sentence"): "sentences_per_paragraph",
     ("Paragraphs", "paragraph"): "paragraphs_per_text",
     ("Openings", "word"): "first_sentence_words",

@@ -1,17 +1,25 @@
 """HyPerAlign for authorship: from a writer's texts, hypotheses about how they communicate, what they
 are like and how they write (stage 1, with counted style measurements beside the texts), checked
-against the counts; then texts written as them (stage 2)."""
+against the counts and each backed by words quoted from the texts; then texts written as them
+(stage 2)."""
 
 from __future__ import annotations
 
 import dspy
+from dspy.utils.exceptions import AdapterParseError
 
 from hyperalign_dspy.core.hypotheses_program import HypothesesProgram, require_prompt
 from hyperalign_dspy.core.output_checks import clean_response
-from hyperalign_dspy.tasks.authorship.claim_check import check_hypotheses, check_style_attributes, split_hypothesis
+from hyperalign_dspy.core.profile import ClaimCheck
+from hyperalign_dspy.tasks.authorship.claim_check import (
+    check_hypotheses,
+    check_style_attributes,
+    is_quoted_from,
+    split_hypothesis,
+)
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
-from hyperalign_dspy.tasks.authorship.signatures import GeneratePersonalized, InferHypotheses
-from hyperalign_dspy.tasks.authorship.style_measurements import count, measure_style, measured_attributes
+from hyperalign_dspy.tasks.authorship.signatures import GeneratePersonalized, InferHypotheses, QuoteEvidence
+from hyperalign_dspy.tasks.authorship.style_measurements import count, excerpt, measure_style, measured_attributes
 
 
 class HyPerAlign(HypothesesProgram):
@@ -19,11 +27,15 @@ class HyPerAlign(HypothesesProgram):
     generate_signature = GeneratePersonalized
     profile_type = UserProfile
 
+    def __init__(self, settings=None, lms=None):
+        super().__init__(settings, lms)
+        self.quote = dspy.Predict(QuoteEvidence)
+
     def infer_inputs(self, user_texts, fitted_texts) -> dict:
         # The style measurements cover the texts whole, also what the trimmed copies leave out.
         return {"texts": fitted_texts, "style_measurements": measure_style([t.text for t in user_texts])}
 
-    def checked(self, hypotheses, attributes, user_texts):
+    def checked(self, hypotheses, attributes, user_texts, fitted_texts):
         # The 1.5B model restated counts wrongly ("546 words per paragraph" for 546 per text),
         # cited "evidence" the texts do not hold, guessed lengths far from the median, "first
         # person" for texts that never say I, and "lengthy" sentences of eight words: numbers
@@ -31,8 +43,33 @@ class HyPerAlign(HypothesesProgram):
         texts = [t.text for t in user_texts]
         counts = count(texts)
         kept, checks = check_hypotheses(hypotheses, texts, counts)
+        quoted, quote_checks = self.quoted(kept, texts, fitted_texts)
         styles, style_checks = check_style_attributes(attributes, counts)
-        return kept, attributes.model_copy(update={**measured_attributes(counts), **styles}), checks + style_checks
+        return quoted, attributes.model_copy(update={**measured_attributes(counts), **styles}), \
+            checks + quote_checks + style_checks
+
+    def quoted(self, hypotheses: list[str], texts: list[str], fitted_texts: list[str]) -> tuple[list[str], list[ClaimCheck]]:
+        """Every hypothesis with evidence from the texts: one without is asked for it once more
+        (`QuoteEvidence`), and dropped when the answer is not in the texts either."""
+        kept, checks = [], []
+        for hypothesis in hypotheses:
+            _, claim, quote = split_hypothesis(hypothesis)
+            if quote is not None:
+                kept.append(hypothesis)
+                continue
+            try:
+                answer = self.quote(texts=fitted_texts, claim=claim, config={"max_tokens": 128}).evidence
+            except AdapterParseError:
+                answer = ""
+            quote = excerpt(answer, words=12) if answer.strip() else ""
+            if quote and is_quoted_from(quote, texts):
+                kept.append(f"{hypothesis} (evidence: '{quote}')")
+                checks.append(ClaimCheck(hypothesis=hypothesis, outcome="corrected",
+                                         reason="evidence quoted from the texts when asked again"))
+            else:
+                checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped",
+                                         reason=f"asked again for evidence, the LM quoted no words of the texts ('{quote}')"))
+        return kept, checks
 
     def claim_of(self, hypothesis: str) -> str:
         aspect, claim, _ = split_hypothesis(hypothesis)
