@@ -67,7 +67,8 @@ class ScriptedEngine:
         user = "".join(getattr(part, "text", "") for message in request.messages for part in message.parts)
         fields = output_fields(system)
         if fields == ["hypotheses", "attributes"] and self.profile is not None:
-            hypotheses = quoted_from(self.profile["hypotheses"], json.loads(field_value(user, "texts") or "[]"))
+            hypotheses = quoted_from(self.profile["hypotheses"], self.profile["evidence_in_texts"],
+                                     json.loads(field_value(user, "texts") or "[]"))
             content = (f"[[ ## hypotheses ## ]]\n{json.dumps(hypotheses)}\n\n"
                        f"[[ ## attributes ## ]]\n{json.dumps(self.profile['attributes'])}\n\n[[ ## completed ## ]]")
         else:
@@ -78,16 +79,18 @@ class ScriptedEngine:
                         usage=Usage(input_tokens=10, output_tokens=5))
 
 
-def quoted_from(hypotheses: list[str], texts: list[str]) -> list[str]:
-    """The profile's hypotheses with each quote of evidence taken, as many words long, from the
-    start of this person's first text: every person's profile then passes the check that its
-    evidence is in their texts, and keeps the real profile's size."""
+def quoted_from(hypotheses: list[str], in_texts: list[bool], texts: list[str]) -> list[str]:
+    """The profile's hypotheses with each quote of evidence that was in the recorded author's
+    texts (`in_texts`) taken, as many words long, from the start of this person's first text: such
+    evidence passes the check that it is in this person's texts too. Evidence that was no quote
+    stays as stated, and its hypothesis is dropped (or asked again for, with `quote_again`), as
+    it was for the recorded author."""
     words = texts[0].split() if texts else []
     quoted = []
-    for hypothesis in hypotheses:
+    for hypothesis, was_quoted in zip(hypotheses, in_texts, strict=True):
         claim, marker, evidence = hypothesis.partition(" (evidence: '")
         length = len(evidence.removesuffix("')").split())
-        quoted.append(f"{claim}{marker}{' '.join(words[:length])}')" if marker and words else hypothesis)
+        quoted.append(f"{claim}{marker}{' '.join(words[:length])}')" if marker and words and was_quoted else hypothesis)
     return quoted
 
 
@@ -149,12 +152,15 @@ def prompt_tokens(settings, authors, embedded: str) -> dict:
             if system == "hyperalign":
                 stage_one = [tokens for fields, tokens in engine.prompt_tokens if fields == "hypotheses,attributes"]
                 stage_two = [tokens for fields, tokens in engine.prompt_tokens if fields == "response"]
+                quote_again = [tokens for fields, tokens in engine.prompt_tokens if fields == "evidence"]
     outputs = len(authors)
     return figure("2. prompt tokens per output, HyPerAlign / few-shot", totals["hyperalign"] / totals["few-shot"],
                   settings["prompt_tokens"]["target"], "lower", outputs=outputs,
                   hyperalign_per_output=round(totals["hyperalign"] / outputs),
                   few_shot_per_output=round(totals["few-shot"] / outputs),
-                  stage_one_mean=round(float(np.mean(stage_one))), stage_two_mean=round(float(np.mean(stage_two))))
+                  stage_one_mean=round(float(np.mean(stage_one))), stage_two_mean=round(float(np.mean(stage_two))),
+                  quote_again_requests=len(quote_again),
+                  quote_again_mean=round(float(np.mean(quote_again))) if quote_again else 0)
 
 
 # 3 ------------------------------------------------------------------------------------------------
@@ -220,8 +226,9 @@ def engine_speed(settings, embedded: str) -> dict:
 def overhead(settings, authors) -> dict:
     calls = settings["overhead"]["calls"]
     engine = ScriptedEngine()
-    profile = ha.UserProfile.model_validate(json.loads((HERE / settings["prompt_tokens"]["profile"]).read_text())
-                                            | {"source_ids": ["bench"]})
+    recorded = json.loads((HERE / settings["prompt_tokens"]["profile"]).read_text())
+    profile = ha.UserProfile.model_validate({"hypotheses": recorded["hypotheses"], "attributes": recorded["attributes"],
+                                             "source_ids": ["bench"]})
     program = ha.HyPerAlign()
     prompts = [example.prompt for example in authors]
     with dspy_cache(None), dspy.context(lm=scripted_lm(engine)):

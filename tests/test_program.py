@@ -144,16 +144,29 @@ def test_no_lm_configured_is_an_error():
         HyPerAlign().infer_profile(TEXTS)
 
 
-def test_a_hypothesis_without_quoted_evidence_is_asked_again_once_or_dropped(attributes):
-    quoted = "Support: The writer names analysts as sources (evidence: 'Analysts said the outlook was firm')"
-    counted = "Openings: The writer opens with a market move (evidence: 'two of two texts')"  # a count
-    bare = "Values: The writer admires steady output"
+QUOTED = "Support: The writer names analysts as sources (evidence: 'Analysts said the outlook was firm')"
+COUNTED = "Openings: The writer opens with a market move (evidence: 'two of two texts')"  # a count, not a quote
+BARE = "Values: The writer admires steady output"
+
+
+def test_a_hypothesis_without_quoted_evidence_is_dropped(attributes):
+    lm, adapter = scripted([{"hypotheses": [QUOTED, COUNTED, BARE], "attributes": attributes}])
+    with dspy.context(lm=lm, adapter=adapter):
+        profile = HyPerAlign().infer_profile(TEXTS)
+    assert profile.hypothesis_texts == [QUOTED]
+    assert [(check.outcome, check.hypothesis.split(":")[0]) for check in profile.checks] == [
+        ("corrected", "Openings"), ("dropped", "Openings"), ("dropped", "Values")]
+    assert len(lm.history) == 1
+
+
+def test_with_quote_again_a_hypothesis_without_quoted_evidence_is_asked_again_once(attributes):
+    quoted, counted, bare = QUOTED, COUNTED, BARE
     answers = [{"hypotheses": [quoted, counted, bare], "attributes": attributes},
                {"evidence": "Shares of Barrick Gold rose on Monday"},  # in the texts
                {"evidence": "Output is what matters most to them"}]  # not in the texts
     lm, adapter = scripted(answers)
     with dspy.context(lm=lm, adapter=adapter):
-        profile = HyPerAlign().infer_profile(TEXTS)
+        profile = HyPerAlign(settings=ProgramSettings(quote_again=True)).infer_profile(TEXTS)
     assert profile.hypothesis_texts == [
         quoted, "Openings: The writer opens with a market move (evidence: 'Shares of Barrick Gold rose on Monday')"]
     assert [(check.outcome, check.hypothesis.split(":")[0]) for check in profile.checks] == [

@@ -20,6 +20,9 @@ class ProgramSettings(BaseModel):
     shortest_share: float = Field(
         0.1, ge=0, le=1, description="an answer that adds less than this share of the person's typical length to the "
                                      "prompt's given text is sampled again")
+    quote_again: bool = Field(
+        False, description="a hypothesis whose evidence is not in the person's texts is asked for a quote once more "
+                           "(one request, about as long as the texts, per such hypothesis); else it is dropped")
     same_hypothesis: float = Field(
         0.6, gt=0, le=1, description="hypotheses whose word sets overlap this much (Jaccard) say the same thing; the "
                                      "later one is dropped")
@@ -28,5 +31,5 @@ class ProgramSettings(BaseModel):
         """`defaults` with the fields set here (explicitly, as in a TOML table) put in their place."""
         return defaults.model_copy(update=self.model_dump(include=self.model_fields_set))
 
-    def as_params(self) -> dict[str, float | int]:
+    def as_params(self) -> dict[str, float | int | bool]:
         return {f"program.{name}": value for name, value in self.model_dump().items()}

@@ -49,13 +49,17 @@ class HyPerAlign(HypothesesProgram):
             checks + quote_checks + style_checks
 
     def quoted(self, hypotheses: list[str], texts: list[str], fitted_texts: list[str]) -> tuple[list[str], list[ClaimCheck]]:
-        """Every hypothesis with evidence from the texts: one without is asked for it once more
-        (`QuoteEvidence`), and dropped when the answer is not in the texts either."""
+        """Every hypothesis with evidence from the texts: one without is dropped, or, with the
+        `quote_again` setting, asked for it once more (`QuoteEvidence`) and dropped when the answer
+        is not in the texts either."""
         kept, checks = [], []
         for hypothesis in hypotheses:
             _, claim, quote = split_hypothesis(hypothesis)
             if quote is not None:
                 kept.append(hypothesis)
+                continue
+            if not self.settings.quote_again:
+                checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped", reason="no evidence quoted from the texts"))
                 continue
             try:
                 answer = self.quote(texts=fitted_texts, claim=claim, config={"max_tokens": 128}).evidence
