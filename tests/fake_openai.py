@@ -106,15 +106,35 @@ def deliberative_answer(fields: list[str], user: str) -> str | None:
     return None
 
 
-def at_typical_length(text: str, user: str) -> str:
-    """`text`, continued to the person's typical length when the request's attributes give one
-    over 20 words, as an LM writing a whole text would: the program samples an answer far shorter
-    than the person's texts again."""
+def _habit_number(habits: list[str], pattern: str, default: int) -> int:
+    found = next((re.search(pattern, habit) for habit in habits if re.search(pattern, habit)), None)
+    return max(1, round(float(found.group(1)))) if found else default
+
+
+def as_the_person(opening: str, user: str) -> str:
+    """A text that begins with `opening` and keeps the habits the request's `measured_habits`
+    state, as an LM that follows its notes would write it: the length, sentence and paragraph
+    lengths, the person, quotations, greetings and sign-offs."""
     try:
-        words = int(json.loads(field_value(user, "attributes") or "{}").get("typical_length_words", 0))
-    except (ValueError, AttributeError):
-        words = 0
-    return text if words <= 20 else f"{text}. " + " ".join(["The story went on from there."] * (words // 6))
+        habits = json.loads(field_value(user, "measured_habits") or "[]")
+    except ValueError:
+        habits = []
+    length = _habit_number(habits, r"about (\d+) words long", len(opening.split()))
+    per_sentence = _habit_number(habits, r"sentences of about (\d+) words", 8)
+    per_paragraph = _habit_number(habits, r"paragraphs of about (\d+) words", length)
+    filler = ("I" if "told in the first person" in habits else "The town") + " went on from there"
+    sentences = [opening.rstrip(".") + "."]
+    while sum(len(sentence.split()) for sentence in sentences) < length:
+        words = (filler + " and on" * per_sentence).split()[:max(per_sentence, 5)]
+        sentences.append(" ".join(words) + ".")
+    if "direct quotations" in habits:
+        sentences[-1] = f'"{sentences[-1]}" she said.'
+    per_paragraph_sentences = max(1, round(per_paragraph / per_sentence))
+    paragraphs = [" ".join(sentences[i:i + per_paragraph_sentences])
+                  for i in range(0, len(sentences), per_paragraph_sentences)]
+    greeting = ["Hi all,"] if "a greeting" in habits else []
+    sign_off = ["Best,\nSam"] if "a sign-off" in habits else []
+    return "\n\n".join([*greeting, *paragraphs, *sign_off])
 
 
 def chat_answer(fields: list[str], system: str, user: str, always: str | None = None) -> str:
@@ -132,7 +152,7 @@ def chat_answer(fields: list[str], system: str, user: str, always: str | None = 
     if fields == ["response"]:
         prompt = field_value(user, "prompt")
         if "[[ ## hypotheses ## ]]" in user:
-            text = at_typical_length(f"Personalized answer to {prompt}", user)
+            text = as_the_person(f"Personalized answer to {prompt}", user)
         elif "[[ ## examples ## ]]" in user:
             # The few-shot baseline echoes 8 of the examples' words, so the judge can prefer it.
             words = WORD.findall(field_value(user, "examples").lower())[:8]

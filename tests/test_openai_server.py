@@ -40,7 +40,10 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
     # The server's attributes, with the length and perspective counted in the columns (11 and 13
     # words, told as "I").
     assert out["attributes"] == {**ATTRIBUTES, "typical_length_words": 12, "perspective": "first person"}
-    assert out["responses"] == [{"prompt": p, "response": f"Personalized answer to {p}"} for p in prompts]
+    assert [item["prompt"] for item in out["responses"]] == prompts
+    # The server writes as the profile's counted habits say: first person, about 12 words.
+    for prompt, item in zip(prompts, out["responses"], strict=True):
+        assert item["response"].startswith(f"Personalized answer to {prompt}.") and " I " in item["response"]
     assert len(server.requests) == len(prompts) + 1
     assert {r["path"] for r in server.requests} == {"/v1/chat/completions"}
     assert {r["auth"] for r in server.requests} == {f"Bearer {API_KEY}"}
@@ -73,7 +76,8 @@ def test_saved_profile_is_reused_without_inference(server, user_files, tmp_path,
 
     assert main(["personalize", *lm_args(server), "--profile", str(saved), "--prompt", "X", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["responses"] == [{"prompt": "X", "response": "Personalized answer to X"}]
+    assert [item["prompt"] for item in out["responses"]] == ["X"]
+    assert out["responses"][0]["response"].startswith("Personalized answer to X.")
     assert len(server.requests) == 2  # one more call: the saved profile replaced stage 1
 
 

@@ -185,7 +185,10 @@ def test_with_quote_again_a_hypothesis_without_quoted_evidence_is_asked_again_on
 @pytest.mark.parametrize("adapter_name", sorted(ADAPTERS))
 def test_n_prompts_for_one_user_cost_n_plus_one_calls(adapter_name, hypotheses, hypothesis_texts, attributes):
     prompts = ["Write about gold prices.", "Write about a merger.", "Write about the TSX."]
-    responses = [f"Response number {n} about mining." for n in range(1, len(prompts) + 1)]
+    # Answers that keep the habits counted in TEXTS (about 17 words, sentences of about 11, told
+    # in the third person): an answer that fits the person poorly would be sampled again.
+    responses = [f"Gold miner number {n} rose on Monday after the company said output would climb. "
+                 "Traders said the outlook was firm." for n in range(1, len(prompts) + 1)]
     answers = [{"hypotheses": hypotheses, "attributes": attributes}] + [{"response": r} for r in responses]
     lm, adapter = scripted(answers, adapter_name)
     program = HyPerAlign()
@@ -208,9 +211,9 @@ def test_other_texts_are_inferred_anew(hypotheses, hypothesis_texts, attributes)
     other_hypotheses = sample_hypotheses(3, start=2)
     answers = [
         {"hypotheses": hypotheses, "attributes": attributes},
-        {"response": "first"},
+        {"response": "Gold rose on Monday after the miners said output would climb. Traders said so too."},
         {"hypotheses": other_hypotheses, "attributes": attributes},
-        {"response": "second"},
+        {"response": "The author wrote this one in a new way, they said."},
     ]
     lm, adapter = scripted(answers)
     program = HyPerAlign()
@@ -332,8 +335,9 @@ def test_run_demo_personalizes_two_prompts_of_the_first_author(hypotheses, attri
     examples = load_authors()
     first_author = sorted({example.author for example in examples})[0]
     mine = [example for example in examples if example.author == first_author]
-    # Answers as long as a tenth of the author's articles: shorter ones would be sampled again.
-    answers = [" ".join([f"demo {n}"] * 40) for n in (1, 2)]
+    # The author's own held-out articles as the answers: they keep the author's counted habits
+    # (an answer that fits the author poorly would be sampled again).
+    answers = [example.reference for example in mine[:2]]
     lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes},
                             {"response": answers[0]}, {"response": answers[1]}])
     with dspy.context(lm=lm, adapter=adapter):

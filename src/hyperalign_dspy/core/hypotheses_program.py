@@ -119,6 +119,15 @@ class HypothesesProgram(dspy.Module):
             state = {**{name: predictor.dump_state() for name, predictor in predictors}, **state}
         return super().load_state(state, **kwargs)
 
+    def measured(self, user_texts: list) -> dict:
+        """Profile fields counted in the person's texts (authorship: the counts new texts are checked against)."""
+        return {}
+
+    def fit_share(self, answer: str, profile: Profile) -> float | None:
+        """The share of the person's countable habits that `answer` shows (0 when it breaks
+        character), or None when the profile gives nothing to check it against."""
+        return None
+
     def claim_of(self, hypothesis: str) -> str:
         """What a hypothesis claims, without what it cites: two hypotheses that cite the same
         evidence for different claims are not restatements."""
@@ -159,16 +168,20 @@ class HypothesesProgram(dspy.Module):
                 attributes=attributes,
                 source_ids=[user_text.id for user_text in user_texts],
                 checks=checks,
+                **self.measured(user_texts),
             )
         return self._profiles[key]
 
     def generate_from(self, prompt: str, profile: Profile) -> dspy.Prediction:
         # Small models sometimes write out the hypotheses or their own instructions instead of
-        # applying them, or hand back little more than the opening the prompt gave (less than
-        # `shortest_share` of the person's typical length, when the profile has one); such an
-        # answer is sampled again under a new rollout id (dspy.BestOfN would do this on a copy of
-        # the LM, whose calls then miss the configured LM's history). When no attempt passes, the
-        # one that added the most words without reciting stands, or the last if every one recited.
+        # applying them, hand back little more than the opening the prompt gave (less than
+        # `shortest_share` of the person's typical length, when the profile has one), or write a
+        # text that fits the person's counted habits poorly or breaks character (below
+        # `fit_share`, `fit_share()`); such an answer is sampled again under a new rollout id
+        # (dspy.BestOfN would do this on a copy of the LM, whose calls then miss the configured
+        # LM's history), up to `attempts` calls in all. When no attempt passes, the best stands:
+        # one that does not recite, then the best fit, then the most words added (on equal ranks
+        # the later attempt).
         notes = [*profile.hypothesis_texts, *instruction_texts(self.generate)]
         typical_length = getattr(profile.attributes, "typical_length_words", 0)
         fewest_words = max(1, int(typical_length * self.settings.shortest_share))
@@ -179,9 +192,10 @@ class HypothesesProgram(dspy.Module):
                 generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
                 answer = clean_response(generated.response)
                 recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)
-                if not recites and added >= fewest_words:
+                fit = self.fit_share(answer, profile)
+                if not recites and added >= fewest_words and (fit is None or fit >= self.settings.fit_share):
                     return generated
-                rank = (not recites, 0 if recites else added)  # on equal ranks the later attempt stands
+                rank = (not recites, fit or 0.0, 0 if recites else added)
                 if best_rank is None or rank >= best_rank:
                     best, best_rank = generated, rank
         return best

@@ -15,11 +15,14 @@ class ProgramSettings(BaseModel):
     temperature: float = Field(
         0.7, ge=0, description="stage 2 and the baselines sample (greedy decoding makes small models repeat one "
                                "sentence until max_tokens); stage 1 stays greedy")
-    attempts: int = Field(5, gt=0, description="stage 2 samples again, up to this many times, an answer that recites "
-                                               "its notes or adds too little")
+    attempts: int = Field(5, gt=0, description="stage 2's calls for one answer at most: an answer that recites its "
+                                               "notes, adds too little or fits the person poorly is sampled again")
     shortest_share: float = Field(
         0.1, ge=0, le=1, description="an answer that adds less than this share of the person's typical length to the "
                                      "prompt's given text is sampled again")
+    fit_share: float = Field(
+        0.85, ge=0, le=1, description="an answer that shows less than this share of the person's counted habits (or "
+                                      "breaks character) is sampled again, within `attempts`")
     quote_again: bool = Field(
         False, description="a hypothesis whose evidence is not in the person's texts is asked for a quote once more "
                            "(one request, about as long as the texts, per such hypothesis); else it is dropped")

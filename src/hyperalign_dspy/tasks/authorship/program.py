@@ -17,6 +17,7 @@ from hyperalign_dspy.tasks.authorship.claim_check import (
     is_quoted_from,
     split_hypothesis,
 )
+from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.signatures import GeneratePersonalized, InferHypotheses, QuoteEvidence
 from hyperalign_dspy.tasks.authorship.style_measurements import count, excerpt, measure_style, measured_attributes
@@ -75,6 +76,12 @@ class HyPerAlign(HypothesesProgram):
                                          reason=f"asked again for evidence, the LM quoted no words of the texts ('{quote}')"))
         return kept, checks
 
+    def measured(self, user_texts) -> dict:
+        return {"counts": count([t.text for t in user_texts])}
+
+    def fit_share(self, answer: str, profile: UserProfile) -> float | None:
+        return None if profile.counts is None else fit(answer, profile.counts).share
+
     def claim_of(self, hypothesis: str) -> str:
         aspect, claim, _ = split_hypothesis(hypothesis)
         return f"{aspect}: {claim}" if aspect else claim
@@ -83,7 +90,10 @@ class HyPerAlign(HypothesesProgram):
         # Stage 2 acts on the claims; the quoted evidence is for the reader of the profile (and a
         # quote in the notes invites the writer to copy it).
         claims = [self.claim_of(hypothesis) for hypothesis in profile.hypothesis_texts]
-        return {**super().generate_inputs(prompt, profile), "hypotheses": claims}
+        # What the output check will count, told as the person's habits (none for a profile
+        # without counts: one saved before they were kept, or written by hand).
+        habits = [expectation.says for expectation in expectations(profile.counts)] if profile.counts else []
+        return {**super().generate_inputs(prompt, profile), "hypotheses": claims, "measured_habits": habits}
 
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
         require_prompt(prompt)

@@ -3,10 +3,13 @@ instruction the LM sees.
 
 Stage 1, `InferHypotheses`: from a few texts a user wrote, infer testable hypotheses about how
 they communicate, who they are and how they write, plus typed attributes a writer can act on.
+`QuoteEvidence` (with the `quote_again` setting) asks again for the evidence of a hypothesis
+whose quote is not in the texts.
 Stage 2, `GeneratePersonalized`: answer a new prompt as that user, guided only by the
-hypotheses and attributes (not by the texts themselves, which is what makes it cheap).
-`QuoteEvidence` repairs a hypothesis whose evidence is not in the texts (or drops it, when its
-quote is not there either). Baselines: `GenerateFromExamples` (the texts in the prompt) and the shared zero-shot one
+hypotheses, the attributes and the habits counted in the texts (not by the texts themselves,
+which is what makes it cheap); the program checks each answer against those counts
+(`output_fit.py`) and samples again one that fits poorly.
+Baselines: `GenerateFromExamples` (the texts in the prompt) and the shared zero-shot one
 (`core/signatures.py`). The judge: `JudgeAuthorship`.
 """
 
@@ -132,6 +135,8 @@ class GeneratePersonalized(dspy.Signature):
     # The task comes last: a small model follows what it read most recently.
     hypotheses: list[str] = dspy.InputField(desc="private style notes: how you write")
     attributes: UserAttributes = dspy.InputField(desc="private style notes: your attributes as a writer")
+    measured_habits: list[str] = dspy.InputField(
+        desc="private style notes: counted in your own texts, so true of every text you write")
     prompt: str = dspy.InputField(desc="the writing task: what to write about")
     response: str = dspy.OutputField(desc="the text for the reader, as you would publish it")
 

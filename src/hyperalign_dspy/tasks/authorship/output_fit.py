@@ -1,0 +1,94 @@
+"""Does a generated text fit the person? Checked against the counts of the person's own texts (the
+counts stage 1's claims are checked against, kept in the profile), never by an LM, so that the
+evaluation's judge and the attribution model stay independent of it.
+
+Each `Expectation` is a countable habit that any text of the person's should show: its length,
+sentence and paragraph lengths, who tells it, question and exclamation marks the person never
+uses, quotations, greetings and sign-offs. Tolerances are set a priori (a factor of two around the
+person's length, one and a half around their sentence length), not fitted to any author. A text
+that breaks character (speaks as an AI assistant, mentions its notes or task, or leaves a template
+slot such as "[Recipient's Name]") fits nothing, whatever its counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts, count
+
+# (what gives it away, as a reader would name it)
+_OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern, name in (
+    (r"\bas an ai\b|\blanguage model\b|\bai assistant\b|\bI do not have personal\b", "speaks as an AI"),
+    (r"\bstyle notes?\b|\b(?:the|my|these|your) (?:notes|instructions)\b|\bthe (?:given )?(?:prompt|writing task)\b"
+     r"|\bas instructed\b", "mentions its notes or task"),
+    (r"\[[A-Z][^\]\n]{0,40}\]", "leaves a template slot"),
+))
+
+
+@dataclass(frozen=True)
+class Expectation:
+    says: str  # the habit, as a reader (and a revising writer) would be told it
+    met: Callable[[TextCounts], bool]
+
+
+def _within(value: float, target: float, factor: float) -> bool:
+    return target / factor <= value <= target * factor
+
+
+def expectations(person: TextCounts) -> list[Expectation]:
+    """The habits a text by this person should show, from the counts of their texts."""
+    found = [
+        Expectation(f"about {person.words_per_text:.0f} words long (half to twice that)",
+                    lambda c: _within(c.words_per_text, person.words_per_text, 2.0)),
+        Expectation(f"sentences of about {person.words_per_sentence:.0f} words",
+                    lambda c: _within(c.words_per_sentence, person.words_per_sentence, 1.5)),
+        Expectation(f"paragraphs of about {person.words_per_paragraph:.0f} words "
+                    f"({person.sentences_per_paragraph:.1f} sentences)",
+                    lambda c: _within(c.words_per_paragraph, person.words_per_paragraph, 2.0)),
+        Expectation(f"told in the {person.perspective}", lambda c: c.perspective == person.perspective),
+    ]
+    if person.questions == 0:
+        found.append(Expectation("no questions", lambda c: c.questions == 0))
+    if person.exclamations == 0:
+        found.append(Expectation("no exclamation marks", lambda c: c.exclamations == 0))
+    if person.quoted_paragraphs >= 0.25:
+        found.append(Expectation("direct quotations", lambda c: c.quoted_paragraphs > 0))
+    elif person.quoted_paragraphs == 0:
+        found.append(Expectation("no direct quotations", lambda c: c.quoted_paragraphs == 0))
+    # A writer of emails and posts greets in one and not the other: only a habit of every text, or
+    # of none, is expected of a new one.
+    for name, counted in (("greeting", "greeting_openings"), ("sign-off", "sign_off_closings")):
+        share = getattr(person, counted) / person.texts
+        if share == 1:
+            found.append(Expectation(f"a {name}", lambda c, counted=counted: getattr(c, counted) > 0))
+        elif share == 0:
+            found.append(Expectation(f"no {name}", lambda c, counted=counted: getattr(c, counted) == 0))
+    return found
+
+
+@dataclass(frozen=True)
+class Fit:
+    met: list[str]
+    missed: list[str]
+    breaks_character: str | None = None  # what gives it away, if the text breaks character
+
+    @property
+    def share(self) -> float:
+        """The share of expectations met; none when the text breaks character."""
+        if self.breaks_character:
+            return 0.0
+        return len(self.met) / len(self.met + self.missed) if self.met or self.missed else 1.0
+
+
+def breaks_character(text: str) -> str | None:
+    return next((name for pattern, name in _OUT_OF_CHARACTER if pattern.search(text)), None)
+
+
+def fit(text: str, person: TextCounts) -> Fit:
+    """How `text` fits the habits counted in the person's texts."""
+    counted = count([text])
+    checked = [(expectation.says, expectation.met(counted)) for expectation in expectations(person)]
+    return Fit(met=[says for says, met in checked if met], missed=[says for says, met in checked if not met],
+               breaks_character=breaks_character(text))

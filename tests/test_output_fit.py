@@ -1,0 +1,117 @@
+"""The output check: a generated text against the habits counted in the person's texts, on planted
+failures, and the program's sampling budget when answers fail it (scripted LM, no model)."""
+
+from __future__ import annotations
+
+import dspy
+import pytest
+from dspy.utils import DummyLM
+
+from hyperalign_dspy import HyPerAlign, ProgramSettings, UserProfile
+from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit
+from hyperalign_dspy.tasks.authorship.style_measurements import count
+
+# A diarist: first person, short paragraphs of two short sentences, no questions or quotations.
+DIARY = [
+    "I fixed the gate this morning. The hinge had rusted through.\n\n"
+    "I walked to the shop for a new one. It cost more than I thought.\n\n"
+    "By noon the gate swung again. I was pleased with my work.",
+    "We picked beans until dark. My back ached by the end.\n\n"
+    "I froze two bags of them. The rest went to my neighbour.\n\n"
+    "Tomorrow I will start on the peas. They are late this year.",
+    "I cleaned the gutters today. Leaves had packed them tight.\n\n"
+    "My ladder wobbled on the soft ground. I moved it twice.\n\n"
+    "The rain came at four. Nothing overflowed, and I slept well.",
+]
+FITS = ("I painted the shed this week. The old paint came off in strips.\n\n"
+        "I bought two tins in town. The green was cheaper than the grey.\n\n"
+        "By Sunday the shed looked new. I sat beside it with my tea.")
+TOO_LONG = FITS + "\n\n" + "\n\n".join(["I kept on painting. The brush was worn down."] * 30)
+WRONG_PERSON = FITS.replace("I ", "She ").replace("my ", "her ").replace("I\n", "She\n")
+ONE_PARAGRAPH = " ".join(["The shed needed paint and the paint was bought in town on a Saturday morning"] * 4) + "."
+AS_AN_AI = "As an AI language model, I do not paint sheds. " + FITS
+TEMPLATE_SLOT = "Dear [Recipient's Name],\n\n" + FITS
+QUESTIONS = FITS.replace("The old paint came off in strips.", "Why did the old paint come off in strips?")
+
+
+@pytest.fixture
+def diarist():
+    return count(DIARY)
+
+
+def test_the_persons_own_kind_of_text_fits(diarist):
+    result = fit(FITS, diarist)
+    assert result.missed == [] and result.breaks_character is None and result.share == 1.0
+    assert "told in the first person" in result.met and "no questions" in result.met
+
+
+@pytest.mark.parametrize(("text", "missed"), [
+    (TOO_LONG, "about 35 words long (half to twice that)"),
+    (WRONG_PERSON, "told in the first person"),
+    (ONE_PARAGRAPH, "paragraphs of about 12 words (2.0 sentences)"),
+    (QUESTIONS, "no questions"),
+])
+def test_a_planted_failure_misses_the_habit_it_breaks(diarist, text, missed):
+    assert [expectation.says for expectation in expectations(diarist)][:4] == [
+        "about 35 words long (half to twice that)", "sentences of about 6 words",
+        "paragraphs of about 12 words (2.0 sentences)", "told in the first person"]
+    result = fit(text, diarist)
+    assert missed in result.missed
+    assert result.share < 1.0
+
+
+@pytest.mark.parametrize(("text", "reason"), [(AS_AN_AI, "speaks as an AI"), (TEMPLATE_SLOT, "leaves a template slot")])
+def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
+    result = fit(text, diarist)
+    assert result.breaks_character == reason
+    assert result.share == 0.0
+
+
+def profile_of(texts: list[str]) -> UserProfile:
+    attributes = {"domain": "home", "genre": "diary", "typical_length_words": 34, "formality": "casual",
+                  "perspective": "first person", "tone": "plain", "sentence_style": "short",
+                  "paragraph_style": "two sentences", "recurring_devices": [], "characteristic_phrases": []}
+    return UserProfile(hypotheses=["Voice: The writer tells in the first person (evidence: 'I fixed the gate')"],
+                       attributes=attributes, source_ids=["diary"], counts=count(texts))
+
+
+def run(answers: list[str], settings: ProgramSettings | None = None):
+    lm = DummyLM([{"response": answer} for answer in answers], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        result = HyPerAlign(settings=settings)(profile=profile_of(DIARY), prompt="Write about the shed.")
+    return result, lm
+
+
+def test_an_answer_that_breaks_character_is_sampled_again_whatever_its_counts():
+    result, lm = run([AS_AN_AI, TEMPLATE_SLOT, FITS])
+    assert result.response == FITS
+    assert len(lm.history) == 3
+
+
+def test_an_answer_below_fit_share_is_sampled_again_until_one_fits():
+    result, lm = run([TOO_LONG, WRONG_PERSON, FITS], ProgramSettings(fit_share=1.0))
+    assert result.response == FITS
+    assert len(lm.history) == 3
+    assert [call["kwargs"].get("rollout_id") for call in lm.history] == [None, 1, 2]
+
+
+def test_the_budget_bounds_the_calls_and_the_best_fit_stands():
+    # Two calls allowed: the wrong person (most habits kept) beats the one giant paragraph.
+    result, lm = run([ONE_PARAGRAPH, WRONG_PERSON, FITS], ProgramSettings(attempts=2, fit_share=1.0))
+    assert len(lm.history) == 2
+    assert result.response == WRONG_PERSON
+
+
+def test_an_answer_that_fits_costs_one_call_and_the_habits_are_told():
+    result, lm = run([FITS])
+    assert result.response == FITS and len(lm.history) == 1
+    sent = "\n".join(message["content"] for message in lm.history[0]["messages"])
+    assert "told in the first person" in sent and "no questions" in sent
+
+
+def test_a_profile_without_counts_is_not_checked():
+    profile = profile_of(DIARY).model_copy(update={"counts": None})
+    lm = DummyLM([{"response": AS_AN_AI}], adapter=dspy.JSONAdapter())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        result = HyPerAlign()(profile=profile, prompt="Write about the shed.")
+    assert result.response == AS_AN_AI and len(lm.history) == 1
