@@ -46,6 +46,11 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     assert zero["copies"] == few["copies"] == few["baseline_copies"] == 0
     assert report["attribution"]["reference"] == 1.0
     assert report["attribution"]["few-shot"] == 1.0
+    # Adherence: the fake writes as the profile's counted habits say, zero-shot from the prompt
+    # alone; the authors' real texts keep their own habits.
+    adherence = {system: figures["share"] for system, figures in report["adherence"].items()}
+    assert adherence["reference"] == 1.0 and adherence["hyperalign"] > adherence["zero-shot"]
+    assert report["adherence"]["hyperalign"]["ci_low"] <= adherence["hyperalign"] <= report["adherence"]["hyperalign"]["ci_high"]
     assert report["examples"] == 6 and report["system_failures"] == {"hyperalign": 0, "zero-shot": 0, "few-shot": 0}
     # 3 profiles + 3 systems x 6 answers + 6 calibrations x 2 orders + 2 comparisons x 6 x 2 orders
     assert report["lm_calls"] == len(server.requests) == 3 + 18 + 12 + 24
@@ -60,6 +65,7 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     # Traces only when asked for (--traces): they cost CPU on every LM call.
     assert not mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
     assert run.data.metrics["attribution.reference"] == 1.0
+    assert run.data.metrics["adherence.hyperalign"] == adherence["hyperalign"]
     assert run.data.tags["judge_can_tell_authors_apart"] == "true"
     artifacts = {item.path for item in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
     assert {"examples.json", "report.json", "win_rates.png"} <= artifacts

@@ -1,42 +1,66 @@
-"""Evaluating authorship: judged by authorship (calibrated on real-vs-impostor texts), and checked
-by stylometric attribution of every output to the nearest author."""
+"""Evaluating authorship: judged by authorship (calibrated on real-vs-impostor texts), checked by
+stylometric attribution of every output to the nearest author, and by adherence: the share of the
+habits counted in the author's few-shot texts that each output keeps (`output_fit.py`, the
+author's real text for the prompt beside the systems)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 import dspy
-from pydantic import Field
+import numpy as np
+from pydantic import BaseModel, Field
 
 from hyperalign_dspy.core.output_checks import without_prompt_text
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.judged import Judged
 from hyperalign_dspy.evaluation.report import EvaluationReport, metric_name
-from hyperalign_dspy.judges.pairwise import PairJudgment, share_text
+from hyperalign_dspy.judges.pairwise import PairJudgment, bootstrap_ci, share_text
 from hyperalign_dspy.tasks.authorship.attribution import AuthorAttribution
 from hyperalign_dspy.tasks.authorship.authors import load_authors
 from hyperalign_dspy.tasks.authorship.judging import AuthorshipJudging
+from hyperalign_dspy.tasks.authorship.output_fit import fit
+from hyperalign_dspy.tasks.authorship.style_measurements import count
 from hyperalign_dspy.tasks.base import TaskEvaluation
+
+
+class Adherence(BaseModel):
+    share: float | None = None  # mean over outputs of the share of counted habits kept
+    ci_low: float | None = None
+    ci_high: float | None = None
+    out_of_character: int = 0  # outputs that broke character (they keep no habit)
 
 
 class AuthorshipReport(EvaluationReport):
     attribution: dict[str, float | None] = Field(default_factory=dict)  # per system, and the real texts'
+    adherence: dict[str, Adherence] = Field(default_factory=dict)  # per system, and the real texts'
     authors: int = 0  # authors in the suite's data; attribution's chance is 1 / authors
 
     calibration_subject: ClassVar[str] = "these authors"
 
     def task_lines(self) -> list[str]:
-        if not self.attribution:
-            return []
-        return ["\nStylometric attribution accuracy (chance "
-                f"{share_text(1 / self.authors if self.authors else None)}): "
-                + ", ".join(f"{name} {share_text(value)}" for name, value in self.attribution.items())]
+        lines = []
+        if self.attribution:
+            lines.append("\nStylometric attribution accuracy (chance "
+                         f"{share_text(1 / self.authors if self.authors else None)}): "
+                         + ", ".join(f"{name} {share_text(value)}" for name, value in self.attribution.items()))
+        if self.adherence:
+            lines.append("\nAdherence to the habits counted in the author's texts (95% CI; out of character): "
+                         + ", ".join(f"{name} {share_text(a.share)} [{share_text(a.ci_low)}, {share_text(a.ci_high)}]"
+                                     f"; {a.out_of_character}" for name, a in self.adherence.items()))
+        return lines
 
     def task_metrics(self) -> dict[str, float | None]:
-        return {f"attribution.{metric_name(system)}": accuracy for system, accuracy in self.attribution.items()}
+        metrics = {f"attribution.{metric_name(system)}": accuracy for system, accuracy in self.attribution.items()}
+        for system, adherence in self.adherence.items():
+            name = f"adherence.{metric_name(system)}"
+            metrics |= {name: adherence.share, f"{name}.ci_low": adherence.ci_low, f"{name}.ci_high": adherence.ci_high,
+                        f"{name}.out_of_character": adherence.out_of_character}
+        return metrics
 
     def task_summary(self) -> dict:
-        return {"attribution": self.attribution}
+        return {"attribution": self.attribution,
+                "adherence": {system: adherence.model_dump() for system, adherence in self.adherence.items()}}
 
 
 class AuthorshipEvaluation(TaskEvaluation):
@@ -97,4 +121,18 @@ class AuthorshipEvaluation(TaskEvaluation):
         attribution["reference"] = model.accuracy(
             [without_prompt_text(example.reference, example.prompt) for example in examples],
             [example.author for example in examples])
-        return {"attribution": attribution, "authors": self.authors}
+        texts = {name: [answer.text for answer in answers] for name, answers in outputs.items()}
+        texts["reference"] = [example.reference for example in examples]
+        adherence = {name: adherence_of(examples, answers, seed) for name, answers in texts.items()}
+        return {"attribution": attribution, "adherence": adherence, "authors": self.authors}
+
+
+def adherence_of(examples, texts: list[str | None], seed: int) -> Adherence:
+    """How well texts keep the habits counted in their authors' few-shot texts (a failed output is
+    left out, as it is of the win-rates)."""
+    fits = [fit(text, count([sample.text for sample in example.examples]))
+            for example, text in zip(examples, texts, strict=True) if text]
+    shares = [result.share for result in fits]
+    low, high = bootstrap_ci(shares, seed)
+    return Adherence(share=float(np.mean(shares)) if shares else None, ci_low=low, ci_high=high,
+                     out_of_character=sum(result.breaks_character is not None for result in fits))
