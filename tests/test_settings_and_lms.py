@@ -167,6 +167,29 @@ def test_a_cross_model_variant_is_a_system_of_the_suite(server, tmp_path, capsys
     assert {p["system"] for p in report["profiles"]} == {"hyperalign", "reader-hypotheses", "other-answers"}
 
 
+def test_an_ablation_variant_tells_stage_two_only_its_notes(server, tmp_path, capsys):
+    path = write_suite(tmp_path, authors=3, systems=["hyperalign", "zero-shot"], baselines=["zero-shot"], seed=0)
+    path.write_text(path.read_text().replace(
+        'systems = ["hyperalign", "zero-shot"]', 'systems = ["hyperalign", "zero-shot", "attributes-only"]')
+        + '[variants.attributes-only]\nsystem = "hyperalign"\ngenerate = { name = "openai/ablated", api_base = "BASE" }\n'
+          'program = { stage_two_notes = ["attributes"], fit_share = 0.0 }\n'.replace("BASE", server.base))
+    argv = ["eval", str(path), "--limit", "3", "--lm", "openai/writer", "--api-base", server.base, "--json"]
+    assert main(argv) == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    assert report["system_failures"]["attributes-only"] == 0
+    stage_two = [(r["body"]["model"], r["body"]["messages"][-1]["content"]) for r in server.requests
+                 if "[[ ## measured_habits ## ]]" in r["body"]["messages"][-1]["content"]]
+    ablated = [user for model, user in stage_two if model == "ablated"]
+    whole = [user for model, user in stage_two if model == "writer"]
+    assert len(ablated) == 3 and len(whole) >= 3
+    # The ablated variant is told the attributes only; the whole program all three notes.
+    assert all("[[ ## hypotheses ## ]]\n[]" in user and "[[ ## measured_habits ## ]]\n[]" in user for user in ablated)
+    assert all('"domain"' in user for user in ablated)
+    assert not any("[[ ## hypotheses ## ]]\n[]" in user or "[[ ## measured_habits ## ]]\n[]" in user for user in whole)
+    params = mlflow.get_run(report["mlflow_run_id"]).data.params
+    assert json.loads(params["variant.attributes-only"])["program"]["stage_two_notes"] == ["attributes"]
+
+
 def test_a_variant_of_an_unknown_system_is_refused(tmp_path):
     path = write_suite(tmp_path, authors=3, systems=["hyperalign", "zero-shot"], baselines=["zero-shot"], seed=0)
     path.write_text(path.read_text() + '[variants.mine]\nsystem = "oracle"\ninfer = "local-small"\n')

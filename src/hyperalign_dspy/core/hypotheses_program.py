@@ -22,6 +22,10 @@ from hyperalign_dspy.lms.names import adapter_for, context_tokens_of
 from hyperalign_dspy.lms.roles import LMConfig
 
 
+# What stage 2 may be told of a profile (`ProgramSettings.stage_two_notes`).
+NOTES = ("hypotheses", "attributes", "measured_habits")
+
+
 def active_lm(predictor: dspy.Predict) -> dspy.LM:
     lm = predictor.lm or dspy.settings.lm
     if lm is None:
@@ -136,6 +140,11 @@ class HypothesesProgram(dspy.Module):
     def generate_inputs(self, prompt: str, profile: Profile) -> dict:
         return {"prompt": prompt, "hypotheses": profile.hypothesis_texts, "attributes": profile.attributes}
 
+    def told(self, inputs: dict) -> dict:
+        """Stage 2's inputs with the notes `stage_two_notes` leaves out emptied (an ablation)."""
+        return {name: (None if name == "attributes" else []) if name in NOTES and name not in self.settings.stage_two_notes
+                else value for name, value in inputs.items()}
+
     def _profile_key(self, texts: list[str], lm: dspy.LM) -> str:
         # Every predictor but stage 2's may take part in inferring a profile.
         stage_one = {name: predictor.dump_state() for name, predictor in self.named_predictors()
@@ -189,7 +198,7 @@ class HypothesesProgram(dspy.Module):
         with stage_lm(self.generate_lm):
             for attempt in range(self.settings.attempts):
                 config = {"rollout_id": attempt} if attempt else {}
-                generated = self.generate(**self.generate_inputs(prompt, profile), config=config)
+                generated = self.generate(**self.told(self.generate_inputs(prompt, profile)), config=config)
                 answer = clean_response(generated.response)
                 recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)
                 fit = self.fit_share(answer, profile)

@@ -3,6 +3,8 @@ table (over the task's defaults), saved with a compiled program and logged as ML
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -20,6 +22,9 @@ class ProgramSettings(BaseModel):
     shortest_share: float = Field(
         0.1, ge=0, le=1, description="an answer that adds less than this share of the person's typical length to the "
                                      "prompt's given text is sampled again")
+    stage_two_notes: list[Literal["hypotheses", "attributes", "measured_habits"]] = Field(
+        ["hypotheses", "attributes", "measured_habits"],
+        description="what stage 2 is told of the profile (an ablation leaves some out; left out, a note is empty)")
     fit_share: float = Field(
         0.85, ge=0, le=1, description="an answer that shows less than this share of the person's counted habits (or "
                                       "breaks character) is sampled again, within `attempts`")
@@ -34,5 +39,6 @@ class ProgramSettings(BaseModel):
         """`defaults` with the fields set here (explicitly, as in a TOML table) put in their place."""
         return defaults.model_copy(update=self.model_dump(include=self.model_fields_set))
 
-    def as_params(self) -> dict[str, float | int | bool]:
-        return {f"program.{name}": value for name, value in self.model_dump().items()}
+    def as_params(self) -> dict[str, float | int | bool | str]:
+        return {f"program.{name}": ",".join(value) if isinstance(value, list) else value
+                for name, value in self.model_dump().items()}

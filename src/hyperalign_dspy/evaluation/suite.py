@@ -41,13 +41,15 @@ class InjectionSettings(BaseModel):
 
 
 class SystemVariant(BaseModel):
-    """A task's system with LMs of its own: `infer` for its hypotheses, `generate` for its answers
-    (for example hypotheses by one model and answers by another, to measure the transfer)."""
+    """A task's system with LMs or knobs of its own: `infer` for its hypotheses, `generate` for its
+    answers (for example hypotheses by one model and answers by another, to measure the transfer),
+    and `program` settings over the run's (for example an ablation that gives stage 2 fewer notes)."""
 
     model_config = ConfigDict(extra="forbid")
     system: str
     infer: LMChoice | None = None
     generate: LMChoice | None = None
+    program: ProgramSettings | None = None
 
 
 class EvalSuite(BaseModel):

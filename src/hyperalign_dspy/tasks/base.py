@@ -42,12 +42,14 @@ class TaskEvaluation:
 
     def new_system(self, name: str) -> dspy.Module:
         """A fresh system of the suite's task, with the run's settings and LMs and the suite's
-        options; a suite's variant gets its own LMs for the roles it names."""
-        lms, variant = self.lms, self.suite.variants.get(name)
+        options; a suite's variant gets its own LMs for the roles it names, and its own settings
+        over the run's."""
+        lms, settings, variant = self.lms, self.settings, self.suite.variants.get(name)
         if variant is not None:
             own = LMNames(infer=variant.infer, generate=variant.generate).build()
             lms = LMConfig(infer=own.infer or self.lms.infer, generate=own.generate or self.lms.generate)
-        return self.task.new_system(self.suite.system_of(name), self.settings, lms, self.task.suite_options(self.suite))
+            settings = variant.program.over(self.settings) if variant.program else self.settings
+        return self.task.new_system(self.suite.system_of(name), settings, lms, self.task.suite_options(self.suite))
 
     @property
     def scoring_calls(self) -> int:
