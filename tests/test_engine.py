@@ -233,7 +233,9 @@ def test_engine_json_object_without_schema(fake_llama):
 def test_program_through_the_engine_with_json_adapter(fake_llama, hypothesis_texts):
     language_model = ha.lm("local-small", cache=False)
     with dspy.context(lm=language_model, adapter=dspy.JSONAdapter()):
-        program = ha.HyPerAlign()
+        # The fake model's answers ("fake response 2") keep none of the text's habits; this test is
+        # about the engine's calls, so the output check is off.
+        program = ha.HyPerAlign(settings=ha.ProgramSettings(fit_share=0.0))
         first = program(examples=["A first text, she said. It has two sentences."], prompt="Write one.")
         second = program(examples=["A first text, she said. It has two sentences."], prompt="Write two.")
     assert first.profile.hypothesis_texts == hypothesis_texts

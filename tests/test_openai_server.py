@@ -44,6 +44,8 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
     # The server writes as the profile's counted habits say: first person, about 12 words.
     for prompt, item in zip(prompts, out["responses"], strict=True):
         assert item["response"].startswith(f"Personalized answer to {prompt}.") and " I " in item["response"]
+        assert item["fit"]["share"] >= 0.85 and item["fit"]["breaks_character"] is None
+        assert item["fit"]["kept"] == item["fit"]["of"] - len(item["fit"]["missed"])
     assert len(server.requests) == len(prompts) + 1
     assert {r["path"] for r in server.requests} == {"/v1/chat/completions"}
     assert {r["auth"] for r in server.requests} == {f"Bearer {API_KEY}"}
@@ -62,6 +64,7 @@ def test_personalize_text_output(server, user_files, capsys):
     assert HYPOTHESIS_TEXTS[0][:60] in " ".join(out.split())
     assert f"domain: {ATTRIBUTES['domain']}" in out
     assert "Prompt: Write about parking." in out and "Personalized answer to Write about parking." in out
+    assert "habits counted in the person's texts" in out
     assert len(server.requests) == 2
 
 

@@ -124,6 +124,7 @@ def _side_by_side(left_title: str, left: str, right_title: str, right: str) -> s
 
 def cmd_demo(args) -> None:
     from hyperalign_dspy.tasks.authorship.demo import run_demo
+    from hyperalign_dspy.tasks.authorship.output_fit import fit_summary
     from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 
     lms = _configure(args)
@@ -134,6 +135,8 @@ def cmd_demo(args) -> None:
     for item in result.items:
         print(f"\nPrompt: {item.prompt}\n")
         print(_side_by_side("HyPerAlign's response", item.response, f"{result.author}'s real text", item.reference))
+        if item.fit is not None:
+            print(f"\nThe response {fit_summary(item.fit.as_json())}.")
     print(f"\nwall time: {time.perf_counter() - started:.0f} s on LM '{args.lm_name}'")
 
 

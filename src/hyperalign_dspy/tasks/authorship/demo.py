@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.tasks.authorship.authors import DEV_AUTHORS, load_authors
+from hyperalign_dspy.tasks.authorship.output_fit import Fit
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 
@@ -16,6 +17,7 @@ class DemoItem:
     prompt: str
     response: str
     reference: str
+    fit: Fit | None = None  # how the response keeps the author's counted habits
 
 
 @dataclass
@@ -42,6 +44,6 @@ def run_demo(author: str | None = None, prompts: int = 2, data_path=DEV_AUTHORS,
     items = []
     for number, example in enumerate(mine[:prompts], start=1):
         progress(f"writing response {number}/{min(prompts, len(mine))}")
-        response = program(profile=profile, prompt=example.prompt).response
-        items.append(DemoItem(prompt=example.prompt, response=response, reference=example.reference))
+        answer = program(profile=profile, prompt=example.prompt)
+        items.append(DemoItem(prompt=example.prompt, response=answer.response, reference=example.reference, fit=answer.fit))
     return DemoResult(author=chosen, profile=profile, items=items)

@@ -81,6 +81,18 @@ class Fit:
             return 0.0
         return len(self.met) / len(self.met + self.missed) if self.met or self.missed else 1.0
 
+    def as_json(self) -> dict:
+        return {"share": round(self.share, 3), "kept": len(self.met), "of": len(self.met) + len(self.missed),
+                "missed": self.missed, "breaks_character": self.breaks_character}
+
+
+def fit_summary(fit: dict) -> str:
+    """One line for people from `Fit.as_json()`: how many habits a text keeps, and which it misses."""
+    if fit["breaks_character"]:
+        return f"keeps none of the person's counted habits: it {fit['breaks_character']}"
+    missed = f"; misses: {'; '.join(fit['missed'])}" if fit["missed"] else ""
+    return f"keeps {fit['kept']} of {fit['of']} habits counted in the person's texts{missed}"
+
 
 def breaks_character(text: str) -> str | None:
     return next((name for pattern, name in _OUT_OF_CHARACTER if pattern.search(text)), None)

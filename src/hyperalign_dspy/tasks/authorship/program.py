@@ -98,4 +98,7 @@ class HyPerAlign(HypothesesProgram):
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
         require_prompt(prompt)
         profile = self.profile_for(prompt, profile, examples)
-        return dspy.Prediction(response=clean_response(self.generate_from(prompt, profile).response), profile=profile)
+        response = clean_response(self.generate_from(prompt, profile).response)
+        # How the answer keeps the habits counted in the person's texts (None for a profile without counts).
+        habits = fit(response, profile.counts) if profile.counts else None
+        return dspy.Prediction(response=response, profile=profile, fit=habits)

@@ -11,6 +11,7 @@ from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.suite import EvalSuite
 from hyperalign_dspy.tasks.authorship.baselines import FewShotInContext
 from hyperalign_dspy.tasks.authorship.evaluation import AuthorshipEvaluation
+from hyperalign_dspy.tasks.authorship.output_fit import fit_summary
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 from hyperalign_dspy.tasks.base import Task
@@ -45,12 +46,15 @@ class AuthorshipTask(Task):
         responses = []
         for number, prompt in enumerate(prompts, start=1):
             progress(f"writing response {number}/{len(prompts)}")
-            responses.append({"prompt": prompt, "response": program(profile=profile, prompt=prompt).response})
+            answer = program(profile=profile, prompt=prompt)
+            fit = getattr(answer, "fit", None)  # a compiled program of another kind may not say
+            responses.append({"prompt": prompt, "response": answer.response, **({"fit": fit.as_json()} if fit else {})})
         return {**profile.model_dump(include={"hypotheses", "attributes", "checks"}), "responses": responses}
 
     def personalized_text(self, result: dict) -> str:
         profile = UserProfile(**result, source_ids=[])
-        answers = "".join(f"\n\nPrompt: {item['prompt']}\n\n{item['response']}" for item in result["responses"])
+        answers = "".join(f"\n\nPrompt: {item['prompt']}\n\n{item['response']}"
+                          + (f"\n\n({fit_summary(item['fit'])})" if "fit" in item else "") for item in result["responses"])
         return profile.as_text() + answers
 
 
