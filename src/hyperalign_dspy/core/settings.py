@@ -26,7 +26,7 @@ class ProgramSettings(BaseModel):
         ["hypotheses", "attributes", "measured_habits"],
         description="what stage 2 is told of the profile (an ablation leaves some out; left out, a note is empty)")
     fit_share: float = Field(
-        0.85, ge=0, le=1, description="an answer that shows less than this share of the person's counted habits (or "
+        1.0, ge=0, le=1, description="an answer that shows less than this share of the person's counted habits (or "
                                       "breaks character) is sampled again, within `attempts`")
     quote_again: bool = Field(
         False, description="a hypothesis whose evidence is not in the person's texts is asked for a quote once more "

@@ -24,6 +24,9 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
     (r"\bstyle notes?\b|\b(?:the|my|these|your) (?:notes|instructions)\b|\bthe (?:given )?(?:prompt|writing task)\b"
      r"|\bas instructed\b", "mentions its notes or task"),
     (r"\[[A-Z][^\]\n]{0,40}\]", "leaves a template slot"),
+    # "The article continues with details about ...": a description of the text instead of the text.
+    (r"\bthe (?:article|text|essay|post|email|letter|story|piece) (?:continues|starts|begins|ends|goes on|"
+     r"touches upon|sets the tone)\b", "describes itself"),
 ))
 
 
@@ -53,7 +56,8 @@ def expectations(person: TextCounts) -> list[Expectation]:
         found.append(Expectation("no questions", lambda c: c.questions == 0))
     if person.exclamations == 0:
         found.append(Expectation("no exclamation marks", lambda c: c.exclamations == 0))
-    if person.quoted_paragraphs >= 0.25:
+    # Quotations are expected when a text of the person's typically holds at least one.
+    if person.quoted_paragraphs * person.paragraphs_per_text >= 1:
         found.append(Expectation("direct quotations", lambda c: c.quoted_paragraphs > 0))
     elif person.quoted_paragraphs == 0:
         found.append(Expectation("no direct quotations", lambda c: c.quoted_paragraphs == 0))
