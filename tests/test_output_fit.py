@@ -13,15 +13,15 @@ from hyperalign_dspy.tasks.authorship.style_measurements import count
 
 # A diarist: first person, short paragraphs of two short sentences, no questions or quotations.
 DIARY = [
-    "I fixed the gate this morning. The hinge had rusted through.\n\n"
-    "I walked to the shop for a new one. It cost more than I thought.\n\n"
-    "By noon the gate swung again. I was pleased with my work.",
-    "We picked beans until dark. My back ached by the end.\n\n"
-    "I froze two bags of them. The rest went to my neighbour.\n\n"
-    "Tomorrow I will start on the peas. They are late this year.",
-    "I cleaned the gutters today. Leaves had packed them tight.\n\n"
-    "My ladder wobbled on the soft ground. I moved it twice.\n\n"
-    "The rain came at four. Nothing overflowed, and I slept well.",
+    ("I fixed the gate this morning. The hinge had rusted through.\n\n"
+     "I walked to the shop for a new one. It cost more than I thought.\n\n"
+     "By noon the gate swung again. I was pleased with my work."),
+    ("We picked beans until dark. My back ached by the end.\n\n"
+     "I froze two bags of them. The rest went to my neighbour.\n\n"
+     "Tomorrow I will start on the peas. They are late this year."),
+    ("I cleaned the gutters today. Leaves had packed them tight.\n\n"
+     "My ladder wobbled on the soft ground. I moved it twice.\n\n"
+     "The rain came at four. Nothing overflowed, and I slept well."),
 ]
 FITS = ("I painted the shed this week. The old paint came off in strips.\n\n"
         "I bought two tins in town. The green was cheaper than the grey.\n\n"
@@ -60,11 +60,26 @@ def test_a_planted_failure_misses_the_habit_it_breaks(diarist, text, missed):
     assert result.share < 1.0
 
 
-@pytest.mark.parametrize(("text", "reason"), [(AS_AN_AI, "speaks as an AI"), (TEMPLATE_SLOT, "leaves a template slot")])
+DESCRIBES_ITSELF = FITS + "\n\nThe text continues with details about the paint and the weather."
+
+
+@pytest.mark.parametrize(("text", "reason"), [(AS_AN_AI, "speaks as an AI"), (TEMPLATE_SLOT, "leaves a template slot"),
+                                              (DESCRIBES_ITSELF, "describes itself")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
     result = fit(text, diarist)
     assert result.breaks_character == reason
     assert result.share == 0.0
+
+
+def test_a_writer_who_quotes_in_every_text_is_expected_to_quote():
+    # A reporter: each text has three paragraphs, two of them quoting someone.
+    reports = ['The mill closed on Monday.\n\n"We had no choice," the owner said.\n\n"It is sad," a worker said.',
+               'Rain flooded the road.\n\n"It rose fast," a driver said.\n\n"We shut it," police said.']
+    reporter = count(reports)
+    assert "direct quotations" in [expectation.says for expectation in expectations(reporter)]
+    assert "direct quotations" in fit('The bridge reopened.\n\n"At last," a cyclist said.', reporter).met
+    assert "direct quotations" in fit("The bridge reopened.\n\nCyclists were glad.", reporter).missed
+    assert "no direct quotations" in [expectation.says for expectation in expectations(count(DIARY))]
 
 
 def profile_of(texts: list[str]) -> UserProfile:

@@ -21,7 +21,6 @@ from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.names import adapter_for, context_tokens_of
 from hyperalign_dspy.lms.roles import LMConfig
 
-
 # What stage 2 may be told of a profile (`ProgramSettings.stage_two_notes`).
 NOTES = ("hypotheses", "attributes", "measured_habits")
 

@@ -21,12 +21,12 @@ from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts, coun
 # (what gives it away, as a reader would name it)
 _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern, name in (
     (r"\bas an ai\b|\blanguage model\b|\bai assistant\b|\bI do not have personal\b", "speaks as an AI"),
-    (r"\bstyle notes?\b|\b(?:the|my|these|your) (?:notes|instructions)\b|\bthe (?:given )?(?:prompt|writing task)\b"
-     r"|\bas instructed\b", "mentions its notes or task"),
+    ((r"\bstyle notes?\b|\b(?:the|my|these|your) (?:notes|instructions)\b|\bthe (?:given )?(?:prompt|writing task)\b"
+      r"|\bas instructed\b"), "mentions its notes or task"),
     (r"\[[A-Z][^\]\n]{0,40}\]", "leaves a template slot"),
     # "The article continues with details about ...": a description of the text instead of the text.
-    (r"\bthe (?:article|text|essay|post|email|letter|story|piece) (?:continues|starts|begins|ends|goes on|"
-     r"touches upon|sets the tone)\b", "describes itself"),
+    ((r"\bthe (?:article|text|essay|post|email|letter|story|piece) (?:continues|starts|begins|ends|goes on|"
+      r"touches upon|sets the tone)\b"), "describes itself"),
 ))
 
 
