@@ -211,7 +211,7 @@ def test_other_texts_are_inferred_anew(hypotheses, hypothesis_texts, attributes)
     other_hypotheses = sample_hypotheses(3, start=2)
     answers = [
         {"hypotheses": hypotheses, "attributes": attributes},
-        {"response": "Gold rose on Monday after the miners said output would climb. Traders said so too."},
+        {"response": "Gold rose on Monday after the miners said output would climb this year. Traders said so too."},
         {"hypotheses": other_hypotheses, "attributes": attributes},
         {"response": "The author wrote this one in a new way, they said."},
     ]
@@ -335,13 +335,13 @@ def test_run_demo_personalizes_two_prompts_of_the_first_author(hypotheses, attri
     examples = load_authors()
     first_author = sorted({example.author for example in examples})[0]
     mine = [example for example in examples if example.author == first_author]
-    # The author's own held-out articles as the answers: they keep the author's counted habits
-    # (an answer that fits the author poorly would be sampled again).
+    # The author's own held-out articles as the answers; this test is about the demo's plumbing,
+    # so the output check is off (tests/test_output_fit.py tests it).
     answers = [example.reference for example in mine[:2]]
     lm, adapter = scripted([{"hypotheses": hypotheses, "attributes": attributes},
                             {"response": answers[0]}, {"response": answers[1]}])
     with dspy.context(lm=lm, adapter=adapter):
-        result = run_demo(prompts=2)
+        result = run_demo(prompts=2, program=HyPerAlign(settings=ProgramSettings(fit_share=0.0)))
     assert result.author == first_author
     assert [item.response for item in result.items] == answers
     assert [item.prompt for item in result.items] == [example.prompt for example in mine[:2]]

@@ -190,7 +190,8 @@ class HypothesesProgram(dspy.Module):
         # LM's history), up to `attempts` calls in all. When no attempt passes, the best stands:
         # one that does not recite, then the best fit, then the most words added (on equal ranks
         # the later attempt).
-        notes = [*profile.hypothesis_texts, *instruction_texts(self.generate)]
+        told = self.told(self.generate_inputs(prompt, profile))
+        notes = [*profile.hypothesis_texts, *told.get("measured_habits", []), *instruction_texts(self.generate)]
         typical_length = getattr(profile.attributes, "typical_length_words", 0)
         fewest_words = max(1, int(typical_length * self.settings.shortest_share))
         best, best_rank = None, None
