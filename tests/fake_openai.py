@@ -123,7 +123,9 @@ def as_the_person(opening: str, user: str) -> str:
     per_sentence = _habit_number(habits, r"sentences of about (\d+) words", 8)
     per_paragraph = _habit_number(habits, r"paragraphs of about (\d+) words", length)
     filler = ("I" if "told in the first person" in habits else "The town") + " went on from there"
-    sentences = [opening.rstrip(".") + "."]
+    # The opening's sentence runs on to the person's sentence length, as theirs would.
+    first = opening.rstrip(".").split()
+    sentences = [" ".join(first + ("and on " * per_sentence).split()[:max(0, per_sentence - len(first))]) + "."]
     while sum(len(sentence.split()) for sentence in sentences) < length:
         words = (filler + " and on" * per_sentence).split()[:max(per_sentence, 5)]
         sentences.append(" ".join(words) + ".")

@@ -96,7 +96,7 @@ def test_bootstrapped_demos_reach_the_saved_program_and_personalize_uses_it(serv
     assert main(["personalize", "--program", str(out), "--examples", str(texts), "--prompt", "Write about tides.",
                  "--lm", "openai/test-model", "--api-base", server.base, "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert answer["responses"][0]["response"].startswith("Personalized answer to Write about tides.")
+    assert answer["responses"][0]["response"].startswith("Personalized answer to Write about tides")
     demo_prompt = json.dumps(server.requests[-1]["body"]["messages"])
     assert "Personalized answer to" in demo_prompt  # the generation demo went into the prompt
 
