@@ -122,7 +122,7 @@ def as_the_person(opening: str, user: str) -> str:
     length = _habit_number(habits, r"about (\d+) words long", len(opening.split()))
     per_sentence = _habit_number(habits, r"sentences of about (\d+) words", 8)
     per_paragraph = _habit_number(habits, r"paragraphs of about (\d+) words", length)
-    filler = ("I" if "told in the first person" in habits else "The town") + " went on from there"
+    filler = ("I" if "in the first person" in habits else "The town") + " went on from there"
     # The opening's sentence runs on to the person's sentence length, as theirs would.
     first = opening.rstrip(".").split()
     sentences = [" ".join(first + ("and on " * per_sentence).split()[:max(0, per_sentence - len(first))]) + "."]

@@ -6,11 +6,11 @@ from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
 from hyperalign_dspy.core.hypotheses_program import distinct
-from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, shares_run, without_prompt_text
+from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, hands_over_opening, shares_run, without_prompt_text
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.judges.copy_guard import copy_flag
 
-GENERATION_ATTEMPTS = ProgramSettings().attempts
+GENERATION_ATTEMPTS = HyPerAlign.default_settings.attempts
 
 NOTE = "The author quotes a named analyst in the second paragraph of nearly every article"
 
@@ -100,6 +100,33 @@ def test_copy_flag_names_a_repeated_opening():
     assert copy_flag(f"{opening} Dealers cited the dollar. {opening}", SAMPLES, PROMPT) == "repeats the prompt's given text"
 
 
+QUESTION = "The library's opening hours will change next month. What do you think of the new times?"
+ASKED = f"Write an email response to someone who asked you the following: {QUESTION}"
+
+
+@pytest.mark.parametrize(("prompt", "hands_over"), [
+    (PROMPT, True),
+    ("Write a news article that begins: Gold prices rose sharply.", True),
+    ("Continue this story: The door was open.", True),
+    (ASKED, False),
+    ("Write a blog post about opening a bakery in a small town.", False),
+    ("Write an essay on this question: should cities ban cars?", False),
+])
+def test_prompt_forms(prompt, hands_over):
+    assert hands_over_opening(prompt) is hands_over
+
+
+def test_an_answer_may_restate_a_question_it_answers():
+    # Restating what was asked, twice, is how replies go: no copy; handing back only the question is one.
+    reply = (f"Hi Ana, you asked: {QUESTION} I like them. Since {QUESTION.split('.')[0].lower()}, "
+             "I will go on Saturdays. What do you think of the new times? Fine by me. Best, Jo")
+    assert copy_flag(reply, SAMPLES, ASKED) is None
+    assert copy_flag(QUESTION, SAMPLES, ASKED) == "adds nothing to the prompt's given text"
+    # The same repeat is a copy where the prompt hands over an opening.
+    opening = "Gold prices rose sharply in early trading on Monday."
+    assert copy_flag(f"{opening} Dealers cited the dollar. {opening}", SAMPLES, PROMPT) is not None
+
+
 def test_the_given_opening_is_not_counted_as_a_copy_of_the_samples():
     # A sample that happens to start like the prompt: starting with the prompt's text is no copy.
     samples = ["Gold prices rose sharply in early trading on Monday as dealers bought ahead of the holiday."]
@@ -134,7 +161,7 @@ def test_rewordings_of_a_hypothesis_are_dropped_and_different_ones_kept():
 
 
 def test_an_answer_that_recites_the_generation_instructions_is_sampled_again(profile):
-    recited = ("As a writer with the habits described in my style notes, I write only the text itself, "
+    recited = ("As the writer the private style notes describe, I write only the text, "
                "beginning with the opening the task gives.")
     out, lm = personalize(profile, "Write about shares.", [recited, "Shares rose, an analyst said."])
     assert out.response == "Shares rose, an analyst said."

@@ -16,7 +16,7 @@ import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
 from hyperalign_dspy.core.settings import ProgramSettings
 
-GENERATION_ATTEMPTS = ProgramSettings().attempts
+GENERATION_ATTEMPTS = ha.HyPerAlign.default_settings.attempts
 
 pytestmark = pytest.mark.runtime
 

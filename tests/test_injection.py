@@ -79,5 +79,5 @@ def test_planting_leaves_the_original_example_alone():
 def test_instruction_texts_are_the_signatures_own_words():
     texts = instruction_texts(ha.HyPerAlign())
     assert GeneratePersonalized.instructions in texts
-    assert "private style notes: how you write" in texts
+    assert "private style notes: counted in all your texts" in texts
     assert not any(text.startswith("${") for text in texts)

@@ -42,19 +42,19 @@ def diarist():
 def test_the_persons_own_kind_of_text_fits(diarist):
     result = fit(FITS, diarist)
     assert result.missed == [] and result.breaks_character is None and result.share == 1.0
-    assert "told in the first person" in result.met and "no questions" in result.met
+    assert "in the first person" in result.met and "no questions" in result.met
 
 
 @pytest.mark.parametrize(("text", "missed"), [
-    (TOO_LONG, "about 35 words long (half to twice that)"),
-    (WRONG_PERSON, "told in the first person"),
+    (TOO_LONG, "about 35 words long"),
+    (WRONG_PERSON, "in the first person"),
     (ONE_PARAGRAPH, "paragraphs of about 12 words (2.0 sentences)"),
     (QUESTIONS, "no questions"),
 ])
 def test_a_planted_failure_misses_the_habit_it_breaks(diarist, text, missed):
     assert [expectation.says for expectation in expectations(diarist)][:4] == [
-        "about 35 words long (half to twice that)", "sentences of about 6 words",
-        "paragraphs of about 12 words (2.0 sentences)", "told in the first person"]
+        "about 35 words long", "sentences of about 6 words",
+        "paragraphs of about 12 words (2.0 sentences)", "in the first person"]
     result = fit(text, diarist)
     assert missed in result.missed
     assert result.share < 1.0
@@ -124,7 +124,7 @@ def test_an_answer_that_fits_costs_one_call_and_the_habits_are_told():
     result, lm = run([FITS])
     assert result.response == FITS and len(lm.history) == 1
     sent = "\n".join(message["content"] for message in lm.history[0]["messages"])
-    assert "told in the first person" in sent and "no questions" in sent
+    assert "in the first person" in sent and "no questions" in sent
 
 
 def test_a_profile_without_counts_is_not_checked():

@@ -43,7 +43,7 @@ def sha_id(text: str) -> str:
 
 def claims_of(hypotheses: list[str]) -> list[str]:
     """What stage 2 is told of each hypothesis: its claim, without the quoted evidence."""
-    return [HyPerAlign().claim_of(hypothesis) for hypothesis in hypotheses]
+    return [HyPerAlign().note_of(hypothesis) for hypothesis in hypotheses]
 
 
 def all_message_text(lm, index: int) -> str:

@@ -204,5 +204,5 @@ def test_a_profile_saved_from_one_lm_drives_another(server, tmp_path, capsys):
     assert main(["hypotheses", "--examples", str(text), "--out", str(saved), "--lm", "openai/reader", *base]) == 0
     assert main(["personalize", "--profile", str(saved), "--prompt", "A", "--lm", "openai/writer", *base]) == 0
     assert [request["body"]["model"] for request in server.requests] == ["reader", "writer"]
-    claim = ha.HyPerAlign().claim_of(ha.UserProfile.load(saved).hypothesis_texts[0])  # stage 2 is told the claims
+    claim = ha.HyPerAlign().note_of(ha.UserProfile.load(saved).hypothesis_texts[0])  # stage 2 is told the claims
     assert claim in json.dumps(server.requests[1]["body"])

@@ -65,6 +65,18 @@ def prompt_segments(text: str, prompt: str) -> tuple[list[re.Match], list[tuple[
     return matches, segments
 
 
+# A prompt that hands over the text's opening ("Write an article that starts with the following:
+# ..."), as against one that asks for a text about something ("Write an email response to someone
+# who asked you the following: ..."), whose words an answer may restate.
+_HANDS_OVER_OPENING = re.compile(
+    r"\b(?:starts?|started|begins?|beginning|opens?|opening|continues?|continuing)\b[^.:?!\n]{0,40}:", re.IGNORECASE)
+
+
+def hands_over_opening(prompt: str) -> bool:
+    """True for a prompt that gives the text's opening words to continue."""
+    return bool(_HANDS_OVER_OPENING.search(prompt))
+
+
 def without_prompt_text(text: str, prompt: str) -> str:
     """`text` with every passage it shares with the prompt removed (the prompt's given text)."""
     return without_segments(text, *prompt_segments(text, prompt))

@@ -43,19 +43,19 @@ def _within(value: float, target: float, factor: float) -> bool:
 def expectations(person: TextCounts) -> list[Expectation]:
     """The habits a text by this person should show, from the counts of their texts."""
     found = [
-        Expectation(f"about {person.words_per_text:.0f} words long (half to twice that)",
+        Expectation(f"about {person.words_per_text:.0f} words long",
                     lambda c: _within(c.words_per_text, person.words_per_text, 2.0)),
         Expectation(f"sentences of about {person.words_per_sentence:.0f} words",
                     lambda c: _within(c.words_per_sentence, person.words_per_sentence, 1.5)),
         Expectation(f"paragraphs of about {person.words_per_paragraph:.0f} words "
                     f"({person.sentences_per_paragraph:.1f} sentences)",
                     lambda c: _within(c.words_per_paragraph, person.words_per_paragraph, 2.0)),
-        Expectation(f"told in the {person.perspective}", lambda c: c.perspective == person.perspective),
+        Expectation(f"in the {person.perspective}", lambda c: c.perspective == person.perspective),
     ]
     if person.questions == 0:
         found.append(Expectation("no questions", lambda c: c.questions == 0))
     if person.exclamations == 0:
-        found.append(Expectation("no exclamation marks", lambda c: c.exclamations == 0))
+        found.append(Expectation("no exclamations", lambda c: c.exclamations == 0))
     # Quotations are expected when a text of the person's typically holds at least one.
     if person.quoted_paragraphs * person.paragraphs_per_text >= 1:
         found.append(Expectation("direct quotations", lambda c: c.quoted_paragraphs > 0))

@@ -5,12 +5,15 @@ against the counts and each backed by words quoted from the texts; then texts wr
 
 from __future__ import annotations
 
+import re
+
 import dspy
 from dspy.utils.exceptions import AdapterParseError
 
 from hyperalign_dspy.core.hypotheses_program import HypothesesProgram, require_prompt
 from hyperalign_dspy.core.output_checks import clean_response
 from hyperalign_dspy.core.profile import ClaimCheck
+from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.tasks.authorship.claim_check import (
     check_hypotheses,
     check_style_attributes,
@@ -27,6 +30,9 @@ class HyPerAlign(HypothesesProgram):
     infer_signature = InferHypotheses
     generate_signature = GeneratePersonalized
     profile_type = UserProfile
+    # Each attempt at stage 2 is a whole text (about 40 s for 500 words on the embedded 1.5B
+    # model): the best of three by fit, unless one fits first.
+    default_settings = ProgramSettings(attempts=3)
 
     def __init__(self, settings=None, lms=None):
         super().__init__(settings, lms)
@@ -86,10 +92,14 @@ class HyPerAlign(HypothesesProgram):
         aspect, claim, _ = split_hypothesis(hypothesis)
         return f"{aspect}: {claim}" if aspect else claim
 
+    def note_of(self, hypothesis: str) -> str:
+        """What stage 2 is told of a hypothesis: its claim as a note to the writer ("Argument: uses
+        questions ..."). The quoted evidence is for the reader of the profile (and a quote in the
+        notes invites the writer to copy it)."""
+        return re.sub(r"^(\w+: )?The writer ", r"\1", self.claim_of(hypothesis))
+
     def generate_inputs(self, prompt: str, profile: UserProfile) -> dict:
-        # Stage 2 acts on the claims; the quoted evidence is for the reader of the profile (and a
-        # quote in the notes invites the writer to copy it).
-        claims = [self.claim_of(hypothesis) for hypothesis in profile.hypothesis_texts]
+        claims = [self.note_of(hypothesis) for hypothesis in profile.hypothesis_texts]
         # What the output check will count, told as the person's habits (none for a profile
         # without counts: one saved before they were kept, or written by hand).
         habits = [expectation.says for expectation in expectations(profile.counts)] if profile.counts else []

@@ -126,17 +126,15 @@ class QuoteEvidence(dspy.Signature):
 
 
 class GeneratePersonalized(dspy.Signature):
-    """You are a writer with the habits described in the style notes. Write the complete text the
-    task asks for, in your own habits: your length, paragraphs, sentences, quotations, numbers and
-    tone. The notes are private: the reader never sees them, so never copy, mention or describe
-    them, and never write about yourself, your style or the task. Write only the text itself,
+    """You are the writer the private style notes describe. Write the complete text the task asks
+    for with your habits: your length, paragraphs, sentences, quotations, numbers and tone. Never
+    copy, mention or describe the notes, yourself, your style or the task. Write only the text,
     beginning with the opening the task gives, if any."""
 
     # The task comes last: a small model follows what it read most recently.
-    hypotheses: list[str] = dspy.InputField(desc="private style notes: how you write")
-    attributes: UserAttributes = dspy.InputField(desc="private style notes: your attributes as a writer")
-    measured_habits: list[str] = dspy.InputField(
-        desc="private style notes: counted in your own texts, so true of every text you write")
+    hypotheses: list[str] = dspy.InputField(desc="private style notes")
+    attributes: UserAttributes = dspy.InputField(desc="private style notes")
+    measured_habits: list[str] = dspy.InputField(desc="private style notes: counted in all your texts")
     prompt: str = dspy.InputField(desc="the writing task: what to write about")
     response: str = dspy.OutputField(desc="the text for the reader, as you would publish it")
 
