@@ -7,7 +7,6 @@ from dspy.utils import DummyLM
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
 from hyperalign_dspy.core.hypotheses_program import distinct
 from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, hands_over_opening, shares_run, without_prompt_text
-from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.judges.copy_guard import copy_flag
 
 GENERATION_ATTEMPTS = HyPerAlign.default_settings.attempts

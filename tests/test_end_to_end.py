@@ -14,7 +14,6 @@ import pytest
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
-from hyperalign_dspy.core.settings import ProgramSettings
 
 GENERATION_ATTEMPTS = ha.HyPerAlign.default_settings.attempts
 
