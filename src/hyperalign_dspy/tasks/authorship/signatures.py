@@ -5,9 +5,9 @@ Stage 1, `InferHypotheses`: from a few texts a user wrote, infer testable hypoth
 they communicate, who they are and how they write, plus typed attributes a writer can act on.
 Stage 2, `GeneratePersonalized`: answer a new prompt as that user, guided only by the
 hypotheses and attributes (not by the texts themselves, which is what makes it cheap).
-`QuoteEvidence` repairs a hypothesis whose evidence is not in the texts (or drops it, when its
-quote is not there either). Baselines: `GenerateFromExamples` (the texts in the prompt) and the shared zero-shot one
-(`core/signatures.py`). The judge: `JudgeAuthorship`.
+`QuoteEvidence` (with the `quote_again` setting) asks again for the evidence of a hypothesis
+whose quote is not in the texts. Baselines: `GenerateFromExamples` (the texts in the prompt) and
+the shared zero-shot one (`core/signatures.py`). The judge: `JudgeAuthorship`.
 """
 
 from typing import Literal
