@@ -4,8 +4,8 @@ A hypothesis states a claim and quotes its evidence: "<Aspect>: The writer <clai
 '<quote>')". Two things are checked, and the profile records what either changed:
 - the evidence is in the texts (most of its words in one text, in order of appearance not
   required): a "quote" that is not there is removed, and the claim is checked on its own (the
-  1.5B model, reading long news texts, wrote descriptions where it was asked for quotes; the
-  program then asks it once more for a quote, `HyPerAlign.quoted`);
+  1.5B model, reading long news texts, wrote descriptions where it was asked for quotes), and
+  `HyPerAlign.quoted` then drops the hypothesis or, with `quote_again`, asks once more for a quote;
 - a countable claim agrees with the counts (`style_measurements.TextCounts`): a number of words,
   sentences or paragraphs far from the counted one is corrected to it; a person, or how often a
   punctuation mark, a question, a quotation, a word to the reader ("you"), a greeting, a sign-off
