@@ -120,6 +120,20 @@ def test_the_budget_bounds_the_calls_and_the_best_fit_stands():
     assert result.response == WRONG_PERSON
 
 
+def test_an_answer_that_adds_enough_stands_before_a_better_fit_that_adds_nothing():
+    # The 1.5B model handed back a prompt's opening sentence alone: it keeps most habits of a short
+    # text, but it is no answer.
+    opening = "I painted the shed this week."
+    lm = DummyLM([{"response": opening}, {"response": ONE_PARAGRAPH}], adapter=dspy.JSONAdapter())
+    profile = profile_of(DIARY)
+    assert fit(opening, profile.counts).share > fit(ONE_PARAGRAPH, profile.counts).share
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        result = HyPerAlign(settings=ProgramSettings(attempts=2))(
+            profile=profile, prompt=f"Write a diary entry that starts with the following: {opening}")
+    assert len(lm.history) == 2
+    assert result.response == ONE_PARAGRAPH
+
+
 def test_an_answer_that_fits_costs_one_call_and_the_habits_are_told():
     result, lm = run([FITS])
     assert result.response == FITS and len(lm.history) == 1

@@ -188,8 +188,9 @@ class HypothesesProgram(dspy.Module):
         # `fit_share`, `fit_share()`); such an answer is sampled again under a new rollout id
         # (dspy.BestOfN would do this on a copy of the LM, whose calls then miss the configured
         # LM's history), up to `attempts` calls in all. When no attempt passes, the best stands:
-        # one that does not recite, then the best fit, then the most words added (on equal ranks
-        # the later attempt).
+        # one that does not recite, then one that adds enough (the 1.5B model handed back a
+        # prompt's opening sentence alone, which keeps most habits of a short text), then the best
+        # fit, then the most words added (on equal ranks the later attempt).
         told = self.told(self.generate_inputs(prompt, profile))
         notes = [*profile.hypothesis_texts, *told.get("measured_habits", []), *instruction_texts(self.generate)]
         typical_length = getattr(profile.attributes, "typical_length_words", 0)
@@ -204,7 +205,7 @@ class HypothesesProgram(dspy.Module):
                 fit = self.fit_share(answer, profile)
                 if not recites and added >= fewest_words and (fit is None or fit >= self.settings.fit_share):
                     return generated
-                rank = (not recites, fit or 0.0, 0 if recites else added)
+                rank = (not recites, added >= fewest_words, fit or 0.0, 0 if recites else added)
                 if best_rank is None or rank >= best_rank:
                     best, best_rank = generated, rank
         return best
