@@ -31,6 +31,7 @@ def test_attribution_follows_character_habits_not_order():
     assert model.accuracy(texts, ["shouter", "whisperer", "counter"]) == 1.0
     assert model.accuracy(texts[::-1], ["shouter", "whisperer", "counter"]) == pytest.approx(1 / 3)
     assert model.accuracy([], []) is None
+    assert model.hits(texts[::-1], ["shouter", "whisperer", "counter"]) == [False, True, False]
 
 
 def test_attribution_needs_two_authors():

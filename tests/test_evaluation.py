@@ -46,6 +46,9 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     assert zero["copies"] == few["copies"] == few["baseline_copies"] == 0
     assert report["attribution"]["reference"] == 1.0
     assert report["attribution"]["few-shot"] == 1.0
+    assert report["attribution_ci"]["reference"] == [1.0, 1.0]  # 6 of 6 attributed: no resample misses
+    low, high = report["attribution_ci"]["hyperalign"]
+    assert low <= report["attribution"]["hyperalign"] <= high
     # Adherence: the fake writes as the profile's counted habits say, zero-shot from the prompt
     # alone; the authors' real texts keep their own habits.
     adherence = {system: figures["share"] for system, figures in report["adherence"].items()}
@@ -65,6 +68,7 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     # Traces only when asked for (--traces): they cost CPU on every LM call.
     assert not mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
     assert run.data.metrics["attribution.reference"] == 1.0
+    assert run.data.metrics["attribution.reference.ci_low"] == 1.0
     assert run.data.metrics["adherence.hyperalign"] == adherence["hyperalign"]
     assert run.data.tags["judge_can_tell_authors_apart"] == "true"
     artifacts = {item.path for item in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}

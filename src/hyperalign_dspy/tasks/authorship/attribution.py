@@ -29,8 +29,10 @@ class AuthorAttribution:
         similarities = self.vectorizer.transform(texts) @ self.centroids.T
         return [self.authors[index] for index in np.asarray(similarities).argmax(axis=1)]
 
+    def hits(self, texts: list[str], authors: list[str]) -> list[bool]:
+        """Whether each text is attributed to its author."""
+        return [found == author for found, author in zip(self.attribute(texts), authors, strict=True)] if texts else []
+
     def accuracy(self, texts: list[str], authors: list[str]) -> float | None:
         """Share of `texts` attributed to their author (None for no texts)."""
-        if not texts:
-            return None
-        return float(np.mean([found == author for found, author in zip(self.attribute(texts), authors)]))
+        return float(np.mean(self.hits(texts, authors))) if texts else None

@@ -33,6 +33,7 @@ class Adherence(BaseModel):
 
 class AuthorshipReport(EvaluationReport):
     attribution: dict[str, float | None] = Field(default_factory=dict)  # per system, and the real texts'
+    attribution_ci: dict[str, tuple[float | None, float | None]] = Field(default_factory=dict)  # 95% bootstrap
     adherence: dict[str, Adherence] = Field(default_factory=dict)  # per system, and the real texts'
     authors: int = 0  # authors in the suite's data; attribution's chance is 1 / authors
 
@@ -42,16 +43,23 @@ class AuthorshipReport(EvaluationReport):
         lines = []
         if self.attribution:
             lines.append("\nStylometric attribution accuracy (chance "
-                         f"{share_text(1 / self.authors if self.authors else None)}): "
-                         + ", ".join(f"{name} {share_text(value)}" for name, value in self.attribution.items()))
+                         f"{share_text(1 / self.authors if self.authors else None)}; 95% CI): "
+                         + ", ".join(f"{name} {share_text(value)}{self._attribution_ci_text(name)}"
+                                     for name, value in self.attribution.items()))
         if self.adherence:
             lines.append("\nAdherence to the habits counted in the author's texts (95% CI; out of character): "
                          + ", ".join(f"{name} {share_text(a.share)} [{share_text(a.ci_low)}, {share_text(a.ci_high)}]"
                                      f"; {a.out_of_character}" for name, a in self.adherence.items()))
         return lines
 
+    def _attribution_ci_text(self, name: str) -> str:
+        low, high = self.attribution_ci.get(name, (None, None))
+        return f" [{share_text(low)}, {share_text(high)}]" if low is not None else ""
+
     def task_metrics(self) -> dict[str, float | None]:
         metrics = {f"attribution.{metric_name(system)}": accuracy for system, accuracy in self.attribution.items()}
+        for system, (low, high) in self.attribution_ci.items():
+            metrics |= {f"attribution.{metric_name(system)}.ci_low": low, f"attribution.{metric_name(system)}.ci_high": high}
         for system, adherence in self.adherence.items():
             name = f"adherence.{metric_name(system)}"
             metrics |= {name: adherence.share, f"{name}.ci_low": adherence.ci_low, f"{name}.ci_high": adherence.ci_high,
@@ -60,6 +68,7 @@ class AuthorshipReport(EvaluationReport):
 
     def task_summary(self) -> dict:
         return {"attribution": self.attribution,
+                "attribution_ci": {system: list(bounds) for system, bounds in self.attribution_ci.items()},
                 "adherence": {system: adherence.model_dump() for system, adherence in self.adherence.items()}}
 
 
@@ -113,18 +122,20 @@ class AuthorshipEvaluation(TaskEvaluation):
 
     def figures(self, examples, outputs, judged, seed: int) -> dict:
         model = AuthorAttribution(self.judging.samples)
-        attribution = {}
+        hits = {}
         for name, answers in outputs.items():
             kept = [(example, answer.text) for example, answer in zip(examples, answers) if answer.text]
-            attribution[name] = model.accuracy([without_prompt_text(text, example.prompt) for example, text in kept],
-                                               [example.author for example, _ in kept])
-        attribution["reference"] = model.accuracy(
-            [without_prompt_text(example.reference, example.prompt) for example in examples],
-            [example.author for example in examples])
+            hits[name] = model.hits([without_prompt_text(text, example.prompt) for example, text in kept],
+                                    [example.author for example, _ in kept])
+        hits["reference"] = model.hits([without_prompt_text(example.reference, example.prompt) for example in examples],
+                                       [example.author for example in examples])
+        attribution = {name: float(np.mean(found)) if found else None for name, found in hits.items()}
+        attribution_ci = {name: bootstrap_ci(found, seed) for name, found in hits.items()}
         texts = {name: [answer.text for answer in answers] for name, answers in outputs.items()}
         texts["reference"] = [example.reference for example in examples]
         adherence = {name: adherence_of(examples, answers, seed) for name, answers in texts.items()}
-        return {"attribution": attribution, "adherence": adherence, "authors": self.authors}
+        return {"attribution": attribution, "attribution_ci": attribution_ci, "adherence": adherence,
+                "authors": self.authors}
 
 
 def adherence_of(examples, texts: list[str | None], seed: int) -> Adherence:
