@@ -18,7 +18,9 @@ from hyperalign_dspy.lms import embedded_models as em
 from hyperalign_dspy.lms import llama_engine
 from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
 from hyperalign_dspy.lms.names import context_tokens_of
+from hyperalign_dspy.tasks.authorship.paragraph_grammar import answer_tokens, fewest_paragraphs, paragraphs_grammar
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
+from hyperalign_dspy.tasks.authorship.style_measurements import count
 
 # --- _grammar_schema / _schema_of -------------------------------------------------------------------------
 
@@ -228,6 +230,54 @@ def test_engine_json_object_without_schema(fake_llama):
     engine.complete(Request(model="local-small", messages=(Message.user("hi"),),
                             config=Config(response_format={"type": "json_object"})))
     assert fake_llama.calls[-1]["settings"]["response_format"] == {"type": "json_object"}
+
+
+def test_engine_applies_a_grammar_from_the_calls_metadata_unless_a_schema_is_asked_for(fake_llama):
+    engine = LlamaCppEngine("local-small")
+    gbnf = 'root ::= "yes" | "no"'
+    engine.complete(Request(model="local-small", messages=(Message.user("hi"),),
+                            config=Config(extensions={"metadata": {"gbnf": gbnf}})))
+    settings = fake_llama.calls[-1]["settings"]
+    assert settings["grammar"]._grammar == gbnf and "response_format" not in settings
+    schema = {"type": "object", "properties": {"response": {"type": "string"}}}
+    engine.complete(Request(model="local-small", messages=(Message.user("hi"),),
+                            config=Config(extensions={"metadata": {"gbnf": gbnf}},
+                                          response_format={"type": "json_schema", "schema": schema})))
+    settings = fake_llama.calls[-1]["settings"]
+    assert "grammar" not in settings and settings["response_format"]["schema"]["properties"]["response"]
+
+
+def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake_llama, attributes):
+    # Six paragraphs a text: at least three in the answer, a blank line apart.
+    text = "\n\n".join(f"Paragraph {n} ends here." for n in range(6))
+    profile = ha.UserProfile(hypotheses=["Voice: The writer tells in the third person (evidence: 'Paragraph 1')"],
+                             attributes=attributes, source_ids=["a"], counts=count([text, text]))
+    language_model = ha.lm("local-small", cache=False)
+    sent = []
+    for settings in (ha.ProgramSettings(attempts=1), ha.ProgramSettings(attempts=1, paragraph_grammar=False)):
+        first = len(fake_llama.calls)
+        with dspy.context(lm=language_model, adapter=dspy.ChatAdapter()):
+            ha.HyPerAlign(settings=settings)(profile=profile, prompt="Write one.")
+        # The fake answers in JSON, so DSPy's ChatAdapter asks again through its JSON fallback.
+        sent.append(fake_llama.calls[first]["settings"])
+    with_grammar, without = sent
+    assert "grammar" not in without
+    grammar = with_grammar["grammar"]._grammar
+    assert grammar == paragraphs_grammar(profile.counts) and fewest_paragraphs(profile.counts) == 3
+    assert 'text ::= para "\\n\\n" para "\\n\\n" para ("\\n\\n" para)*' in grammar
+    assert with_grammar["max_tokens"] == answer_tokens(profile.counts) == 1024
+
+
+@pytest.mark.runtime
+def test_llama_cpp_writes_under_the_paragraph_grammar():
+    # SmolLM2 is no writer, but its answer shows llama.cpp parsed the grammar: DSPy's field header first.
+    text = "\n\n".join(["One sentence here."] * 4)
+    engine = ha.lm("local-small").engine
+    from llama_cpp import LlamaGrammar
+    result = engine.llama.create_chat_completion(
+        messages=[{"role": "user", "content": "Say hello."}], max_tokens=24, temperature=0.0,
+        grammar=LlamaGrammar.from_string(paragraphs_grammar(count([text])), verbose=False))
+    assert result["choices"][0]["message"]["content"].startswith("[[ ## response ## ]]\n")
 
 
 def test_program_through_the_engine_with_json_adapter(fake_llama, hypothesis_texts):

@@ -131,6 +131,10 @@ class HypothesesProgram(dspy.Module):
         character), or None when the profile gives nothing to check it against."""
         return None
 
+    def decoding(self, profile: Profile) -> dict:
+        """Stage 2's call options from the profile (authorship: a grammar of the person's paragraphs)."""
+        return {}
+
     def claim_of(self, hypothesis: str) -> str:
         """What a hypothesis claims, without what it cites: two hypotheses that cite the same
         evidence for different claims are not restatements."""
@@ -197,8 +201,9 @@ class HypothesesProgram(dspy.Module):
         fewest_words = max(1, int(typical_length * self.settings.shortest_share))
         best, best_rank = None, None
         with stage_lm(self.generate_lm):
+            decoding = self.decoding(profile)
             for attempt in range(self.settings.attempts):
-                config = {"rollout_id": attempt} if attempt else {}
+                config = {**decoding, "rollout_id": attempt} if attempt else dict(decoding)
                 generated = self.generate(**self.told(self.generate_inputs(prompt, profile)), config=config)
                 answer = clean_response(generated.response)
                 recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)

@@ -133,6 +133,7 @@ class LlamaCppEngine:
     """Runs one embedded model; `model_name` is a key of `EMBEDDED_MODELS`."""
 
     supports_response_schema = True
+    supports_grammar = True  # a GBNF grammar of free text, in the call's metadata
     supported_params = ("response_format", "temperature", "max_tokens", "stop", "top_p", "top_k", "seed")
 
     def __init__(self, model_name: str, context_tokens: int | None = None, repeat_penalty: float = 1.1):
@@ -175,10 +176,18 @@ class LlamaCppEngine:
         if config.stop:
             settings["stop"] = list(config.stop)
         schema = _schema_of(config.response_format)
+        # A grammar of the answer's free text (GBNF), given as `config={"metadata": {"gbnf": ...}}`,
+        # the one per-call key DSPy passes to an engine unchanged (and keeps in its cache key). A
+        # response schema wins: DSPy's JSON fallback keeps the metadata of the call it replaces.
+        gbnf = ((config.extensions or {}).get("metadata") or {}).get("gbnf")
         if schema is not None:
             settings["response_format"] = {"type": "json_object", "schema": schema}
         elif config.response_format:
             settings["response_format"] = {"type": "json_object"}
+        elif gbnf:
+            from llama_cpp import LlamaGrammar
+
+            settings["grammar"] = LlamaGrammar.from_string(gbnf, verbose=False)
         with self._lock:
             result = self.llama.create_chat_completion(messages=messages, **settings)
         choice = result["choices"][0]

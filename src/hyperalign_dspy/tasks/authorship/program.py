@@ -10,7 +10,7 @@ import re
 import dspy
 from dspy.utils.exceptions import AdapterParseError
 
-from hyperalign_dspy.core.hypotheses_program import HypothesesProgram, require_prompt
+from hyperalign_dspy.core.hypotheses_program import HypothesesProgram, active_lm, require_prompt
 from hyperalign_dspy.core.output_checks import clean_response
 from hyperalign_dspy.core.profile import ClaimCheck
 from hyperalign_dspy.core.settings import ProgramSettings
@@ -21,6 +21,7 @@ from hyperalign_dspy.tasks.authorship.claim_check import (
     split_hypothesis,
 )
 from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit
+from hyperalign_dspy.tasks.authorship.paragraph_grammar import answer_tokens, paragraphs_grammar
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.signatures import GeneratePersonalized, InferHypotheses, QuoteEvidence
 from hyperalign_dspy.tasks.authorship.style_measurements import count, excerpt, measure_style, measured_attributes
@@ -87,6 +88,12 @@ class HyPerAlign(HypothesesProgram):
 
     def fit_share(self, answer: str, profile: UserProfile) -> float | None:
         return None if profile.counts is None else fit(answer, profile.counts).share
+
+    def decoding(self, profile: UserProfile) -> dict:
+        engine = getattr(self.generate_lm or active_lm(self.generate), "engine", None)
+        if not (self.settings.paragraph_grammar and profile.counts and getattr(engine, "supports_grammar", False)):
+            return {}
+        return {"metadata": {"gbnf": paragraphs_grammar(profile.counts)}, "max_tokens": answer_tokens(profile.counts)}
 
     def claim_of(self, hypothesis: str) -> str:
         aspect, claim, _ = split_hypothesis(hypothesis)

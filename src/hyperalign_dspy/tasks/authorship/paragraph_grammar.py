@@ -1,0 +1,37 @@
+"""A grammar for stage 2 on an engine that takes one (the embedded models): the answer is at least
+half as many paragraphs as the person's texts have, each ending where a sentence ends, a blank
+line apart. The 1.5B model otherwise handed back a prompt's opening sentence as the whole text,
+and wrote essays in a few long paragraphs for writers of one-sentence paragraphs. The bounds fall
+on sentence ends, never on a count of characters, which cut words in two when tried.
+
+The grammar covers DSPy's ChatAdapter answer whole: its field header, the text, its end marker.
+"""
+
+from __future__ import annotations
+
+from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts
+
+# Tokens per word of English news text for the embedded models' tokenizer, with a margin: the
+# answer's budget must hold the grammar's whole text, or it is cut off before its end marker.
+TOKENS_PER_WORD = 1.5
+
+
+def fewest_paragraphs(person: TextCounts) -> int:
+    return max(2, round(person.paragraphs_per_text / 2))
+
+
+def paragraphs_grammar(person: TextCounts, field: str = "response") -> str:
+    """GBNF for `[[ ## <field> ## ]]`, then at least `fewest_paragraphs` paragraphs, then the end marker."""
+    first = " ".join(["para", *['"\\n\\n" para'] * (fewest_paragraphs(person) - 1)])
+    return "\n".join([
+        f'root ::= "[[ ## {field} ## ]]\\n" text "\\n\\n[[ ## completed ## ]]"',
+        f'text ::= {first} ("\\n\\n" para)*',
+        # A paragraph starts with neither a space nor "[" (no forged field header) and holds no line break.
+        'para ::= [^ \\t\\n\\r[] [^\\n\\r]* end',
+        'end ::= [.!?] ("\\"" | "\u201d")?',
+    ])
+
+
+def answer_tokens(person: TextCounts) -> int:
+    """Tokens for an answer up to twice the person's length (the output check's bound)."""
+    return max(1024, int(2 * person.words_per_text * TOKENS_PER_WORD))
