@@ -248,8 +248,8 @@ def test_engine_applies_a_grammar_from_the_calls_metadata_unless_a_schema_is_ask
 
 
 def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake_llama, attributes):
-    # Six paragraphs a text: at least three in the answer, a blank line apart.
-    text = "\n\n".join(f"Paragraph {n} ends here." for n in range(6))
+    # Nine paragraphs a text: at least three in the answer, a blank line apart.
+    text = "\n\n".join(f"Paragraph {n} ends here." for n in range(9))
     profile = ha.UserProfile(hypotheses=["Voice: The writer tells in the third person (evidence: 'Paragraph 1')"],
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
     language_model = ha.lm("local-small", cache=False)

@@ -17,7 +17,7 @@ TOKENS_PER_WORD = 1.5
 
 
 def fewest_paragraphs(person: TextCounts) -> int:
-    return max(2, round(person.paragraphs_per_text / 2))
+    return max(2, round(person.paragraphs_per_text / 3))
 
 
 def paragraphs_grammar(person: TextCounts, field: str = "response") -> str:
@@ -26,8 +26,8 @@ def paragraphs_grammar(person: TextCounts, field: str = "response") -> str:
     return "\n".join([
         f'root ::= "[[ ## {field} ## ]]\\n" text "\\n\\n[[ ## completed ## ]]"',
         f'text ::= {first} ("\\n\\n" para)*',
-        # A paragraph starts with neither a space nor "[" (no forged field header) and holds no line break.
-        'para ::= [^ \\t\\n\\r[] [^\\n\\r]* end',
+        # A paragraph holds no line break and no "[" (so no forged field header or end marker).
+        'para ::= [^ \\t\\n\\r[] [^\\n\\r[]* end',
         'end ::= [.!?] ("\\"" | "\u201d")?',
     ])
 
