@@ -63,11 +63,14 @@ def test_a_planted_failure_misses_the_habit_it_breaks(diarist, text, missed):
 DESCRIBES_ITSELF = FITS + "\n\nThe text continues with details about the paint and the weather."
 # As the 1.5B model wrote in an evaluation, after the prompt's opening.
 DESCRIBES_ITS_STYLE = FITS + "\n\nThis article is written in an informal tone. The sentence style is lengthy."
+# As the 1.5B model wrote under a paragraph grammar, after the prompt's opening.
+DESCRIBES_ITS_OPENING = FITS + "\n\nThis article begins with a clear and concise opening sentence."
 
 
 @pytest.mark.parametrize(("text", "reason"), [(AS_AN_AI, "speaks as an AI"), (TEMPLATE_SLOT, "leaves a template slot"),
                                               (DESCRIBES_ITSELF, "describes itself"),
-                                              (DESCRIBES_ITS_STYLE, "describes itself")])
+                                              (DESCRIBES_ITS_STYLE, "describes itself"),
+                                              (DESCRIBES_ITS_OPENING, "describes itself")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
     result = fit(text, diarist)
     assert result.breaks_character == reason
