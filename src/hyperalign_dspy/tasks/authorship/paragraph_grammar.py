@@ -1,5 +1,5 @@
 """A grammar for stage 2 on an engine that takes one (the embedded models): the answer is at least
-half as many paragraphs as the person's texts have, each ending where a sentence ends, a blank
+a third as many paragraphs as the person's texts have, each ending where a sentence ends, a blank
 line apart. The 1.5B model otherwise handed back a prompt's opening sentence as the whole text,
 and wrote essays in a few long paragraphs for writers of one-sentence paragraphs. The bounds fall
 on sentence ends, never on a count of characters, which cut words in two when tried.
