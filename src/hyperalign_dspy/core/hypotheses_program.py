@@ -204,7 +204,7 @@ class HypothesesProgram(dspy.Module):
             decoding = self.decoding(profile)
             for attempt in range(self.settings.attempts):
                 config = {**decoding, "rollout_id": attempt} if attempt else dict(decoding)
-                generated = self.generate(**self.told(self.generate_inputs(prompt, profile)), config=config)
+                generated = self.generate(**told, config=config)
                 answer = clean_response(generated.response)
                 recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)
                 fit = self.fit_share(answer, profile)
