@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import uuid
 
 import dspy
@@ -18,7 +19,12 @@ from hyperalign_dspy.lms import embedded_models as em
 from hyperalign_dspy.lms import llama_engine
 from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
 from hyperalign_dspy.lms.names import context_tokens_of
-from hyperalign_dspy.tasks.authorship.paragraph_grammar import answer_tokens, fewest_paragraphs, paragraphs_grammar
+from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
+    answer_tokens,
+    fewest_paragraphs,
+    most_sentences,
+    paragraphs_grammar,
+)
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 from hyperalign_dspy.tasks.authorship.style_measurements import count
 
@@ -265,19 +271,28 @@ def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake
     grammar = with_grammar["grammar"]._grammar
     assert grammar == paragraphs_grammar(profile.counts) and fewest_paragraphs(profile.counts) == 3
     assert 'text ::= para "\\n\\n" para "\\n\\n" para ("\\n\\n" para)*' in grammar
+    # One-sentence paragraphs: an answer's paragraph holds at most two.
+    assert most_sentences(profile.counts) == 2 and 'para ::= sentence (" " sentence){0,1}' in grammar
     assert with_grammar["max_tokens"] == answer_tokens(profile.counts) == 1024
 
 
 @pytest.mark.runtime
 def test_llama_cpp_writes_under_the_paragraph_grammar():
-    # SmolLM2 is no writer, but its answer shows llama.cpp parsed the grammar: DSPy's field header first.
-    text = "\n\n".join(["One sentence here."] * 4)
+    # SmolLM2 is no writer, but llama.cpp keeps its answer to the grammar: DSPy's field header, at
+    # least two paragraphs, none of more than two sentences (the person writes one a paragraph).
+    person = count(["\n\n".join(["One sentence here."] * 4)])
     engine = ha.lm("local-small").engine
     from llama_cpp import LlamaGrammar
     result = engine.llama.create_chat_completion(
-        messages=[{"role": "user", "content": "Say hello."}], max_tokens=24, temperature=0.0,
-        grammar=LlamaGrammar.from_string(paragraphs_grammar(count([text])), verbose=False))
-    assert result["choices"][0]["message"]["content"].startswith("[[ ## response ## ]]\n")
+        messages=[{"role": "user", "content": "Write a short news story about a fire in a town."}], max_tokens=160,
+        temperature=0.7, seed=0, grammar=LlamaGrammar.from_string(paragraphs_grammar(person), verbose=False))
+    answer = result["choices"][0]["message"]["content"]
+    assert answer.startswith("[[ ## response ## ]]\n")
+    paragraphs = answer.removeprefix("[[ ## response ## ]]\n").split("\n\n")
+    # The last paragraph may be cut off by max_tokens; every finished one keeps the bound.
+    assert len(paragraphs) >= 3
+    for paragraph in paragraphs[:-1]:
+        assert 1 <= len(re.findall(r"[.!?][\"\u201d]?(?= |$)", paragraph)) <= most_sentences(person) == 2
 
 
 def test_program_through_the_engine_with_json_adapter(fake_llama, hypothesis_texts):

@@ -2,7 +2,7 @@
 
 from hyperalign_dspy.tasks.authorship.claim_check import is_quoted_from
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
-from hyperalign_dspy.tasks.authorship.style_measurements import excerpt, instances, measure_style
+from hyperalign_dspy.tasks.authorship.style_measurements import count, excerpt, instances, measure_style, quotes_someone
 
 REPORTER = (
     'Acme Corp said on Monday profit rose 12 percent.\n'
@@ -87,3 +87,19 @@ def test_an_excerpt_is_ten_words_around_the_instance_without_marks_a_quote_canno
     assert excerpt(sentence, sentence.index("maybe")) == "seven eight nine ten eleven twelve maybe thirteen fourteen fifteen."
     assert excerpt(sentence) == "One two three four five six seven eight nine ten"
     assert excerpt("Don't stop, it's 'fine'.") == "Don't stop, it's fine."
+
+
+def test_a_direct_quotation_is_someones_words_not_a_quoted_title_or_term():
+    # Attributed, however short; or three or more words that are not a title.
+    assert quotes_someone('"At last," a cyclist said.')
+    assert quotes_someone('The mayor said on Monday: "No."')
+    assert quotes_someone('"We had no choice, and we knew it." The mill is shut.')
+    # Runs on into the next paragraph, unclosed.
+    assert quotes_someone('"The water rose faster than anyone here had seen')
+    # Titles, names and terms.
+    assert not quotes_someone('Films such as "The Notebook," and "Titanic" filled the seats.')
+    assert not quotes_someone('The novel "Gone with the Wind" sold again.')
+    assert not quotes_someone('China\'s so-called "princelings" hold sway.')
+    # A film essay quotes no one: its paragraphs hold no direct quotation.
+    essay = count(['Films like "The Notebook," "Titanic" and "Casablanca" endure.\n\nThey still draw crowds.'])
+    assert essay.quoted_paragraphs == 0
