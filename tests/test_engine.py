@@ -254,7 +254,7 @@ def test_engine_applies_a_grammar_from_the_calls_metadata_unless_a_schema_is_ask
 
 
 def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake_llama, attributes):
-    # Nine paragraphs a text: at least three in the answer, a blank line apart.
+    # Nine paragraphs a text: at least two in the answer, a blank line apart.
     text = "\n\n".join(f"Paragraph {n} ends here." for n in range(9))
     profile = ha.UserProfile(hypotheses=["Voice: The writer tells in the third person (evidence: 'Paragraph 1')"],
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
@@ -269,8 +269,10 @@ def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake
     with_grammar, without = sent
     assert "grammar" not in without
     grammar = with_grammar["grammar"]._grammar
-    assert grammar == paragraphs_grammar(profile.counts) and fewest_paragraphs(profile.counts) == 3
-    assert 'text ::= para "\\n\\n" para "\\n\\n" para ("\\n\\n" para)*' in grammar
+    assert grammar == paragraphs_grammar(profile.counts) and fewest_paragraphs(profile.counts) == 2
+    assert 'text ::= para "\\n\\n" para ("\\n\\n" para)*' in grammar
+    # A writer of one-paragraph texts is asked for one.
+    assert fewest_paragraphs(count(["One paragraph. Of two sentences."])) == 1
     # One-sentence paragraphs: an answer's paragraph holds at most two.
     assert most_sentences(profile.counts) == 2 and 'para ::= sentence (" " sentence){0,1}' in grammar
     assert with_grammar["max_tokens"] == answer_tokens(profile.counts) == 1024

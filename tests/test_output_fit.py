@@ -65,16 +65,25 @@ DESCRIBES_ITSELF = FITS + "\n\nThe text continues with details about the paint a
 DESCRIBES_ITS_STYLE = FITS + "\n\nThis article is written in an informal tone. The sentence style is lengthy."
 # As the 1.5B model wrote under a paragraph grammar, after the prompt's opening.
 DESCRIBES_ITS_OPENING = FITS + "\n\nThis article begins with a clear and concise opening sentence."
+# As the 1.5B model looped under a paragraph grammar: the same paragraph again, until max_tokens.
+LOOPS = FITS + "\n\nThe government has been investing heavily in new roads and bridges.\n\n" \
+               "The government has been investing heavily in new roads and bridges."
 
 
 @pytest.mark.parametrize(("text", "reason"), [(AS_AN_AI, "speaks as an AI"), (TEMPLATE_SLOT, "leaves a template slot"),
                                               (DESCRIBES_ITSELF, "describes itself"),
                                               (DESCRIBES_ITS_STYLE, "describes itself"),
-                                              (DESCRIBES_ITS_OPENING, "describes itself")])
+                                              (DESCRIBES_ITS_OPENING, "describes itself"),
+                                              (LOOPS, "repeats a paragraph")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
     result = fit(text, diarist)
     assert result.breaks_character == reason
     assert result.share == 0.0
+
+
+def test_short_paragraphs_written_twice_are_no_loop(diarist):
+    # A one-line refrain ("Thank you.") may recur in a person's text; a loop is a whole paragraph.
+    assert fit(FITS + "\n\nThank you.\n\nThank you.", diarist).breaks_character is None
 
 
 def test_a_writer_who_quotes_in_every_text_is_expected_to_quote():

@@ -30,7 +30,7 @@ class ProgramSettings(BaseModel):
                                       "breaks character) is sampled again, within `attempts`")
     paragraph_grammar: bool = Field(
         True, description="on an engine that takes a grammar (the embedded models), stage 2 writes under one: at least "
-                          "a third of the person's paragraphs per text, each of at most twice their sentences per paragraph")
+                          "two paragraphs, each of at most 1.5 times the person's sentences per paragraph")
     quote_again: bool = Field(
         False, description="a hypothesis whose evidence is not in the person's texts is asked for a quote once more "
                            "(one request, about as long as the texts, per such hypothesis); else it is dropped")

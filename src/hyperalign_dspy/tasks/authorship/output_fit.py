@@ -6,8 +6,8 @@ Each `Expectation` is a countable habit that any text of the person's should sho
 sentence and paragraph lengths, who tells it, question and exclamation marks the person never
 uses, quotations, greetings and sign-offs. Tolerances are set a priori (a factor of two around the
 person's length, one and a half around their sentence length), not fitted to any author. A text
-that breaks character (speaks as an AI assistant, mentions its notes or task, or leaves a template
-slot such as "[Recipient's Name]") fits nothing, whatever its counts.
+that breaks character (speaks as an AI assistant, mentions its notes or task, leaves a template
+slot such as "[Recipient's Name]", or writes a paragraph twice) fits nothing, whatever its counts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts, count
+from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts, count, paragraphs_of, words_of
 
 # (what gives it away, as a reader would name it)
 _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern, name in (
@@ -99,7 +99,20 @@ def fit_summary(fit: dict) -> str:
 
 
 def breaks_character(text: str) -> str | None:
-    return next((name for pattern, name in _OUT_OF_CHARACTER if pattern.search(text)), None)
+    found = next((name for pattern, name in _OUT_OF_CHARACTER if pattern.search(text)), None)
+    return found or ("repeats a paragraph" if _repeats_a_paragraph(text) else None)
+
+
+def _repeats_a_paragraph(text: str) -> bool:
+    """A paragraph of eight or more words written twice: a small model's loop, which no writer's
+    text has (the 1.5B model wrote three paragraphs over and over until `max_tokens`)."""
+    seen = set()
+    for paragraph in paragraphs_of(text):
+        words = tuple(w.lower() for w in words_of(paragraph))
+        if len(words) >= 8 and words in seen:
+            return True
+        seen.add(words)
+    return False
 
 
 def fit(text: str, person: TextCounts) -> Fit:

@@ -1,6 +1,6 @@
 """A grammar for stage 2 on an engine that takes one (the embedded models): the answer is at least
-a third as many paragraphs as the person's texts have, a blank line apart, each of at most twice
-as many sentences as the person's paragraphs hold. The 1.5B model otherwise handed back a
+two paragraphs (`fewest_paragraphs`), a blank line apart, each of at most one and a half times as
+many sentences as the person's paragraphs hold. The 1.5B model otherwise handed back a
 prompt's opening sentence as the whole text, and wrote essays in a few long paragraphs for
 writers of one- and two-sentence paragraphs. The bounds fall on sentence ends, never on a count of
 characters (which cut words in two when tried) or of words (which would cut sentences).
@@ -21,12 +21,18 @@ TOKENS_PER_WORD = 1.5
 
 
 def fewest_paragraphs(person: TextCounts) -> int:
-    return max(2, round(person.paragraphs_per_text / 3))
+    """Two, so that the answer goes on past a given opening (one for a writer of one-paragraph
+    texts). A third of the person's paragraphs, tried first, kept the 1.5B model writing after its
+    own conclusion: five paragraphs for a wire reporter came out as four, "In summary, ..." and a
+    fifth of JSON."""
+    return min(2, max(1, round(person.paragraphs_per_text)))
 
 
 def most_sentences(person: TextCounts) -> int:
-    """Sentences a paragraph may hold: twice the person's average, the output check's bound on length."""
-    return max(1, round(2 * person.sentences_per_paragraph))
+    """Sentences a paragraph may hold: one and a half times the person's average. At twice, the
+    1.5B model's sentences, longer than a wire reporter's, made paragraphs above the output check's
+    bound on their words."""
+    return max(1, round(1.5 * person.sentences_per_paragraph))
 
 
 def paragraphs_grammar(person: TextCounts, field: str = "response") -> str:
@@ -34,15 +40,18 @@ def paragraphs_grammar(person: TextCounts, field: str = "response") -> str:
     `most_sentences` sentences, then the end marker."""
     first = " ".join(["para", *['"\\n\\n" para'] * (fewest_paragraphs(person) - 1)])
     more = most_sentences(person) - 1
+    letter = "[^ \\t\\n\\r[]"  # no line break and no "[" (so no forged field header or end marker)
     return "\n".join([
-        f'root ::= "[[ ## {field} ## ]]\\n" text "\\n\\n[[ ## completed ## ]]"',
+        # The end marker may follow the last sentence on its line too: the 1.5B model, kept from
+        # writing " [[" there, wrote "]] {{## completed ##}}" and then one endless word.
+        f'root ::= "[[ ## {field} ## ]]\\n" text (" " | "\\n" | "\\n\\n") "[[ ## completed ## ]]"',
         f'text ::= {first} ("\\n\\n" para)*',
         f'para ::= sentence (" " sentence){{0,{more}}}' if more else "para ::= sentence",
-        # Words one space apart, with no line break and no "[" (so no forged field header or end
-        # marker); only the last word of a sentence ends in a sentence mark.
+        # Words one space apart and of at most 25 characters; only the last word of a sentence
+        # ends in a sentence mark (a closing quote may follow it).
         'sentence ::= (word " ")* last',
-        'word ::= [^ \\t\\n\\r[]* [^ \\t\\n\\r[.!?"\u201d] | [^ \\t\\n\\r[]* [^ \\t\\n\\r[.!?] ["\u201d]',
-        'last ::= [^ \\t\\n\\r[]* [.!?] ["\u201d]?',
+        f'word ::= {letter}{{0,24}} [^ \\t\\n\\r[.!?"\u201d] | {letter}{{0,23}} [^ \\t\\n\\r[.!?] ["\u201d]',
+        f'last ::= {letter}{{0,23}} [.!?] ["\u201d]?',
     ])
 
 
