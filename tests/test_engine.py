@@ -260,7 +260,7 @@ def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
     language_model = ha.lm("local-small", cache=False)
     sent = []
-    for settings in (ha.ProgramSettings(attempts=1), ha.ProgramSettings(attempts=1, paragraph_grammar=False)):
+    for settings in (ha.ProgramSettings(attempts=1, paragraph_grammar=True), ha.ProgramSettings(attempts=1)):
         first = len(fake_llama.calls)
         with dspy.context(lm=language_model, adapter=dspy.ChatAdapter()):
             ha.HyPerAlign(settings=settings)(profile=profile, prompt="Write one.")

@@ -29,8 +29,9 @@ class ProgramSettings(BaseModel):
         1.0, ge=0, le=1, description="an answer that shows less than this share of the person's counted habits (or "
                                       "breaks character) is sampled again, within `attempts`")
     paragraph_grammar: bool = Field(
-        True, description="on an engine that takes a grammar (the embedded models), stage 2 writes under one: at least "
-                          "two paragraphs, each of at most 1.5 times the person's sentences per paragraph")
+        False, description="on an engine that takes a grammar (the embedded models), stage 2 writes under one: at "
+                           "least two paragraphs, each of at most 1.5 times the person's sentences per paragraph (off: "
+                           "under it the 1.5B model glued words across sentence ends, see docs/results.md)")
     quote_again: bool = Field(
         False, description="a hypothesis whose evidence is not in the person's texts is asked for a quote once more "
                            "(one request, about as long as the texts, per such hypothesis); else it is dropped")
