@@ -9,6 +9,10 @@ A word that ends in `.`, `!` or `?` (a closing quote may follow) ends a sentence
 abbreviation ("U.S.") counts as one: the grammar may end a paragraph early, never late.
 
 The grammar covers DSPy's ChatAdapter answer whole: its field header, the text, its end marker.
+
+Off by default (`ProgramSettings.paragraph_grammar`): where a paragraph reached its bound and the
+1.5B model wanted to go on, it glued the next sentence on without a space ("oil.BP") or wrote a
+token of another script in place of the English word it wanted; see docs/results.md.
 """
 
 from __future__ import annotations
