@@ -20,6 +20,8 @@ from hyperalign_dspy.lms import llama_engine
 from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
 from hyperalign_dspy.lms.names import context_tokens_of
 from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
+    fewest_words,
+    length_grammar,
     answer_tokens,
     fewest_paragraphs,
     most_sentences,
@@ -276,6 +278,64 @@ def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake
     # One-sentence paragraphs: an answer's paragraph holds at most two.
     assert most_sentences(profile.counts) == 2 and 'para ::= sentence (" " sentence){0,1}' in grammar
     assert with_grammar["max_tokens"] == answer_tokens(profile.counts) == 1024
+
+
+class ChatFakeLlama(FakeLlama):
+    """Answers stage 2 in DSPy's ChatAdapter format with a few words (an opening handed back alone)."""
+
+    def create_chat_completion(self, messages, **settings):
+        super().create_chat_completion(messages, **settings)
+        content = f"[[ ## response ## ]]\nA short answer {len(self.calls)}.\n\n[[ ## completed ## ]]"
+        return {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 10}}
+
+
+def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(monkeypatch, attributes):
+    fake = ChatFakeLlama(attributes, [])
+    monkeypatch.setattr(LlamaCppEngine, "llama", property(lambda self: fake))
+    text = " ".join(["word"] * 100) + "."
+    profile = ha.UserProfile(hypotheses=["Voice: The writer tells in the third person (evidence: 'word word')"],
+                             attributes=attributes, source_ids=["a"], counts=count([text, text]))
+    language_model = ha.lm("local-small", cache=False)
+    for settings, grammars in ((ha.ProgramSettings(attempts=3), [False, True, True]),
+                               (ha.ProgramSettings(attempts=3, length_grammar=False), [False, False, False])):
+        first = len(fake.calls)
+        with dspy.context(lm=language_model, adapter=dspy.ChatAdapter()):
+            prediction = ha.HyPerAlign(settings=settings)(profile=profile, prompt="Write one.")
+        calls = [call["settings"] for call in fake.calls[first:]]
+        # Three attempts, all too short: the best stands, and only the later ones had the grammar.
+        assert prediction.response.startswith("A short answer") and len(calls) == 3
+        assert ["grammar" in call for call in calls] == grammars
+        for call in calls[1:] if grammars[-1] else []:
+            assert call["grammar"]._grammar == length_grammar(profile.counts)
+            assert call["max_tokens"] == answer_tokens(profile.counts)
+    # Half of 100 words, a tenth more for what the grammar counts as words.
+    assert fewest_words(profile.counts) == 55
+    assert "text ::= word (gap word){54,}" in length_grammar(profile.counts)
+    program = ha.HyPerAlign()
+    with dspy.context(lm=language_model):
+        assert program.decoding(profile, None) == {}  # the first attempt writes freely
+        assert program.decoding(profile, " ".join(["word"] * 60)) == {}  # long enough
+        assert "gbnf" in program.decoding(profile, " ".join(["word"] * 40))["metadata"]
+        # A profile saved without counts gives no length to hold an answer to.
+        assert program.decoding(profile.model_copy(update={"counts": None}), "word") == {}
+
+
+@pytest.mark.runtime
+def test_llama_cpp_writes_to_the_persons_length_under_the_length_grammar():
+    # SmolLM2, asked for a one-line answer, keeps writing until the grammar lets it end: at least
+    # `fewest_words` words (33 for a writer of 60-word texts), none with a character of the end marker.
+    person = count([" ".join(["word"] * 60) + "."])
+    engine = ha.lm("local-small").engine
+    from llama_cpp import LlamaGrammar
+    result = engine.llama.create_chat_completion(
+        messages=[{"role": "user", "content": "In five words: what is a fire?"}], max_tokens=200,
+        temperature=0.7, seed=0, grammar=LlamaGrammar.from_string(length_grammar(person), verbose=False))
+    answer = result["choices"][0]["message"]["content"]
+    assert answer.startswith("[[ ## response ## ]]\n") and answer.endswith("[[ ## completed ## ]]")
+    text = answer.removeprefix("[[ ## response ## ]]\n").removesuffix("[[ ## completed ## ]]")
+    assert len(text.split()) >= fewest_words(person) == 33
+    assert not re.search(r"[\[\]{}#]", text)
 
 
 @pytest.mark.runtime

@@ -70,10 +70,27 @@ LOOPS = FITS + "\n\nThe government has been investing heavily in new roads and b
                "The government has been investing heavily in new roads and bridges."
 
 
+# As the 1.5B model wrote its notes out as the article's content.
+WRITES_ABOUT_WRITING = FITS + "\n\nThe company uses connectives such as but to build points. Its closing paragraphs " \
+                              "are short, and the third-person perspective includes the reader."
+
+
+def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writing(diarist):
+    assert fit(WRITES_ABOUT_WRITING, diarist).breaks_character == "writes about writing"
+    # Asked for a piece about paragraphs and perspective, a text may name them: only the other
+    # craft words count (connective, reader: two, below the three that break character).
+    asked = "Write about how paragraphs and the third-person perspective work."
+    assert fit(WRITES_ABOUT_WRITING, diarist, asked).breaks_character is None
+    # Two craft words in a real news text (a court's sentence, a law's paragraph) are no sign.
+    court = FITS + "\n\nThe court cut his sentence to ten years under the first paragraph of the law."
+    assert fit(court, diarist).breaks_character is None
+
+
 @pytest.mark.parametrize(("text", "reason"), [(AS_AN_AI, "speaks as an AI"), (TEMPLATE_SLOT, "leaves a template slot"),
                                               (DESCRIBES_ITSELF, "describes itself"),
                                               (DESCRIBES_ITS_STYLE, "describes itself"),
                                               (DESCRIBES_ITS_OPENING, "describes itself"),
+                                              (WRITES_ABOUT_WRITING, "writes about writing"),
                                               (LOOPS, "repeats a paragraph")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
     result = fit(text, diarist)

@@ -126,13 +126,14 @@ class HypothesesProgram(dspy.Module):
         """Profile fields counted in the person's texts (authorship: the counts new texts are checked against)."""
         return {}
 
-    def fit_share(self, answer: str, profile: Profile) -> float | None:
-        """The share of the person's countable habits that `answer` shows (0 when it breaks
+    def fit_share(self, answer: str, profile: Profile, prompt: str = "") -> float | None:
+        """The share of the person's countable habits that `answer` (to `prompt`) shows (0 when it breaks
         character), or None when the profile gives nothing to check it against."""
         return None
 
-    def decoding(self, profile: Profile) -> dict:
-        """Stage 2's call options from the profile (authorship: a grammar of the person's paragraphs)."""
+    def decoding(self, profile: Profile, previous: str | None = None) -> dict:
+        """Stage 2's call options from the profile and the attempt before, if any (authorship: a
+        grammar of the person's length after an answer too short for them)."""
         return {}
 
     def claim_of(self, hypothesis: str) -> str:
@@ -199,15 +200,15 @@ class HypothesesProgram(dspy.Module):
         notes = [*profile.hypothesis_texts, *told.get("measured_habits", []), *instruction_texts(self.generate)]
         typical_length = getattr(profile.attributes, "typical_length_words", 0)
         fewest_words = max(1, int(typical_length * self.settings.shortest_share))
-        best, best_rank = None, None
+        best, best_rank, answer = None, None, None
         with stage_lm(self.generate_lm):
-            decoding = self.decoding(profile)
             for attempt in range(self.settings.attempts):
-                config = {**decoding, "rollout_id": attempt} if attempt else dict(decoding)
+                decoding = self.decoding(profile, answer)
+                config = {**decoding, "rollout_id": attempt} if attempt else decoding
                 generated = self.generate(**told, config=config)
                 answer = clean_response(generated.response)
                 recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)
-                fit = self.fit_share(answer, profile)
+                fit = self.fit_share(answer, profile, prompt)
                 if not recites and added >= fewest_words and (fit is None or fit >= self.settings.fit_share):
                     return generated
                 rank = (not recites, added >= fewest_words, fit or 0.0, 0 if recites else added)

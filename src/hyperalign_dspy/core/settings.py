@@ -28,6 +28,10 @@ class ProgramSettings(BaseModel):
     fit_share: float = Field(
         1.0, ge=0, le=1, description="an answer that shows less than this share of the person's counted habits (or "
                                       "breaks character) is sampled again, within `attempts`")
+    length_grammar: bool = Field(
+        True, description="on an engine that takes a grammar (the embedded models), an attempt after one shorter than "
+                          "half the person's typical length writes under a grammar that lets it end only past that "
+                          "length (its sentences and paragraphs stay free)")
     paragraph_grammar: bool = Field(
         False, description="on an engine that takes a grammar (the embedded models), stage 2 writes under one: at "
                            "least two paragraphs, each of at most 1.5 times the person's sentences per paragraph (off: "

@@ -141,7 +141,7 @@ class AuthorshipEvaluation(TaskEvaluation):
 def adherence_of(examples, texts: list[str | None], seed: int) -> Adherence:
     """How well texts keep the habits counted in their authors' few-shot texts (a failed output is
     left out, as it is of the win-rates)."""
-    fits = [fit(text, count([sample.text for sample in example.examples]))
+    fits = [fit(text, count([sample.text for sample in example.examples]), example.prompt)
             for example, text in zip(examples, texts, strict=True) if text]
     shares = [result.share for result in fits]
     low, high = bootstrap_ci(shares, seed)

@@ -1,4 +1,11 @@
-"""A grammar for stage 2 on an engine that takes one (the embedded models): the answer is at least
+"""Grammars for stage 2 on an engine that takes one (the embedded models).
+
+`length_grammar`, on by default (`ProgramSettings.length_grammar`): after an answer shorter than
+the output check's bound (half the person's typical length), the next attempt may end only past
+that bound. It bounds nothing but the count of words, so every sentence and paragraph stays the
+model's own.
+
+`paragraphs_grammar`, off by default (`ProgramSettings.paragraph_grammar`): the answer is at least
 two paragraphs (`fewest_paragraphs`), a blank line apart, each of at most one and a half times as
 many sentences as the person's paragraphs hold. The 1.5B model otherwise handed back a
 prompt's opening sentence as the whole text, and wrote essays in a few long paragraphs for
@@ -56,6 +63,30 @@ def paragraphs_grammar(person: TextCounts, field: str = "response") -> str:
         'sentence ::= (word " ")* last',
         f'word ::= {letter}{{0,24}} [^ \\t\\n\\r[.!?"\u201d] | {letter}{{0,23}} [^ \\t\\n\\r[.!?] ["\u201d]',
         f'last ::= {letter}{{0,23}} [.!?] ["\u201d]?',
+    ])
+
+
+# Characters no news, essay, email or blog text needs, with which the 1.5B model forged DSPy's end
+# marker when "[" was kept from it ("]] {{## completed ##}}").
+_MARKER_CHARACTERS = "\\[\\]{}#"  # as a GBNF character class holds them
+
+
+def fewest_words(person: TextCounts) -> int:
+    """The length an answer must reach under `length_grammar`: half the person's typical length
+    (the output check's bound), and a tenth more, since the grammar counts what stands between
+    spaces (a dash counts there, and not as a word of the output check)."""
+    return max(1, round(person.words_per_text / 2 * 1.1))
+
+
+def length_grammar(person: TextCounts, field: str = "response") -> str:
+    """GBNF for `[[ ## <field> ## ]]`, then a text of at least `fewest_words` words of at most 25
+    characters, a space, a line break or a blank line apart, then the end marker."""
+    letter = f"[^ \\t\\n\\r{_MARKER_CHARACTERS}]"
+    return "\n".join([
+        f'root ::= "[[ ## {field} ## ]]\\n" text (" " | "\\n" | "\\n\\n") "[[ ## completed ## ]]"',
+        f"text ::= word (gap word){{{fewest_words(person) - 1},}}",
+        'gap ::= " " | "\\n" | "\\n\\n"',
+        f"word ::= {letter}{{1,25}}",
     ])
 
 

@@ -21,10 +21,21 @@ from hyperalign_dspy.tasks.authorship.claim_check import (
     split_hypothesis,
 )
 from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit
-from hyperalign_dspy.tasks.authorship.paragraph_grammar import answer_tokens, paragraphs_grammar
+from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
+    answer_tokens,
+    fewest_words,
+    length_grammar,
+    paragraphs_grammar,
+)
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.signatures import GeneratePersonalized, InferHypotheses, QuoteEvidence
-from hyperalign_dspy.tasks.authorship.style_measurements import count, excerpt, measure_style, measured_attributes
+from hyperalign_dspy.tasks.authorship.style_measurements import (
+    count,
+    excerpt,
+    measure_style,
+    measured_attributes,
+    words_of,
+)
 
 
 class HyPerAlign(HypothesesProgram):
@@ -86,14 +97,22 @@ class HyPerAlign(HypothesesProgram):
     def measured(self, user_texts) -> dict:
         return {"counts": count([t.text for t in user_texts])}
 
-    def fit_share(self, answer: str, profile: UserProfile) -> float | None:
-        return None if profile.counts is None else fit(answer, profile.counts).share
+    def fit_share(self, answer: str, profile: UserProfile, prompt: str = "") -> float | None:
+        return None if profile.counts is None else fit(answer, profile.counts, prompt).share
 
-    def decoding(self, profile: UserProfile) -> dict:
+    def decoding(self, profile: UserProfile, previous: str | None = None) -> dict:
         engine = getattr(self.generate_lm or active_lm(self.generate), "engine", None)
-        if not (self.settings.paragraph_grammar and profile.counts and getattr(engine, "supports_grammar", False)):
+        if not (profile.counts and getattr(engine, "supports_grammar", False)):
             return {}
-        return {"metadata": {"gbnf": paragraphs_grammar(profile.counts)}, "max_tokens": answer_tokens(profile.counts)}
+        if self.settings.paragraph_grammar:
+            grammar = paragraphs_grammar(profile.counts)
+        elif self.settings.length_grammar and previous is not None and len(words_of(previous)) < fewest_words(profile.counts):
+            # The answer before was too short for the person (the 1.5B model handed back a given
+            # opening alone, three times in a row): this one may end only at their length.
+            grammar = length_grammar(profile.counts)
+        else:
+            return {}
+        return {"metadata": {"gbnf": grammar}, "max_tokens": answer_tokens(profile.counts)}
 
     def claim_of(self, hypothesis: str) -> str:
         aspect, claim, _ = split_hypothesis(hypothesis)
@@ -117,5 +136,5 @@ class HyPerAlign(HypothesesProgram):
         profile = self.profile_for(prompt, profile, examples)
         response = clean_response(self.generate_from(prompt, profile).response)
         # How the answer keeps the habits counted in the person's texts (None for a profile without counts).
-        habits = fit(response, profile.counts) if profile.counts else None
+        habits = fit(response, profile.counts, prompt) if profile.counts else None
         return dspy.Prediction(response=response, profile=profile, fit=habits)
