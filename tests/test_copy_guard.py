@@ -99,6 +99,17 @@ def test_copy_flag_names_a_repeated_opening():
     assert copy_flag(f"{opening} Dealers cited the dollar. {opening}", SAMPLES, PROMPT) == "repeats the prompt's given text"
 
 
+def test_a_news_story_may_name_its_subject_again_in_words_of_its_opening():
+    # As 11 of the dev suite's 120 real texts do ("... the subprime auto lending market ..."):
+    # passages shorter than 12 words of a long opening, repeated, are no copy; the opening whole is.
+    opening = ("The growing attractiveness of the subprime auto lending market was underlined again Monday when "
+               "Olympic Financial Ltd said it had received expressions of interest from a buyer.")
+    prompt = f"Write an article that starts with the following: {opening}"
+    story = f"{opening}\n\nShares rose. Lenders in the subprime auto lending market have grown fast this year."
+    assert copy_flag(story, SAMPLES, prompt) is None
+    assert copy_flag(f"{story}\n\n{opening}", SAMPLES, prompt) == "repeats the prompt's given text"
+
+
 QUESTION = "The library's opening hours will change next month. What do you think of the new times?"
 ASKED = f"Write an email response to someone who asked you the following: {QUESTION}"
 

@@ -77,6 +77,12 @@ def hands_over_opening(prompt: str) -> bool:
     return bool(_HANDS_OVER_OPENING.search(prompt))
 
 
+def given_opening(prompt: str) -> str:
+    """The opening a prompt hands over (what follows "starts with the following:"), else ""."""
+    found = _HANDS_OVER_OPENING.search(prompt)
+    return prompt[found.end():].strip() if found else ""
+
+
 def without_prompt_text(text: str, prompt: str) -> str:
     """`text` with every passage it shares with the prompt removed (the prompt's given text)."""
     return without_segments(text, *prompt_segments(text, prompt))
