@@ -221,20 +221,6 @@ def test_ctrl_c_during_compile_ends_the_run_killed_and_writes_nothing(server, su
     assert run.info.status == "KILLED" and mlflow.active_run() is None
 
 
-def test_the_shipped_program_loads_with_its_metadata():
-    shipped = sorted((PROJECT_ROOT / "programs").glob("*.json"))
-    programs = [path for path in shipped if not path.name.endswith(".meta.json")]
-    assert programs
-    for path in programs:
-        program = load_program(path)
-        assert program.infer.demos and program.generate.demos
-        metadata = json.loads(metadata_path(path).read_text())
-        assert metadata["task"] == "authorship" and metadata["task_lm"] == "hyperalign/local"
-        assert set(metadata["split"]["train"]).isdisjoint(metadata["split"]["validation"])
-        comparisons = metadata["validation"]["comparisons"]
-        assert any(c["baseline"] == "hyperalign-uncompiled" for c in comparisons)
-
-
 def test_saved_programs_are_readable_by_others(tmp_path):
     out = tmp_path / "p.json"
     save_program(ha.HyPerAlign(), out, {})
