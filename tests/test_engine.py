@@ -314,11 +314,14 @@ def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(mon
     assert "text ::= word (gap word){54,}" in length_grammar(profile.counts)
     program = ha.HyPerAlign()
     with dspy.context(lm=language_model):
-        assert program.decoding(profile, None) == {}  # the first attempt writes freely
-        assert program.decoding(profile, " ".join(["word"] * 60)) == {}  # long enough
-        assert "gbnf" in program.decoding(profile, " ".join(["word"] * 40))["metadata"]
+        assert program.decoding(profile, []) == {}  # the first attempt writes freely
+        long_enough, short = " ".join(["word"] * 60), " ".join(["word"] * 40)
+        assert program.decoding(profile, [long_enough]) == {}
+        # Once an answer came back too short, every later attempt writes under the grammar.
+        assert "gbnf" in program.decoding(profile, [short])["metadata"]
+        assert "gbnf" in program.decoding(profile, [short, long_enough])["metadata"]
         # A profile saved without counts gives no length to hold an answer to.
-        assert program.decoding(profile.model_copy(update={"counts": None}), "word") == {}
+        assert program.decoding(profile.model_copy(update={"counts": None}), ["word"]) == {}
 
 
 @pytest.mark.runtime

@@ -8,7 +8,7 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, ProgramSettings, UserProfile
-from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit
+from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit, without_repeats_and_remarks
 from hyperalign_dspy.tasks.authorship.style_measurements import count
 
 # A diarist: first person, short paragraphs of two short sentences, no questions or quotations.
@@ -26,7 +26,7 @@ DIARY = [
 FITS = ("I painted the shed this week. The old paint came off in strips.\n\n"
         "I bought two tins in town. The green was cheaper than the grey.\n\n"
         "By Sunday the shed looked new. I sat beside it with my tea.")
-TOO_LONG = FITS + "\n\n" + "\n\n".join(["I kept on painting. The brush was worn down."] * 30)
+TOO_LONG = FITS + "\n\n" + "\n\n".join(f"On day {n} I kept on painting. The brush was worn down." for n in range(30))
 WRONG_PERSON = FITS.replace("I ", "She ").replace("my ", "her ").replace("I\n", "She\n")
 ONE_PARAGRAPH = " ".join(["The shed needed paint and the paint was bought in town on a Saturday morning"] * 4) + "."
 AS_AN_AI = "As an AI language model, I do not paint sheds. " + FITS
@@ -103,6 +103,19 @@ def test_short_paragraphs_written_twice_are_no_loop(diarist):
     assert fit(FITS + "\n\nThank you.\n\nThank you.", diarist).breaks_character is None
 
 
+def test_a_loop_and_closing_remarks_are_cut_and_the_rest_stays():
+    loop = "The government has been investing heavily in new roads and bridges."
+    assert without_repeats_and_remarks(LOOPS) == f"{FITS}\n\n{loop}"
+    for remark in (DESCRIBES_ITS_OPENING, DESCRIBES_ITS_STYLE, WRITES_ABOUT_WRITING):
+        assert without_repeats_and_remarks(remark) == FITS
+    # A remark before the text is not cut (the text would not be the person's from its first line),
+    # nor is a text that is all remark; a text with nothing to cut comes back as it was.
+    assert without_repeats_and_remarks(AS_AN_AI) == AS_AN_AI
+    assert without_repeats_and_remarks("This article is written in an informal tone.") == (
+        "This article is written in an informal tone.")
+    assert without_repeats_and_remarks("One.\nTwo.") == "One.\nTwo."
+
+
 def test_a_writer_who_quotes_in_every_text_is_expected_to_quote():
     # A reporter: each text has three paragraphs, two of them quoting someone.
     reports = ['The mill closed on Monday.\n\n"We had no choice," the owner said.\n\n"It is sad," a worker said.',
@@ -133,6 +146,13 @@ def test_an_answer_that_breaks_character_is_sampled_again_whatever_its_counts():
     result, lm = run([AS_AN_AI, TEMPLATE_SLOT, FITS])
     assert result.response == FITS
     assert len(lm.history) == 3
+
+
+def test_an_answer_is_repaired_before_it_is_checked():
+    # The closing remark about the text is cut, and what stays fits: one call.
+    result, lm = run([DESCRIBES_ITS_OPENING, FITS])
+    assert result.response == FITS and result.fit.breaks_character is None
+    assert len(lm.history) == 1
 
 
 def test_an_answer_below_fit_share_is_sampled_again_until_one_fits():

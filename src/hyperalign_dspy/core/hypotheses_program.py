@@ -131,10 +131,15 @@ class HypothesesProgram(dspy.Module):
         character), or None when the profile gives nothing to check it against."""
         return None
 
-    def decoding(self, profile: Profile, previous: str | None = None) -> dict:
-        """Stage 2's call options from the profile and the attempt before, if any (authorship: a
-        grammar of the person's length after an answer too short for them)."""
+    def decoding(self, profile: Profile, earlier: list[str]) -> dict:
+        """Stage 2's call options from the profile and the answers of the attempts before
+        (authorship: a grammar of the person's length once an answer came back too short)."""
         return {}
+
+    def repaired(self, answer: str, prompt: str) -> str:
+        """The answer with what a program can cut without an LM call cut out (authorship: a
+        paragraph written again, closing paragraphs about the text itself)."""
+        return answer
 
     def claim_of(self, hypothesis: str) -> str:
         """What a hypothesis claims, without what it cites: two hypotheses that cite the same
@@ -190,7 +195,8 @@ class HypothesesProgram(dspy.Module):
         # applying them, hand back little more than the opening the prompt gave (less than
         # `shortest_share` of the person's typical length, when the profile has one), or write a
         # text that fits the person's counted habits poorly or breaks character (below
-        # `fit_share`, `fit_share()`); such an answer is sampled again under a new rollout id
+        # `fit_share`, `fit_share()`), after `repaired()` cut what it can; such an answer is
+        # sampled again under a new rollout id
         # (dspy.BestOfN would do this on a copy of the LM, whose calls then miss the configured
         # LM's history), up to `attempts` calls in all. When no attempt passes, the best stands:
         # one that does not recite, then one that adds enough (the 1.5B model handed back a
@@ -200,13 +206,14 @@ class HypothesesProgram(dspy.Module):
         notes = [*profile.hypothesis_texts, *told.get("measured_habits", []), *instruction_texts(self.generate)]
         typical_length = getattr(profile.attributes, "typical_length_words", 0)
         fewest_words = max(1, int(typical_length * self.settings.shortest_share))
-        best, best_rank, answer = None, None, None
+        best, best_rank, earlier = None, None, []
         with stage_lm(self.generate_lm):
             for attempt in range(self.settings.attempts):
-                decoding = self.decoding(profile, answer)
+                decoding = self.decoding(profile, earlier)
                 config = {**decoding, "rollout_id": attempt} if attempt else decoding
                 generated = self.generate(**told, config=config)
-                answer = clean_response(generated.response)
+                earlier.append(clean_response(generated.response))
+                answer = generated.response = self.repaired(earlier[-1], prompt)
                 recites, added = shares_run(answer, notes, RECITED_WORDS), added_words(answer, prompt)
                 fit = self.fit_share(answer, profile, prompt)
                 if not recites and added >= fewest_words and (fit is None or fit >= self.settings.fit_share):

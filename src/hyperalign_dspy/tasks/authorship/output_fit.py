@@ -124,13 +124,29 @@ def _craft_words(text: str) -> set[str]:
 def _repeats_a_paragraph(text: str) -> bool:
     """A paragraph of eight or more words written twice: a small model's loop, which no writer's
     text has (the 1.5B model wrote three paragraphs over and over until `max_tokens`)."""
-    seen = set()
-    for paragraph in paragraphs_of(text):
+    return len(_without_repeats(paragraphs_of(text))) < len(paragraphs_of(text))
+
+
+def _without_repeats(paragraphs: list[str]) -> list[str]:
+    """The paragraphs without those of eight or more words that were written before."""
+    kept, seen = [], set()
+    for paragraph in paragraphs:
         words = tuple(w.lower() for w in words_of(paragraph))
-        if len(words) >= 8 and words in seen:
-            return True
+        if len(words) < 8 or words not in seen:
+            kept.append(paragraph)
         seen.add(words)
-    return False
+    return kept
+
+
+def without_repeats_and_remarks(text: str, prompt: str = "") -> str:
+    """`text` without a paragraph written again (`_repeats_a_paragraph`) and without closing
+    paragraphs that break character on their own, as long as some text stays. The 1.5B model,
+    held to a person's length, wrote an article and then a paragraph about it ("This article
+    begins with a long sentence, uses third-person pronouns ..."), or looped on one paragraph."""
+    kept = _without_repeats(paragraphs_of(text))
+    while len(kept) > 1 and breaks_character(kept[-1], prompt):
+        kept.pop()
+    return "\n\n".join(kept) if kept != paragraphs_of(text) else text
 
 
 def fit(text: str, person: TextCounts, prompt: str = "") -> Fit:

@@ -20,7 +20,7 @@ from hyperalign_dspy.tasks.authorship.claim_check import (
     is_quoted_from,
     split_hypothesis,
 )
-from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit
+from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit, without_repeats_and_remarks
 from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
     answer_tokens,
     fewest_words,
@@ -100,19 +100,22 @@ class HyPerAlign(HypothesesProgram):
     def fit_share(self, answer: str, profile: UserProfile, prompt: str = "") -> float | None:
         return None if profile.counts is None else fit(answer, profile.counts, prompt).share
 
-    def decoding(self, profile: UserProfile, previous: str | None = None) -> dict:
+    def decoding(self, profile: UserProfile, earlier: list[str]) -> dict:
         engine = getattr(self.generate_lm or active_lm(self.generate), "engine", None)
         if not (profile.counts and getattr(engine, "supports_grammar", False)):
             return {}
         if self.settings.paragraph_grammar:
             grammar = paragraphs_grammar(profile.counts)
-        elif self.settings.length_grammar and previous is not None and len(words_of(previous)) < fewest_words(profile.counts):
-            # The answer before was too short for the person (the 1.5B model handed back a given
-            # opening alone, three times in a row): this one may end only at their length.
+        elif self.settings.length_grammar and any(len(words_of(answer)) < fewest_words(profile.counts) for answer in earlier):
+            # An answer came back too short for the person (the 1.5B model handed back a given
+            # opening alone, three times in a row): the next ones may end only at their length.
             grammar = length_grammar(profile.counts)
         else:
             return {}
         return {"metadata": {"gbnf": grammar}, "max_tokens": answer_tokens(profile.counts)}
+
+    def repaired(self, answer: str, prompt: str) -> str:
+        return without_repeats_and_remarks(answer, prompt)
 
     def claim_of(self, hypothesis: str) -> str:
         aspect, claim, _ = split_hypothesis(hypothesis)
