@@ -65,6 +65,8 @@ DESCRIBES_ITSELF = FITS + "\n\nThe text continues with details about the paint a
 DESCRIBES_ITS_STYLE = FITS + "\n\nThis article is written in an informal tone. The sentence style is lengthy."
 # As the 1.5B model wrote under a paragraph grammar, after the prompt's opening.
 DESCRIBES_ITS_OPENING = FITS + "\n\nThis article begins with a clear and concise opening sentence."
+# As the 1.5B model wrote after an article, held to the person's length by the length grammar.
+DESCRIBES_WHAT_FOLLOWS = FITS + "\n\nThe article then goes on to describe how the shed was built."
 # As the 1.5B model looped under a paragraph grammar: the same paragraph again, until max_tokens.
 LOOPS = FITS + "\n\nThe government has been investing heavily in new roads and bridges.\n\n" \
                "The government has been investing heavily in new roads and bridges."
@@ -90,6 +92,7 @@ def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writin
                                               (DESCRIBES_ITSELF, "describes itself"),
                                               (DESCRIBES_ITS_STYLE, "describes itself"),
                                               (DESCRIBES_ITS_OPENING, "describes itself"),
+                                              (DESCRIBES_WHAT_FOLLOWS, "describes itself"),
                                               (WRITES_ABOUT_WRITING, "writes about writing"),
                                               (LOOPS, "repeats a paragraph")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
@@ -106,7 +109,7 @@ def test_short_paragraphs_written_twice_are_no_loop(diarist):
 def test_a_loop_and_closing_remarks_are_cut_and_the_rest_stays():
     loop = "The government has been investing heavily in new roads and bridges."
     assert without_repeats_and_remarks(LOOPS) == f"{FITS}\n\n{loop}"
-    for remark in (DESCRIBES_ITS_OPENING, DESCRIBES_ITS_STYLE, WRITES_ABOUT_WRITING):
+    for remark in (DESCRIBES_ITS_OPENING, DESCRIBES_ITS_STYLE, DESCRIBES_WHAT_FOLLOWS, WRITES_ABOUT_WRITING):
         assert without_repeats_and_remarks(remark) == FITS
     # A remark before the text is not cut (the text would not be the person's from its first line),
     # nor is a text that is all remark; a text with nothing to cut comes back as it was.

@@ -26,8 +26,10 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
       r"|\bas instructed\b"), "mentions its notes or task"),
     (r"\[[A-Z][^\]\n]{0,40}\]", "leaves a template slot"),
     # "The article continues with details about ...": a description of the text instead of the text.
-    ((r"\b(?:the|this) (?:article|text|essay|post|email|letter|story|piece) (?:continues|starts|begins|ends|goes on|"
-      r"touches upon|sets the tone|is written)\b|\b(?:sentence|paragraph|writing) style\b"), "describes itself"),
+    # "The article then goes on to describe ...", "The article concludes by reiterating ...".
+    ((r"\b(?:the|this) (?:article|text|essay|post|email|letter|story|piece)(?: then| also)? (?:continues|starts|begins|"
+      r"ends|concludes|goes on|moves on|touches upon|sets the tone|is written|provides an overview|has been completed)\b"
+      r"|\b(?:sentence|paragraph|writing) style\b"), "describes itself"),
 ))
 
 
