@@ -20,10 +20,10 @@ from hyperalign_dspy.lms import llama_engine
 from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
 from hyperalign_dspy.lms.names import context_tokens_of
 from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
-    fewest_words,
-    length_grammar,
     answer_tokens,
     fewest_paragraphs,
+    fewest_words,
+    length_grammar,
     most_sentences,
     paragraphs_grammar,
 )
@@ -324,20 +324,25 @@ def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(mon
         assert program.decoding(profile.model_copy(update={"counts": None}), ["word"]) == {}
 
 
+def smollm_under(grammar: str, prompt: str, max_tokens: int) -> tuple[str, str]:
+    """SmolLM2's answer to `prompt` under a GBNF grammar (seeded), and why it ended."""
+    from llama_cpp import LlamaGrammar
+    result = ha.lm("local-small").engine.llama.create_chat_completion(
+        messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0.7, seed=0,
+        grammar=LlamaGrammar.from_string(grammar, verbose=False))
+    choice = result["choices"][0]
+    return choice["message"]["content"], choice["finish_reason"]
+
+
 @pytest.mark.runtime
 def test_llama_cpp_writes_to_the_persons_length_under_the_length_grammar():
     # SmolLM2, asked for a one-line answer, keeps writing until the grammar lets it end: at least
     # `fewest_words` words (33 for a writer of 60-word texts), none with a character of the end marker.
     person = count([" ".join(["word"] * 60) + "."])
-    engine = ha.lm("local-small").engine
-    from llama_cpp import LlamaGrammar
-    result = engine.llama.create_chat_completion(
-        messages=[{"role": "user", "content": "In five words: what is a fire?"}], max_tokens=200,
-        temperature=0.7, seed=0, grammar=LlamaGrammar.from_string(length_grammar(person), verbose=False))
-    answer = result["choices"][0]["message"]["content"]
+    answer, finish_reason = smollm_under(length_grammar(person), "In five words: what is a fire?", max_tokens=200)
     assert answer.startswith("[[ ## response ## ]]\n")
     # It may ramble on to max_tokens (200, well past 33 words); where it ends, it ends with the marker.
-    if result["choices"][0]["finish_reason"] == "stop":
+    if finish_reason == "stop":
         assert answer.endswith("[[ ## completed ## ]]")
     text = answer.removeprefix("[[ ## response ## ]]\n").removesuffix("[[ ## completed ## ]]")
     assert len(text.split()) >= fewest_words(person) == 33
@@ -349,12 +354,7 @@ def test_llama_cpp_writes_under_the_paragraph_grammar():
     # SmolLM2 is no writer, but llama.cpp keeps its answer to the grammar: DSPy's field header, at
     # least two paragraphs, none of more than two sentences (the person writes one a paragraph).
     person = count(["\n\n".join(["One sentence here."] * 4)])
-    engine = ha.lm("local-small").engine
-    from llama_cpp import LlamaGrammar
-    result = engine.llama.create_chat_completion(
-        messages=[{"role": "user", "content": "Write a short news story about a fire in a town."}], max_tokens=160,
-        temperature=0.7, seed=0, grammar=LlamaGrammar.from_string(paragraphs_grammar(person), verbose=False))
-    answer = result["choices"][0]["message"]["content"]
+    answer, _ = smollm_under(paragraphs_grammar(person), "Write a short news story about a fire in a town.", max_tokens=160)
     assert answer.startswith("[[ ## response ## ]]\n")
     paragraphs = answer.removeprefix("[[ ## response ## ]]\n").split("\n\n")
     # The last paragraph may be cut off by max_tokens; every finished one keeps the bound.
