@@ -126,7 +126,8 @@ def _craft_words(text: str) -> set[str]:
 def _repeats_a_paragraph(text: str) -> bool:
     """A paragraph of eight or more words written twice: a small model's loop, which no writer's
     text has (the 1.5B model wrote three paragraphs over and over until `max_tokens`)."""
-    return len(_without_repeats(paragraphs_of(text))) < len(paragraphs_of(text))
+    paragraphs = paragraphs_of(text)
+    return len(_without_repeats(paragraphs)) < len(paragraphs)
 
 
 def _without_repeats(paragraphs: list[str]) -> list[str]:
@@ -145,10 +146,11 @@ def without_repeats_and_remarks(text: str, prompt: str = "") -> str:
     paragraphs that break character on their own, as long as some text stays. The 1.5B model,
     held to a person's length, wrote an article and then a paragraph about it ("This article
     begins with a long sentence, uses third-person pronouns ..."), or looped on one paragraph."""
-    kept = _without_repeats(paragraphs_of(text))
+    paragraphs = paragraphs_of(text)
+    kept = _without_repeats(paragraphs)
     while len(kept) > 1 and breaks_character(kept[-1], prompt):
         kept.pop()
-    return "\n\n".join(kept) if kept != paragraphs_of(text) else text
+    return "\n\n".join(kept) if kept != paragraphs else text
 
 
 def fit(text: str, person: TextCounts, prompt: str = "") -> Fit:

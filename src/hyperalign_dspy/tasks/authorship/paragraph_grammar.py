@@ -15,9 +15,9 @@ characters (which cut words in two when tried) or of words (which would cut sent
 A word that ends in `.`, `!` or `?` (a closing quote may follow) ends a sentence, so an
 abbreviation ("U.S.") counts as one: the grammar may end a paragraph early, never late.
 
-The grammar covers DSPy's ChatAdapter answer whole: its field header, the text, its end marker.
+Both grammars cover DSPy's ChatAdapter answer whole: its field header, the text, its end marker.
 
-Off by default (`ProgramSettings.paragraph_grammar`): where a paragraph reached its bound and the
+The paragraph grammar is off because where a paragraph reached its bound and the
 1.5B model wanted to go on, it glued the next sentence on without a space ("oil.BP") or wrote a
 token of another script in place of the English word it wanted; see docs/results.md.
 """
@@ -29,6 +29,13 @@ from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts
 # Tokens per word of English news text for the embedded models' tokenizer, with a margin: the
 # answer's budget must hold the grammar's whole text, or it is cut off before its end marker.
 TOKENS_PER_WORD = 1.5
+
+
+def _answer_rule(field: str) -> str:
+    """The root rule of both grammars: the field header, the `text` rule, the end marker. The end
+    marker may follow the last sentence on its line too: the 1.5B model, kept from writing " [["
+    there, wrote "]] {{## completed ##}}" and then one endless word."""
+    return f'root ::= "[[ ## {field} ## ]]\\n" text (" " | "\\n" | "\\n\\n") "[[ ## completed ## ]]"'
 
 
 def fewest_paragraphs(person: TextCounts) -> int:
@@ -53,9 +60,7 @@ def paragraphs_grammar(person: TextCounts, field: str = "response") -> str:
     more = most_sentences(person) - 1
     letter = "[^ \\t\\n\\r[]"  # no line break and no "[" (so no forged field header or end marker)
     return "\n".join([
-        # The end marker may follow the last sentence on its line too: the 1.5B model, kept from
-        # writing " [[" there, wrote "]] {{## completed ##}}" and then one endless word.
-        f'root ::= "[[ ## {field} ## ]]\\n" text (" " | "\\n" | "\\n\\n") "[[ ## completed ## ]]"',
+        _answer_rule(field),
         f'text ::= {first} ("\\n\\n" para)*',
         f'para ::= sentence (" " sentence){{0,{more}}}' if more else "para ::= sentence",
         # Words one space apart and of at most 25 characters; only the last word of a sentence
@@ -83,7 +88,7 @@ def length_grammar(person: TextCounts, field: str = "response") -> str:
     characters, a space, a line break or a blank line apart, then the end marker."""
     letter = f"[^ \\t\\n\\r{_MARKER_CHARACTERS}]"
     return "\n".join([
-        f'root ::= "[[ ## {field} ## ]]\\n" text (" " | "\\n" | "\\n\\n") "[[ ## completed ## ]]"',
+        _answer_rule(field),
         f"text ::= word (gap word){{{fewest_words(person) - 1},}}",
         'gap ::= " " | "\\n" | "\\n\\n"',
         f"word ::= {letter}{{1,25}}",

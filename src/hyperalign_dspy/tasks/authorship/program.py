@@ -11,7 +11,6 @@ import dspy
 from dspy.utils.exceptions import AdapterParseError
 
 from hyperalign_dspy.core.hypotheses_program import HypothesesProgram, active_lm, require_prompt
-from hyperalign_dspy.core.output_checks import clean_response
 from hyperalign_dspy.core.profile import ClaimCheck
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.tasks.authorship.claim_check import (
@@ -137,7 +136,7 @@ class HyPerAlign(HypothesesProgram):
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
         require_prompt(prompt)
         profile = self.profile_for(prompt, profile, examples)
-        response = clean_response(self.generate_from(prompt, profile).response)
+        response = self.generate_from(prompt, profile).response  # cleaned and repaired there
         # How the answer keeps the habits counted in the person's texts (None for a profile without counts).
         habits = fit(response, profile.counts, prompt) if profile.counts else None
         return dspy.Prediction(response=response, profile=profile, fit=habits)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dspy
 
 from hyperalign_dspy.core.hypotheses_program import HypothesesProgram, require_prompt
-from hyperalign_dspy.core.output_checks import clean_response
 from hyperalign_dspy.core.profile import Profile
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.lms.roles import LMConfig
@@ -46,5 +45,5 @@ class DeliberativeHyPerAlign(HypothesesProgram):
         require_prompt(prompt)
         profile = self.profile_for(prompt, profile, examples)
         answer = self.generate_from(prompt, profile)
-        return dspy.Prediction(response=clean_response(answer.response), decision=answer.decision, cited_rule=answer.cited_rule,
+        return dspy.Prediction(response=answer.response, decision=answer.decision, cited_rule=answer.cited_rule,
                                deliberation=answer.deliberation, profile=profile)
