@@ -201,6 +201,19 @@ def echo_logprobs(prompt: str) -> dict:
     return {"tokens": tokens, "token_logprobs": logprobs, "text_offset": offsets}
 
 
+def as_json(chat_content: str) -> str:
+    """An answer in ChatAdapter's fields (`[[ ## name ## ]]` then the value) as a JSON object."""
+    fields = re.findall(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n*\[\[ ## )", chat_content + "\n[[ ## ", re.S)
+    values = {}
+    for name, value in fields:
+        if name != "completed":
+            try:
+                values[name] = json.loads(value)
+            except ValueError:
+                values[name] = value.strip()
+    return json.dumps(values)
+
+
 class FakeOpenAI:
     def __init__(self, garbage: bool = False, logprobs: bool = True, always: str | None = None, faults=None,
                  obeys_planted: bool = False):
@@ -251,6 +264,8 @@ class FakeOpenAI:
                                else chat_answer(output_fields(system), system, user, server.always))
                     if server.obeys_planted:
                         content = gullible(content, system, user)
+                    if (body.get("response_format") or {}).get("type") in ("json_schema", "json_object"):
+                        content = as_json(content)  # a server holding its answer to the schema
                     choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
                     kind = "chat.completion"
                 elif self.path == "/v1/completions":

@@ -64,7 +64,7 @@ def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsy
     metadata = json.loads(metadata_path(out).read_text())
     assert metadata["task"] == "authorship" and metadata["recipe"]["name"] == recipe.stem
     assert metadata["split"]["validation"] == result["validation"]
-    assert metadata["task_lm"] == "openai/test-model" and metadata["dspy_version"] == dspy.__version__
+    assert metadata["task_lm"] == "openai-compatible/test-model" and metadata["dspy_version"] == dspy.__version__
     assert metadata["lm_calls"] == result["lm_calls"]
     assert API_KEY not in out.read_text() + metadata_path(out).read_text()
     program = load_program(out)
@@ -202,7 +202,7 @@ def test_compare_lists_compile_runs_best_first(server, suite, tmp_path, capsys):
     assert {run["recipe"] for run in listing["runs"]} == {"bootstrap-fewshot"}
     assert main(["compare", "--experiment", "compare-test", "--chart", str(chart)]) == 0
     table = capsys.readouterr().out
-    assert "bootstrap-fewshot" in table and "openai/test-model" in table
+    assert "bootstrap-fewshot" in table and "openai-compatible/test-model" in table
     assert main(["compare", "--experiment", "no-such-experiment"]) == 2
 
 

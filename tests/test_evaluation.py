@@ -62,7 +62,7 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     run = mlflow.get_run(report["mlflow_run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.params["suite"] == "words" and run.data.params["judge_kind"] == "verdict"
-    assert run.data.params["task_lm"] == "openai/test-model"
+    assert run.data.params["task_lm"] == "openai-compatible/test-model"
     assert run.data.metrics["judge_accuracy"] == 1.0
     assert run.data.metrics["hyperalign_vs_few-shot.win_rate"] == 0.0
     # Traces only when asked for (--traces): they cost CPU on every LM call.

@@ -10,6 +10,7 @@ import dspy
 import mlflow
 import pytest
 from dspy.utils import DummyLM
+from fake_openai import FakeOpenAI
 from lm_answers import sample_attributes, sample_hypotheses
 from project import PROJECT_ROOT
 from word_authors import write_suite
@@ -120,12 +121,12 @@ def test_a_suites_lms_table_names_the_roles_and_the_flags_come_first(server, tmp
                                             'judge = { name = "openai/judge", api_base = "BASE" }\n')
     assert main(["eval", str(path), "--limit", "3", "--json"]) == 0, capsys.readouterr().err
     report = json.loads(capsys.readouterr().out)
-    assert (report["task_lm"], report["judge_lm"]) == ("openai/writer", "openai/judge")
+    assert (report["task_lm"], report["judge_lm"]) == ("openai-compatible/writer", "openai-compatible/judge")
     assert {request["body"]["model"] for request in server.requests} == {"writer", "judge"}
     server.requests.clear()
     assert main(["eval", str(path), "--limit", "3", "--json", "--judge-lm", "openai/other", "--judge-api-base",
                  server.base]) == 0, capsys.readouterr().err
-    assert json.loads(capsys.readouterr().out)["judge_lm"] == "openai/other"
+    assert json.loads(capsys.readouterr().out)["judge_lm"] == "openai-compatible/other"
     assert {request["body"]["model"] for request in server.requests} == {"other"}  # the answers came from the cache
 
 
@@ -206,3 +207,18 @@ def test_a_profile_saved_from_one_lm_drives_another(server, tmp_path, capsys):
     assert [request["body"]["model"] for request in server.requests] == ["reader", "writer"]
     claim = ha.HyPerAlign().note_of(ha.UserProfile.load(saved).hypothesis_texts[0])  # stage 2 is told the claims
     assert claim in json.dumps(server.requests[1]["body"])
+
+
+def test_a_served_model_is_asked_for_json_with_the_signatures_schema():
+    # `openai/<name>` at an api_base is an OpenAI-compatible server (llama-server, vLLM), which
+    # turns a JSON schema in `response_format` into a grammar: the schema is sent.
+    with FakeOpenAI() as server:
+        served = ha.lm("openai/writer", api_base=server.base, cache=False)
+        assert served.model == "openai-compatible/writer"
+        with dspy.context(lm=served, adapter=dspy.JSONAdapter()):
+            dspy.Predict("question -> answer")(question="What is two and two?")
+        response_format = server.requests[-1]["body"]["response_format"]
+        assert response_format["type"] == "json_schema"
+        assert response_format["json_schema"]["schema"]["properties"]["answer"]["type"] == "string"
+        # The name a run records makes the same LM again.
+        assert ha.lm(served.model, api_base=server.base).model == served.model

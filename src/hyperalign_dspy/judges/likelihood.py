@@ -23,7 +23,7 @@ from hyperalign_dspy.core.output_checks import without_prompt_text
 from hyperalign_dspy.core.user_texts import CHARS_PER_TOKEN, as_user_texts, fit_to_context
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.judges.pairwise import Decision, JudgeCase
-from hyperalign_dspy.lms.names import runs_in_process
+from hyperalign_dspy.lms.names import SERVED_PROVIDER, runs_in_process
 
 SEPARATOR = "\n\n"
 
@@ -33,7 +33,7 @@ def _server_logprobs(language_model: dspy.LM, context: str, continuation: str) -
     endpoint that echoes the prompt with its log-probabilities."""
     api_base = language_model.kwargs.get("api_base")
     provider, _, model = language_model.model.partition("/")
-    if provider not in ("openai", "hosted_vllm") or not api_base:
+    if provider not in ("openai", "hosted_vllm", SERVED_PROVIDER) or not api_base:
         raise HyperAlignError(
             f"LM '{language_model.model}' cannot serve as the likelihood judge: it needs token "
             "log-probabilities of a given text (the embedded models, or an OpenAI-compatible server "

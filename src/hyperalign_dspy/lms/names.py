@@ -4,9 +4,12 @@ in-process)."""
 
 from __future__ import annotations
 
+import functools
+import os
 from urllib.parse import urlparse
 
 import dspy
+from dspy.lm15 import AccessPolicy, ModelSupport, OpenAIChatCompat, ProviderDefinition, register_provider
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.embedded_models import EMBEDDED_MODELS
@@ -42,10 +45,36 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
         raise HyperAlignError(
             f"unknown LM '{name}': use {', '.join(EMBEDDED_MODELS)} or a provider/model string such as openai/gpt-4o-mini"
         )
+    if name.startswith(f"{SERVED_PROVIDER}/"):
+        served_provider()  # a name recorded by an earlier run: the same server kind
+    elif api_base is not None and name.startswith("openai/"):
+        # An OpenAI-compatible server (llama-server, vLLM): declared to DSPy as a provider whose
+        # models take a JSON schema, so a JSON answer is asked for with the signature's schema
+        # (`response_format`), which such servers enforce as a grammar. Named `openai/...`, DSPy
+        # would send none for a model it does not know.
+        name = f"{served_provider()}/{name.removeprefix('openai/')}"
+    if name.startswith(f"{SERVED_PROVIDER}/") and not (kwargs.get("api_key") or os.environ.get("OPENAI_API_KEY")):
+        kwargs["api_key"] = "sk-no-key"  # a placeholder, for a local server that checks no key
     try:
         return dspy.LM(name, **{key: value for key, value in kwargs.items() if value is not None})
     except (ValueError, TypeError) as exc:
         raise HyperAlignError(f"cannot use LM '{name}': {exc}") from exc
+
+
+SERVED_PROVIDER = "openai-compatible"
+
+
+@functools.cache
+def served_provider() -> str:
+    """Declares (once a process) the provider of OpenAI-compatible servers: the Chat Completions
+    wire, `max_tokens`, the key in `OPENAI_API_KEY` (as LiteLLM reads it), and JSON-schema answers.
+    Each LM gives its server's address as `api_base`."""
+    register_provider(
+        ProviderDefinition.chat(AccessPolicy(provider=SERVED_PROVIDER, env_keys=("OPENAI_API_KEY",),
+                                             base_url="http://127.0.0.1:8080/v1"),
+                                compat=OpenAIChatCompat(max_tokens_field="max_tokens")),
+        supports=ModelSupport(response_schema=True))
+    return SERVED_PROVIDER
 
 
 def adapter_for(language_model: str | dspy.LM | None) -> dspy.Adapter | None:
