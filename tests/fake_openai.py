@@ -203,7 +203,7 @@ def echo_logprobs(prompt: str) -> dict:
 
 def as_json(chat_content: str) -> str:
     """An answer in ChatAdapter's fields (`[[ ## name ## ]]` then the value) as a JSON object."""
-    fields = re.findall(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n*\[\[ ## )", chat_content + "\n[[ ## ", re.S)
+    fields = re.findall(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n*\[\[ ## )", chat_content + "\n[[ ## ", re.DOTALL)
     values = {}
     for name, value in fields:
         if name != "completed":

@@ -94,3 +94,20 @@ def test_an_lm_that_ignores_the_format_fails_with_one_line(monkeypatch, fresh_ds
     assert "HYPERALIGN_DEBUG=1" in err[-1]
     assert "Traceback" not in "\n".join(err)
     assert len(fake.requests) >= 1
+
+
+def test_a_server_that_refuses_the_schema_is_read_as_text(user_files, capsys):
+    # As llama-cpp-python's own server answers a `json_schema` response format: HTTP 500.
+    def refuses(number, body):
+        return "500" if (body.get("response_format") or {}).get("type") == "json_schema" else None
+
+    with FakeOpenAI(faults=refuses) as server:
+        argv = ["personalize", *lm_args(server), "--examples", *user_files, "--prompt", "A", "--json"]
+        assert main(argv) == 0, capsys.readouterr().err
+        out = json.loads(capsys.readouterr().out)
+        assert [h["text"] for h in out["hypotheses"]] == HYPOTHESIS_TEXTS
+        formats = [(request["body"].get("response_format") or {}).get("type") for request in server.requests]
+    # Stage 1 asked with the schema first; refused, it and every later call went as text.
+    assert formats[0] == "json_schema"
+    first_text = formats.index(None)
+    assert set(formats[:first_text]) == {"json_schema"} and "json_schema" not in formats[first_text:]

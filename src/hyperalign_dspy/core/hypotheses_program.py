@@ -18,8 +18,9 @@ from hyperalign_dspy.core.profile import ClaimCheck, Profile
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.core.user_texts import CHARS_PER_TOKEN, as_user_texts, fit_to_context
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.lms.names import adapter_for, context_tokens_of
+from hyperalign_dspy.lms.names import adapter_for, context_tokens_of, is_served
 from hyperalign_dspy.lms.roles import LMConfig
+from hyperalign_dspy.lms.schema_or_text_adapter import SchemaOrTextAdapter
 
 # What stage 2 may be told of a profile (`ProgramSettings.stage_two_notes`).
 NOTES = ("hypotheses", "attributes", "measured_habits")
@@ -63,6 +64,8 @@ def stage_one_adapter(lm: dspy.LM) -> dspy.Adapter | None:
     engine = getattr(lm, "engine", None)
     if dspy.settings.adapter is None and getattr(engine, "supports_response_schema", False):
         return dspy.JSONAdapter()
+    if dspy.settings.adapter is None and is_served(lm):
+        return SchemaOrTextAdapter()  # a server's grammar where it takes the schema
     return dspy.settings.adapter
 
 

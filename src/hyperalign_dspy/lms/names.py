@@ -77,6 +77,11 @@ def served_provider() -> str:
     return SERVED_PROVIDER
 
 
+def is_served(language_model: dspy.LM) -> bool:
+    """An LM on an OpenAI-compatible server given with `api_base` (`openai-compatible/<name>`)."""
+    return isinstance(getattr(language_model, "model", None), str) and language_model.model.startswith(f"{SERVED_PROVIDER}/")
+
+
 def adapter_for(language_model: str | dspy.LM | None) -> dspy.Adapter | None:
     """The adapter an LM (by name, or made by `lm()`) answers best with: a JSON-schema grammar for
     models that need one (SmolLM2-135M parses 0 of 10 answers without it), else DSPy's default
