@@ -17,7 +17,7 @@ import hyperalign_dspy as ha
 from hyperalign_dspy import HyperAlignError
 from hyperalign_dspy.lms import embedded_models as em
 from hyperalign_dspy.lms import llama_engine
-from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _grammar_schema, _schema_of
+from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, grammar_schema, _schema_of
 from hyperalign_dspy.lms.names import context_tokens_of
 from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
     answer_tokens,
@@ -30,18 +30,18 @@ from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 from hyperalign_dspy.tasks.authorship.style_measurements import count
 
-# --- _grammar_schema / _schema_of -------------------------------------------------------------------------
+# --- grammar_schema / _schema_of -------------------------------------------------------------------------
 
 
 def test_bounded_caps_a_bare_array():
-    assert _grammar_schema({"type": "array", "items": {"type": "string"}}) == {
+    assert grammar_schema({"type": "array", "items": {"type": "string"}}) == {
         "type": "array", "items": {"type": "string", "pattern": FREE_TEXT}, "minItems": 1, "maxItems": MAX_ITEMS,
     }
 
 
 def test_bounded_keeps_existing_bounds():
     schema = {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$"}, "minItems": 0, "maxItems": 3}
-    assert _grammar_schema(schema) == schema
+    assert grammar_schema(schema) == schema
 
 
 def test_bounded_reaches_nested_arrays_and_leaves_the_rest_alone():
@@ -58,7 +58,7 @@ def test_bounded_reaches_nested_arrays_and_leaves_the_rest_alone():
         "required": ["hypotheses"],
     }
     original = copy.deepcopy(schema)
-    bounded = _grammar_schema(schema)
+    bounded = grammar_schema(schema)
     props = bounded["properties"]
     assert props["hypotheses"]["maxItems"] == MAX_ITEMS
     assert props["hypotheses"]["items"] == {"type": "string", "pattern": FREE_TEXT}
@@ -79,13 +79,13 @@ IN_ORDER = {"type": "array", "minItems": 3, "maxItems": 3, "x-in-order": True,
 
 
 def test_an_in_order_array_becomes_one_item_per_alternative_in_the_grammar():
-    grammar = _grammar_schema(IN_ORDER)
+    grammar = grammar_schema(IN_ORDER)
     assert "items" not in grammar and "x-in-order" not in grammar
     assert [item["pattern"] for item in grammar["prefixItems"]] == ["^Voice: [a-z]+$", "^Sentences: [a-z]+$", "^Values: [a-z]+$"]
     # Without the flag, or without a leading alternation, the array stays a list of the item.
-    assert "prefixItems" not in _grammar_schema({**IN_ORDER, "x-in-order": False})
+    assert "prefixItems" not in grammar_schema({**IN_ORDER, "x-in-order": False})
     plain = {**IN_ORDER, "items": {"type": "string", "pattern": "^[a-z]+$"}}
-    assert _grammar_schema(plain)["items"] == {"type": "string", "pattern": "^[a-z]+$"}
+    assert grammar_schema(plain)["items"] == {"type": "string", "pattern": "^[a-z]+$"}
 
 
 def test_free_text_is_words_of_bounded_length():
@@ -106,10 +106,10 @@ def test_llama_cpp_compiles_the_in_order_grammar_and_the_hypotheses_schema():
 
     hypotheses = _get_structured_outputs_response_format(InferHypotheses).model_json_schema()
     for schema in (IN_ORDER, hypotheses):
-        assert LlamaGrammar.from_json_schema(json.dumps(_grammar_schema(schema)), verbose=False)
+        assert LlamaGrammar.from_json_schema(json.dumps(grammar_schema(schema)), verbose=False)
 
 
-def test_grammar_schema_drops_string_length_bounds_only():
+def testgrammar_schema_drops_string_length_bounds_only():
     schema = {
         "type": "object",
         "properties": {
@@ -121,7 +121,7 @@ def test_grammar_schema_drops_string_length_bounds_only():
         },
     }
     original = copy.deepcopy(schema)
-    result = _grammar_schema(schema)
+    result = grammar_schema(schema)
     props = result["properties"]
     assert props["claim"] == {"type": "string", "description": "d", "pattern": FREE_TEXT}
     assert props["maybe"]["anyOf"][0] == {"type": "string", "pattern": FREE_TEXT}
@@ -134,7 +134,7 @@ def test_grammar_schema_drops_string_length_bounds_only():
 @pytest.mark.parametrize("value", [None, "text", 3, True, ["a", {"type": "array"}]])
 def test_bounded_non_dict_values(value):
     expected = ["a", {"type": "array", "minItems": 1, "maxItems": MAX_ITEMS}] if isinstance(value, list) else value
-    assert _grammar_schema(value) == expected
+    assert grammar_schema(value) == expected
 
 
 def test_schema_of():

@@ -92,16 +92,16 @@ _LEADING_ALTERNATION = re.compile(r"\^\(([^()]*)\)(.*)", re.DOTALL)
 FREE_TEXT = r'^([^ "\\]{1,30}( [^ "\\]{1,30}){0,59})?$'
 
 
-def _grammar_schema(schema):
+def grammar_schema(schema):
     """The schema as a grammar should enforce it: every array holds 1 to MAX_ITEMS items unless it
     states its own bounds (or is a tuple: `x-in-order`), a string without a pattern, enum or
     format is FREE_TEXT, and strings have no length bounds (llama-cpp-python spells `maxLength: n`
     as n nested optional rules, which makes sampling orders of magnitude slower)."""
     if isinstance(schema, list):
-        return [_grammar_schema(item) for item in schema]
+        return [grammar_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    result = {key: _grammar_schema(value) for key, value in schema.items()
+    result = {key: grammar_schema(value) for key, value in schema.items()
               if not (key in ("minLength", "maxLength") and schema.get("type") == "string") and key != IN_ORDER}
     in_order = schema.get(IN_ORDER) and _LEADING_ALTERNATION.fullmatch((schema.get("items") or {}).get("pattern", ""))
     if result.get("type") == "array" and in_order:
@@ -120,7 +120,7 @@ def _schema_of(response_format: dict | None) -> dict | None:
     if not response_format:
         return None
     schema = response_format.get("schema") or (response_format.get("json_schema") or {}).get("schema")
-    return _grammar_schema(schema) if schema else None
+    return grammar_schema(schema) if schema else None
 
 
 def _text_of(parts) -> str:

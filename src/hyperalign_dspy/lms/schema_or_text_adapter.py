@@ -17,12 +17,25 @@ from typing import ClassVar
 import dspy
 from dspy.utils.exceptions import LMInvalidRequestError, LMServerError
 
+from hyperalign_dspy.lms.llama_engine import grammar_schema
+
 logger = logging.getLogger(__name__)
 
 
 class SchemaOrTextAdapter(dspy.JSONAdapter):
     _without_schema: ClassVar[set[tuple[str, str | None]]] = set()  # (model, api_base) of servers that refused
     _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def _prepare_response_format(self, lm, lm_kwargs, signature):
+        # The schema bounded as the embedded engine bounds it (arrays, free text, one hypothesis
+        # per aspect in order): a server's grammar of the bare schema let SmolLM2 run one
+        # hypothesis on until max_tokens.
+        super()._prepare_response_format(lm, lm_kwargs, signature)
+        output_model = lm_kwargs.get("response_format")
+        if hasattr(output_model, "model_json_schema"):  # DSPy's pydantic model of the signature's outputs
+            lm_kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": output_model.__name__, "schema": grammar_schema(output_model.model_json_schema()),
+                "strict": False}}
 
     def __call__(self, lm, lm_kwargs, signature, demos, inputs):
         server = (lm.model, lm.kwargs.get("api_base"))
