@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 import tomllib
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -318,10 +320,131 @@ def prefix_reuse(settings, authors, embedded: str, judge_settings) -> dict:
                   context_tokens=context_tokens, candidate_tokens=round(float(candidate_tokens)))
 
 
+# 9 and 10: llama.cpp's own figures ---------------------------------------------------------------
+def native_speeds(model: Path, prompt_tokens: int, generated: int, sequences: list[int], threads: int) -> dict[int, dict]:
+    """`llama-batched-bench` (built beside llama-server): prompt and generation tokens/s of `model`
+    decoding 1 and more sequences at once, each of distinct prompt tokens."""
+    from hyperalign_dspy.lms.llama_server import server_binary
+
+    binary = server_binary().parent / "llama-batched-bench"
+    width = max(sequences) * (prompt_tokens + generated)
+    output = subprocess.run([str(binary), "-m", str(model), "-c", str(width), "-b", "2048", "-ub", "512",
+                             "-npp", str(prompt_tokens), "-ntg", str(generated), "-npl", ",".join(map(str, sequences)),
+                             "-t", str(threads), "-fa", "on"], capture_output=True, text=True, check=True).stdout
+    rows = {}
+    for line in output.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 10 and cells[0] == str(prompt_tokens) and cells[2].isdigit():
+            rows[int(cells[2])] = {"prompt_tps": float(cells[5]), "generation_tps": float(cells[7])}
+    if sorted(rows) != sorted(sequences):
+        raise RuntimeError(f"llama-batched-bench printed no row for some of {sequences}:\n{output[-2000:]}")
+    return rows
+
+
+def prompt_of_tokens(llama, count: int) -> list[dict]:
+    """Chat messages whose templated prompt is `count` tokens of the 1.5B model, asking for a long text."""
+    from hyperalign_dspy.lms.llama_engine import _chat_tokens
+
+    ask = "Write a long news article about the bridge, in many paragraphs."
+    notes = " ".join(author.reference for author in ha.load_authors(HERE / "data" / "authors_ccat50_dev.jsonl"))
+    words = notes.split()
+    low, high = 0, len(words)
+    while low < high:  # the most words of notes that keep the prompt within `count` tokens
+        middle = (low + high + 1) // 2
+        messages = [{"role": "user", "content": f"Notes: {' '.join(words[:middle])}\n\n{ask}"}]
+        if len(_chat_tokens(llama, messages)) <= count:
+            low = middle
+        else:
+            high = middle - 1
+    return [{"role": "user", "content": f"Notes: {' '.join(words[:low])}\n\n{ask}"}]
+
+
+def native_speed(settings, embedded: str) -> dict:
+    """The engine's generation tokens/s (a DSPy call, the prompt's KV state kept from an untimed
+    call, as in figure 4) over llama.cpp's own decoding rate on the same model, prompt length and
+    generated length; best of `repeats` each, alternating."""
+    config = settings["native_speed"]
+    lm = ha.lm(embedded, max_tokens=config["generated_tokens"], temperature=0.0)
+    llama = lm.engine.llama
+    messages = prompt_of_tokens(llama, config["prompt_tokens"])
+    from hyperalign_dspy.lms.embedded_models import model_path
+    from hyperalign_dspy.lms.llama_engine import _chat_tokens
+
+    engine_rates, native_rates = [], []
+    with dspy_cache(None):
+        lm(messages=messages)
+        for _ in range(config["repeats"]):
+            started = time.perf_counter()
+            lm(messages=messages)
+            seconds = time.perf_counter() - started
+            tokens = lm.history[-1]["usage"]["completion_tokens"]
+            if tokens != config["generated_tokens"]:
+                raise RuntimeError(f"the engine stopped after {tokens} of {config['generated_tokens']} tokens")
+            engine_rates.append(tokens / seconds)
+            native = native_speeds(model_path(embedded), len(_chat_tokens(llama, messages)), config["generated_tokens"],
+                                   [1], llama.n_threads)
+            native_rates.append(native[1]["generation_tps"])
+    engine, native = max(engine_rates), max(native_rates)
+    return figure("9. embedded engine generation tokens/s / llama.cpp's own (llama-batched-bench)", engine / native,
+                  config["target"], "higher", engine_tokens_per_second=round(engine, 1),
+                  native_tokens_per_second=round(native, 1), prompt_tokens=len(_chat_tokens(llama, messages)),
+                  generated_tokens=config["generated_tokens"], threads=llama.n_threads)
+
+
+def served_generation(server, prompts: list[list[int]], generated: int) -> dict:
+    """`prompts` (token ids) sent at once to `server`'s completion endpoint, each decoding
+    `generated` tokens; aggregate tokens/s from the server's own timings."""
+    def one(tokens):
+        body = json.dumps({"prompt": tokens, "n_predict": generated, "ignore_eos": True, "temperature": 0.0,
+                           "cache_prompt": False}).encode()
+        request = urllib.request.Request(f"http://{server.settings.host}:{server.settings.port}/completion", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            return json.load(answer)["timings"]
+
+    with ThreadPoolExecutor(len(prompts)) as pool:
+        timings = list(pool.map(one, prompts))
+    if any(t["predicted_n"] != generated for t in timings):
+        raise RuntimeError(f"the server stopped early: {[t['predicted_n'] for t in timings]} of {generated} tokens")
+    # The requests decode together: generation spans the longest of their generation times.
+    return {"generation_tps": sum(t["predicted_n"] for t in timings) / (max(t["predicted_ms"] for t in timings) / 1000),
+            "prompt_tps": sum(t["prompt_n"] for t in timings) / (max(t["prompt_ms"] for t in timings) / 1000)}
+
+
+def server_slots(settings, embedded: str) -> dict:
+    """Aggregate generation tokens/s through llama-server with `slots` requests at once over one
+    request on a 1-slot server, as a share of the same ratio in llama.cpp's own batched decoding
+    on this machine (its limit here: a CPU gains little from batching)."""
+    from hyperalign_dspy.lms.embedded_models import model_path
+    from hyperalign_dspy.lms.llama_server import LlamaServer, ServeSettings, free_port
+
+    config = settings["server_slots"]
+    slots, prompt_tokens, generated = config["slots"], config["prompt_tokens"], config["generated_tokens"]
+    llama = ha.lm(embedded).engine.llama  # its tokenizer: distinct prompts of `prompt_tokens` tokens
+    notes = [author.reference for author in ha.load_authors(HERE / "data" / "authors_ccat50_dev.jsonl")]
+    prompts = [llama.tokenize(" ".join(notes[i::slots]).encode(), add_bos=True)[:prompt_tokens] for i in range(slots)]
+    served = {}
+    for count in (1, slots):
+        serve = ServeSettings(model=embedded, slots=count, port=free_port(), context_per_slot=prompt_tokens + generated + 64)
+        with LlamaServer(serve) as server:
+            served_generation(server, prompts[:1], 8)  # warm-up
+            served[count] = served_generation(server, prompts[:count], generated)
+    native = native_speeds(model_path(embedded), prompt_tokens, generated, [1, slots], serve.threads)
+    server_gain = served[slots]["generation_tps"] / served[1]["generation_tps"]
+    native_gain = native[slots]["generation_tps"] / native[1]["generation_tps"]
+    return figure(f"10. llama-server {slots} slots over 1 (aggregate generation), / llama.cpp's own {slots} over 1",
+                  server_gain / native_gain, config["target"], "higher",
+                  server_tokens_per_second={count: round(value["generation_tps"], 1) for count, value in served.items()},
+                  server_prompt_tokens_per_second={count: round(value["prompt_tps"], 1) for count, value in served.items()},
+                  native_tokens_per_second={count: round(value["generation_tps"], 1) for count, value in native.items()},
+                  native_prompt_tokens_per_second={count: round(value["prompt_tps"], 1) for count, value in native.items()},
+                  server_gain=round(server_gain, 3), native_gain=round(native_gain, 3), threads=serve.threads)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(HERE / "benchmark.toml"))
-    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 9), help="run only these figures")
+    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 11), help="run only these figures")
     parser.add_argument("--out", default="benchmark.json", help="where the figures go as JSON")
     args = parser.parse_args(argv)
     settings = tomllib.loads(Path(args.config).read_text())
@@ -329,7 +452,7 @@ def main(argv=None) -> int:
     suite_settings = ha.load_suite(suite)
     authors = ha.load_authors(suite_settings.data[0])
     embedded = settings["embedded_lm"]
-    chosen = set(args.only or range(1, 9))
+    chosen = set(args.only or range(1, 11))
     results = []
     import mlflow
 
@@ -348,6 +471,8 @@ def main(argv=None) -> int:
             6: lambda: rerun_calls(settings, suite, workdir),
             7: lambda: demo_memory(settings, embedded, workdir),
             8: lambda: prefix_reuse(settings, authors, embedded, suite_settings.judge),
+            9: lambda: native_speed(settings, embedded),
+            10: lambda: server_slots(settings, embedded),
         }
         for number in sorted(chosen):
             started = time.perf_counter()

@@ -5,6 +5,7 @@ The Python API raises `HyperAlignError` with the same message."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,11 @@ CASES = [
      "--limit must be at least 1"),
     (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.json}", "--threads", "-1", *LM],
      "--threads must be at least 1"),
+    # serve
+    (["serve", "--model", "openai/gpt-4o-mini"], "serve one of the embedded models"),
+    (["serve", "--slots", "0"], "--slots must be at least 1"),
+    (["serve", "--threads", "-1"], "--threads must be at least 1"),
+    (["serve", "--port", "70000"], "is not a TCP port"),
 ]
 
 
@@ -170,6 +176,27 @@ def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsy
     assert fragment in lines[0]
     assert "Traceback" not in captured.err and captured.out == ""
     assert listing(tmp_path) == before  # nothing written, not even a partial file
+
+
+def test_serve_without_a_built_server(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HYPERALIGN_LLAMA_SERVER", str(tmp_path / "llama-server"))
+    assert main(["serve", "--model", "local-small"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hyperalign: error: llama-server is not built at") and "make llama-server" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_serve_on_a_taken_port(monkeypatch, tmp_path, capsys):
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\nexit 1\n")  # never started: the port check comes first
+    monkeypatch.setenv("HYPERALIGN_LLAMA_SERVER", str(binary))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code = main(["serve", "--model", "local-small", "--port", str(taken.getsockname()[1])])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 2  # the progress line, then the error
+    assert err[1].startswith("hyperalign: error: port ") and "is taken; choose another with --port" in err[1]
 
 
 def test_the_case_count():

@@ -17,7 +17,7 @@ import hyperalign_dspy as ha
 from hyperalign_dspy import HyperAlignError
 from hyperalign_dspy.lms import embedded_models as em
 from hyperalign_dspy.lms import llama_engine
-from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, grammar_schema, _schema_of
+from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _schema_of, grammar_schema
 from hyperalign_dspy.lms.names import context_tokens_of
 from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
     answer_tokens,

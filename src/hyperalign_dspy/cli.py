@@ -210,6 +210,27 @@ def cmd_compare(args) -> None:
     print(f"\nchart: {chart}")
 
 
+def cmd_serve(args) -> None:
+    from hyperalign_dspy.lms.llama_server import LlamaServer, ServeSettings
+
+    settings = ServeSettings(model=args.model, slots=args.slots, threads=args.threads or ServeSettings().threads,
+                             port=args.port)
+    server = LlamaServer(settings, log_path=Path(args.log) if args.log else None)
+    _progress(f"starting llama-server with '{settings.model}' ({settings.slots} slots, {settings.threads} threads)")
+    try:
+        server.start()
+        print(f"serving '{settings.model}' at {settings.base_url} with {settings.slots} parallel slots "
+              f"(log: {server.log_path}); use it with\n  --lm {settings.lm_name} --api-base {settings.base_url} "
+              f"--threads {settings.slots}\nCtrl-C stops it.", flush=True)
+        server.process.wait()
+        raise HyperAlignError(f"llama-server stopped with exit code {server.process.returncode}: "
+                              f"{server.last_log_line()}")
+    except KeyboardInterrupt:
+        _progress("stopping llama-server")
+    finally:
+        server.stop()
+
+
 def _lm_options(parser: argparse.ArgumentParser, judge: bool = False) -> None:
     parser.add_argument("--lm", help="the task LM, which writes the answers: local (default), local-small, or a "
                                      "DSPy/LiteLLM model such as openai/gpt-4o-mini")
@@ -288,6 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--chart", default="compare.png", help="where to write the chart (default: compare.png)")
     compare.add_argument("--json", action="store_true", help="print the runs as JSON")
     compare.set_defaults(handler=cmd_compare)
+
+    serve = commands.add_parser("serve", help="serve an embedded model with llama.cpp's own server (parallel slots) "
+                                              "on loopback; build it first with `make llama-server`")
+    serve.add_argument("--model", default="local", help="the embedded model to serve: local (default) or local-small")
+    serve.add_argument("--slots", type=int, default=4, help="requests decoded together (default 4)")
+    serve.add_argument("--threads", type=int, help="CPU threads (default: the cores this process may use)")
+    serve.add_argument("--port", type=int, default=8080, help="loopback port (default 8080)")
+    serve.add_argument("--log", help="write the server's log here (default: a temporary file)")
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 

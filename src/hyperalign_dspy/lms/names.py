@@ -14,6 +14,7 @@ from dspy.lm15 import AccessPolicy, ModelSupport, OpenAIChatCompat, ProviderDefi
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.embedded_models import EMBEDDED_MODELS
 from hyperalign_dspy.lms.llama_engine import LlamaCppEngine
+from hyperalign_dspy.lms.schema_or_text_adapter import SchemaOrTextAdapter
 
 DEFAULT_LM = "local"
 
@@ -53,8 +54,13 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
         # (`response_format`), which such servers enforce as a grammar. Named `openai/...`, DSPy
         # would send none for a model it does not know.
         name = f"{served_provider()}/{name.removeprefix('openai/')}"
-    if name.startswith(f"{SERVED_PROVIDER}/") and not (kwargs.get("api_key") or os.environ.get("OPENAI_API_KEY")):
-        kwargs["api_key"] = "sk-no-key"  # a placeholder, for a local server that checks no key
+    if name.startswith(f"{SERVED_PROVIDER}/"):
+        if not (kwargs.get("api_key") or os.environ.get("OPENAI_API_KEY")):
+            kwargs["api_key"] = "sk-no-key"  # a placeholder, for a local server that checks no key
+        # Decoded as the embedded models are (a server's own default samples at 0.8, and stage 1
+        # is meant greedy); the program still sets its stage 2 temperature per call.
+        kwargs.setdefault("temperature", 0.0)
+        kwargs.setdefault("max_tokens", 1024)
     try:
         return dspy.LM(name, **{key: value for key, value in kwargs.items() if value is not None})
     except (ValueError, TypeError) as exc:
@@ -84,10 +90,14 @@ def is_served(language_model: dspy.LM) -> bool:
 
 def adapter_for(language_model: str | dspy.LM | None) -> dspy.Adapter | None:
     """The adapter an LM (by name, or made by `lm()`) answers best with: a JSON-schema grammar for
-    models that need one (SmolLM2-135M parses 0 of 10 answers without it), else DSPy's default
-    (None)."""
+    models that need one (SmolLM2-135M parses 0 of 10 answers without it), in-process or served
+    under its own name (`hyperalign serve` names it so), else DSPy's default (None)."""
     if isinstance(language_model, str):
         name = language_model
+    elif is_served(language_model):
+        name = language_model.model.removeprefix(f"{SERVED_PROVIDER}/")
+        model = EMBEDDED_MODELS.get(name)
+        return SchemaOrTextAdapter() if model is not None and model.needs_grammar else None
     else:
         name = getattr(getattr(language_model, "engine", None), "model_name", None)
     model = EMBEDDED_MODELS.get(name)
