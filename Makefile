@@ -50,7 +50,7 @@ demo: setup
 test: setup llama-server
 	$(BIN)/pytest -q
 
-# The cost and speed benchmark: eight ratios beside their targets (evals/benchmark.toml).
+# The cost and speed benchmark: ten ratios beside their targets (evals/benchmark.toml); 9 and 10 use llama.cpp's own tools.
 bench: setup llama-server
 	$(BIN)/python evals/benchmark.py
 

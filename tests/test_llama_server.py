@@ -23,6 +23,7 @@ import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
 from hyperalign_dspy.core.user_texts import read_user_texts
 from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.judges.likelihood import continuation_logprobs
 from hyperalign_dspy.lms import adapter_for
 from hyperalign_dspy.lms.llama_server import LlamaServer, ServeSettings, free_port, server_binary
 
@@ -88,6 +89,12 @@ def test_cli_personalize_against_the_served_model(served_small, capsys, fresh_ds
     assert out["hypotheses"] and set(out["attributes"]) == set(ha.UserAttributes.model_fields)
     assert [item["prompt"] for item in out["responses"]] == PROMPTS
     assert all(item["response"].strip() for item in out["responses"])
+
+
+def test_llama_server_cannot_be_the_likelihood_judge(served_small):
+    lm = ha.lm(served_small.settings.lm_name, api_base=served_small.settings.base_url)
+    with pytest.raises(HyperAlignError, match=r"returned no prompt log-probabilities.*--judge-lm local"):
+        continuation_logprobs(lm, "I walked to city hall today. ", "Nobody else would.")
 
 
 def test_hyperalign_serve_serves_until_interrupted():

@@ -48,9 +48,10 @@ def _server_logprobs(language_model: dspy.LM, context: str, continuation: str) -
     logprobs = (response.json().get("choices") or [{}])[0].get("logprobs") or {}
     tokens, offsets = logprobs.get("token_logprobs"), logprobs.get("text_offset")
     if not tokens or not offsets or len(tokens) != len(offsets):
+        # llama-server answers an echo request with the generated token's log-probability alone.
         raise HyperAlignError(
-            f"LM '{language_model.model}' at {api_base} returned no prompt log-probabilities, so it "
-            "cannot serve as the likelihood judge; use --judge-kind verdict"
+            f"LM '{language_model.model}' at {api_base} returned no prompt log-probabilities, so it cannot serve as "
+            "the likelihood judge; keep that judge in-process (--judge-lm local) or use --judge-kind verdict"
         )
     # The echoed prompt comes first; the one generated token is last.
     return [value for value, offset in zip(tokens[:-1], offsets[:-1])
