@@ -97,7 +97,8 @@ def test_llama_server_cannot_be_the_likelihood_judge(served_small):
         continuation_logprobs(lm, "I walked to city hall today. ", "Nobody else would.")
 
 
-def test_hyperalign_serve_serves_until_interrupted():
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_hyperalign_serve_serves_until_stopped(stop):
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "hyperalign_dspy.cli", "serve", "--model", "local-small",
                                 "--slots", "2", "--port", str(port)],
@@ -107,7 +108,7 @@ def test_hyperalign_serve_serves_until_interrupted():
         assert first_line.startswith(f"serving 'local-small' at http://127.0.0.1:{port}/v1 with 2 parallel slots")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=10) as answer:
             assert "local-small" in [model["id"] for model in json.load(answer)["data"]]
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import textwrap
 import time
@@ -216,6 +217,11 @@ def cmd_serve(args) -> None:
     settings = ServeSettings(model=args.model, slots=args.slots, threads=args.threads or ServeSettings().threads,
                              port=args.port)
     server = LlamaServer(settings, log_path=Path(args.log) if args.log else None)
+
+    def stop_on_terminate(signum, frame):
+        raise KeyboardInterrupt  # `kill`, or a service manager: the server goes with this process
+
+    signal.signal(signal.SIGTERM, stop_on_terminate)
     _progress(f"starting llama-server with '{settings.model}' ({settings.slots} slots, {settings.threads} threads)")
     try:
         server.start()
