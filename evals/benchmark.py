@@ -343,12 +343,12 @@ def native_speeds(model: Path, prompt_tokens: int, generated: int, sequences: li
     return rows
 
 
-def prompt_of_tokens(llama, count: int) -> list[dict]:
+def prompt_of_tokens(llama, count: int, authors) -> list[dict]:
     """Chat messages whose templated prompt is `count` tokens of the 1.5B model, asking for a long text."""
     from hyperalign_dspy.lms.llama_engine import _chat_tokens
 
     ask = "Write a long news article about the bridge, in many paragraphs."
-    notes = " ".join(author.reference for author in ha.load_authors(HERE / "data" / "authors_ccat50_dev.jsonl"))
+    notes = " ".join(author.reference for author in authors)
     words = notes.split()
     low, high = 0, len(words)
     while low < high:  # the most words of notes that keep the prompt within `count` tokens
@@ -361,14 +361,14 @@ def prompt_of_tokens(llama, count: int) -> list[dict]:
     return [{"role": "user", "content": f"Notes: {' '.join(words[:low])}\n\n{ask}"}]
 
 
-def native_speed(settings, embedded: str) -> dict:
+def native_speed(settings, authors, embedded: str) -> dict:
     """The engine's generation tokens/s (a DSPy call, the prompt's KV state kept from an untimed
     call, as in figure 4) over llama.cpp's own decoding rate on the same model, prompt length and
     generated length; best of `repeats` each, alternating."""
     config = settings["native_speed"]
     lm = ha.lm(embedded, max_tokens=config["generated_tokens"], temperature=0.0)
     llama = lm.engine.llama
-    messages = prompt_of_tokens(llama, config["prompt_tokens"])
+    messages = prompt_of_tokens(llama, config["prompt_tokens"], authors)
     from hyperalign_dspy.lms.embedded_models import model_path
     from hyperalign_dspy.lms.llama_engine import _chat_tokens
 
@@ -418,7 +418,7 @@ def served_generation(server, prompts: list[list[int]], generated: int) -> dict:
             "prompt_tokens_again": max(t["prompt_n"] for t in timings)}
 
 
-def server_slots(settings, embedded: str) -> dict:
+def server_slots(settings, authors, embedded: str) -> dict:
     """Aggregate generation tokens/s through llama-server with `slots` requests at once over one
     request on a 1-slot server, as a share of the same ratio in llama.cpp's own batched decoding
     on this machine (its limit here: a CPU gains little from batching)."""
@@ -428,7 +428,7 @@ def server_slots(settings, embedded: str) -> dict:
     config = settings["server_slots"]
     slots, prompt_tokens, generated = config["slots"], config["prompt_tokens"], config["generated_tokens"]
     llama = ha.lm(embedded).engine.llama  # its tokenizer: distinct prompts of `prompt_tokens` tokens
-    notes = [author.reference for author in ha.load_authors(HERE / "data" / "authors_ccat50_dev.jsonl")]
+    notes = [author.reference for author in authors]
     prompts = [llama.tokenize(" ".join(notes[i::slots]).encode(), add_bos=True)[:prompt_tokens] for i in range(slots)]
     served = {}
     for count in (1, slots):
@@ -478,8 +478,8 @@ def main(argv=None) -> int:
             6: lambda: rerun_calls(settings, suite, workdir),
             7: lambda: demo_memory(settings, embedded, workdir),
             8: lambda: prefix_reuse(settings, authors, embedded, suite_settings.judge),
-            9: lambda: native_speed(settings, embedded),
-            10: lambda: server_slots(settings, embedded),
+            9: lambda: native_speed(settings, authors, embedded),
+            10: lambda: server_slots(settings, authors, embedded),
         }
         for number in sorted(chosen):
             started = time.perf_counter()

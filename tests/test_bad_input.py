@@ -145,6 +145,7 @@ CASES = [
     (["serve", "--model", "openai/gpt-4o-mini"], "serve one of the embedded models"),
     (["serve", "--slots", "0"], "--slots must be at least 1"),
     (["serve", "--threads", "-1"], "--threads must be at least 1"),
+    (["serve", "--threads", "0"], "--threads must be at least 1"),
     (["serve", "--port", "70000"], "is not a TCP port"),
 ]
 

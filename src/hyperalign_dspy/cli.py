@@ -214,8 +214,8 @@ def cmd_compare(args) -> None:
 def cmd_serve(args) -> None:
     from hyperalign_dspy.lms.llama_server import LlamaServer, ServeSettings
 
-    settings = ServeSettings(model=args.model, slots=args.slots, threads=args.threads or ServeSettings().threads,
-                             port=args.port)
+    given = {"model": args.model, "slots": args.slots, "threads": args.threads, "port": args.port}
+    settings = ServeSettings(**{name: value for name, value in given.items() if value is not None})
     server = LlamaServer(settings, log_path=Path(args.log) if args.log else None)
 
     def stop_on_terminate(signum, frame):

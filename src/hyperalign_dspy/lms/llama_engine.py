@@ -42,6 +42,12 @@ def _close_models() -> None:
     _LOADED.clear()
 
 
+def available_cores() -> int:
+    """The cores this process may run on (`taskset`), not all the machine's: a thread more than
+    there are cores stalls every step of llama.cpp's thread barrier."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+
+
 def _load_llama(path: Path, context_tokens: int):
     key = (str(path), context_tokens)
     with _LOAD_LOCK:
@@ -55,9 +61,7 @@ def _load_llama(path: Path, context_tokens: int):
             _LOADED[key] = Llama(
                 model_path=str(path),
                 n_ctx=context_tokens,
-                # The cores this process may run on (`taskset`), not all the machine's: a thread
-                # more than there are cores stalls every step of llama.cpp's thread barrier.
-                n_threads=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2,
+                n_threads=available_cores(),
                 # Half llama.cpp's default batch, and flash attention: a smaller compute buffer
                 # (peak memory of the demo), at the same prompt speed on 2 cores.
                 n_batch=256,

@@ -23,17 +23,14 @@ from typing import Self
 
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.embedded_models import EMBEDDED_MODELS, model_path
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+from hyperalign_dspy.lms.llama_engine import available_cores
 
 
 @dataclass(frozen=True)
 class ServeSettings:
     model: str = "local"  # an embedded model's name
     slots: int = 4  # requests decoded together; give clients as many `--threads`
-    threads: int = field(default_factory=_cores)
+    threads: int = field(default_factory=available_cores)
     port: int = 8080
     host: str = "127.0.0.1"
     context_per_slot: int = 8192  # the embedded engine's window: stage 1 needs it whole

@@ -46,15 +46,14 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
         raise HyperAlignError(
             f"unknown LM '{name}': use {', '.join(EMBEDDED_MODELS)} or a provider/model string such as openai/gpt-4o-mini"
         )
-    if name.startswith(f"{SERVED_PROVIDER}/"):
-        served_provider()  # a name recorded by an earlier run: the same server kind
-    elif api_base is not None and name.startswith("openai/"):
+    if api_base is not None and name.startswith("openai/"):
         # An OpenAI-compatible server (llama-server, vLLM): declared to DSPy as a provider whose
         # models take a JSON schema, so a JSON answer is asked for with the signature's schema
         # (`response_format`), which such servers enforce as a grammar. Named `openai/...`, DSPy
         # would send none for a model it does not know.
-        name = f"{served_provider()}/{name.removeprefix('openai/')}"
-    if name.startswith(f"{SERVED_PROVIDER}/"):
+        name = f"{SERVED_PROVIDER}/{name.removeprefix('openai/')}"
+    if name.startswith(f"{SERVED_PROVIDER}/"):  # so named here, or recorded so by an earlier run
+        served_provider()
         if not (kwargs.get("api_key") or os.environ.get("OPENAI_API_KEY")):
             kwargs["api_key"] = "sk-no-key"  # a placeholder, for a local server that checks no key
         # Decoded as the embedded models are (a server's own default samples at 0.8, and stage 1
@@ -92,16 +91,15 @@ def adapter_for(language_model: str | dspy.LM | None) -> dspy.Adapter | None:
     """The adapter an LM (by name, or made by `lm()`) answers best with: a JSON-schema grammar for
     models that need one (SmolLM2-135M parses 0 of 10 answers without it), in-process or served
     under its own name (`hyperalign serve` names it so), else DSPy's default (None)."""
+    adapter = dspy.JSONAdapter
     if isinstance(language_model, str):
         name = language_model
     elif is_served(language_model):
-        name = language_model.model.removeprefix(f"{SERVED_PROVIDER}/")
-        model = EMBEDDED_MODELS.get(name)
-        return SchemaOrTextAdapter() if model is not None and model.needs_grammar else None
+        name, adapter = language_model.model.removeprefix(f"{SERVED_PROVIDER}/"), SchemaOrTextAdapter
     else:
         name = getattr(getattr(language_model, "engine", None), "model_name", None)
     model = EMBEDDED_MODELS.get(name)
-    return dspy.JSONAdapter() if model is not None and model.needs_grammar else None
+    return adapter() if model is not None and model.needs_grammar else None
 
 
 def context_tokens_of(language_model: dspy.LM, default: int = 8192) -> int:
