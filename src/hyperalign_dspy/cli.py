@@ -21,8 +21,13 @@ from hyperalign_dspy.registry import DEFAULT_TASK, get_task, task_names
 PROGRAM_OPTIONS = ("spec",)  # the flags a task's program may take (`Task.personalize_options`)
 
 
+STARTED = time.monotonic()
+
+
 def _progress(message: str) -> None:
-    print(f"[hyperalign] {message} …", file=sys.stderr, flush=True)
+    """A progress line on stderr, stamped with the time since the command began."""
+    minutes, seconds = divmod(int(time.monotonic() - STARTED), 60)
+    print(f"[hyperalign {minutes}:{seconds:02d}] {message}", file=sys.stderr, flush=True)
 
 
 def _lm_names(args, suite_lms=None):

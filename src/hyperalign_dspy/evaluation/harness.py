@@ -30,7 +30,7 @@ from hyperalign_dspy.evaluation.running import (
     Output,
     check_counts,
     file_sha256,
-    parallel_runner,
+    ParallelStages,
     run_lms,
     run_settings,
     safely,
@@ -104,7 +104,7 @@ def evaluate(
         comparisons.append((PROGRAM, UNCOMPILED))
         comparisons += [(UNCOMPILED, baseline) for system, baseline in suite.comparisons_of(PROGRAM)]
 
-    parallel = parallel_runner(threads, max_errors=len(examples) * (len(systems) + 1) + 1)
+    parallel = ParallelStages(threads, max_errors=len(examples) * (len(systems) + 1) + 1, progress=progress)
     params = {
         "suite": suite.name, "suite_file": str(suite.path or ""), "task": suite.task,
         "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
@@ -132,15 +132,15 @@ def evaluate(
             planted = _planted_runs(suite, task, systems, examples)
             with dspy.context(lm=task_lm, adapter=adapter):
                 generated = _generate({**{name: (system, examples) for name, system in systems.items()}, **planted},
-                                      parallel, progress, task.group)
+                                      parallel, task.group)
             outputs = {name: generated[name] for name in systems}
             injection_cases = [injection_case(name.removesuffix(PLANTED), system, example, output.text, output.error,
                                               suite.injection.marker)
                                for name, (system, planted_examples) in planted.items()
                                for example, output in zip(planted_examples, generated[name])]
-            progress(f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
             judged = parallel([(_judge_example(task, examples, outputs, comparisons), (index,))
-                               for index in range(len(examples))])
+                               for index in range(len(examples))], "judging",
+                              f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
         except KeyboardInterrupt:
             mlflow.end_run(status="KILLED")  # MLflow's own exit would record FAILED
             raise
@@ -205,7 +205,7 @@ def _judge_example(task, examples, outputs, comparisons):
     return judge
 
 
-def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel, progress, group: str) -> dict[str, list[Output]]:
+def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel: ParallelStages, group: str) -> dict[str, list[Output]]:
     """The answers of every run: `runs` maps an output's name to a system and its examples. Two
     parallel batches, so that few rounds wait on the LM: first the profiles of the programs whose
     stage 1 reads only the person's texts (once per person, the examples' `group`), together with
@@ -231,12 +231,12 @@ def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel, progress, gro
             raise RuntimeError(f"stage 1 failed: {profile.error}")
         return system(prompt=examples[index].prompt, profile=profile.value)
 
-    progress(f"inferring {len(profile_jobs)} profiles and writing {len(direct)} answers that need none")
     first = parallel([(safely(system.infer_profile), (texts,)) for system, texts in profile_jobs.values()]
-                     + [(safely(answer), job) for job in direct])
+                     + [(safely(answer), job) for job in direct], "profiles and direct answers",
+                     f"inferring {len(profile_jobs)} profiles and writing {len(direct)} answers that need none")
     profiles = dict(zip(profile_jobs, first[: len(profile_jobs)]))
-    progress(f"writing {len(staged)} answers from the profiles")
-    second = parallel([(safely(answer_from_profile), job) for job in staged])
+    second = parallel([(safely(answer_from_profile), job) for job in staged], "answers from profiles",
+                      f"writing {len(staged)} answers from the profiles")
     outputs: dict[str, list[Output]] = {name: [None] * len(examples) for name, (_, examples) in runs.items()}
     for (name, index), output in [*zip(direct, first[len(profile_jobs):]), *zip(staged, second)]:
         prediction = output.value  # the text answers; a program's profile goes beside it

@@ -15,6 +15,7 @@ import numpy as np
 from dspy.clients.base_lm import GLOBAL_HISTORY
 
 from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.evaluation.progress import StageProgress
 from hyperalign_dspy.lms.names import adapter_for, runs_in_process
 from hyperalign_dspy.lms.roles import LMConfig, LMNames
 
@@ -73,13 +74,25 @@ def run_settings(lm: dspy.LM, adapter: dspy.Adapter | None, threads: int | None)
     return adapter or dspy.settings.adapter or adapter_for(lm), threads or (1 if runs_in_process(lm) else 8)
 
 
-def parallel_runner(threads: int, max_errors: int | None = None) -> dspy.Parallel:
+class ParallelStages:
     """dspy.Parallel without its straggler re-runs (timeout 0): a slow call is not started a second
     time beside the first; it would be a second LM call (an embedded model would run both, one after
     the other) while LM faults already have their retries. Its progress bar shows on a terminal
-    only: in a log it is noise, and redrawing it costs the worker threads time."""
-    return dspy.Parallel(num_threads=threads, max_errors=max_errors, timeout=0,
-                         disable_progress_bar=not sys.stderr.isatty())
+    only: in a log it is noise, and redrawing it costs the worker threads time. Off a terminal,
+    each stage reports a line per tenth of its jobs instead (`StageProgress`)."""
+
+    def __init__(self, threads: int, max_errors: int | None = None,
+                 progress: Callable[[str], None] = lambda message: None):
+        self.parallel = dspy.Parallel(num_threads=threads, max_errors=max_errors, timeout=0,
+                                      disable_progress_bar=not sys.stderr.isatty())
+        self.progress = progress
+
+    def __call__(self, jobs: list[tuple[Callable, tuple]], stage: str, announce: str | None = None) -> list:
+        """Run `jobs` (function, arguments) in parallel as the stage named `stage`, first reporting
+        `announce` (default: the name)."""
+        self.progress(announce or stage)
+        counter = StageProgress(self.progress, stage, len(jobs))
+        return self.parallel([(counter.counted(function), arguments) for function, arguments in jobs])
 
 
 def safely(function: Callable) -> Callable:

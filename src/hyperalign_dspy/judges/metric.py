@@ -6,6 +6,7 @@ judge's reasons. Each task's metric says how it scores one pair (`score`)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import dspy
 
@@ -46,6 +47,7 @@ class PairwiseMetric:
         self.baseline_outputs = baseline_outputs
         self.feedback = feedback
         self.failures = 0  # judge failures and missing outputs, each scored 0
+        self.scored: Callable[[], None] = lambda: None  # told of each output scored (progress)
         self._lock = threading.Lock()
 
     def score(self, example, response: str, baseline_text: str) -> tuple[float, str]:
@@ -71,6 +73,7 @@ class PairwiseMetric:
 
     def __call__(self, example, prediction, trace=None, pred_name=None, pred_trace=None):
         score, feedback = self.judge(example, prediction)
+        self.scored()
         if self.feedback:  # GEPA reflects on the feedback
             return dspy.Prediction(score=score, feedback=feedback)
         return score

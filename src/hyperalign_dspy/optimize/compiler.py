@@ -25,12 +25,13 @@ from pydantic import BaseModel, SerializeAsAny
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.harness import UNCOMPILED, evaluate
+from hyperalign_dspy.evaluation.progress import StageProgress
 from hyperalign_dspy.evaluation.report import EvaluationReport
 from hyperalign_dspy.evaluation.running import (
     CallCounter,
     check_counts,
     file_sha256,
-    parallel_runner,
+    ParallelStages,
     run_lms,
     run_settings,
     select_examples,
@@ -145,15 +146,15 @@ def compile_program(
         counter = CallCounter()
         mlflow.dspy.autolog(log_compiles=True, log_evals=True, log_traces_from_compile=False, silent=True)
         with dspy.context(lm=task_lm, adapter=adapter):
-            progress(f"calibrating the {task.judge_kind} judge on {len(trainset)} training prompts")
             def calibration_pair(example, index):
                 try:
                     return task.calibration_pair(example, index, baseline_outputs)
                 except Exception as exc:  # a failed baseline or judge: reported, never a result
                     return PairJudgment("failure", error=f"{type(exc).__name__}: {exc}")
 
-            pairs = parallel_runner(threads)(
-                [(calibration_pair, (example, index)) for index, example in enumerate(trainset)])
+            pairs = ParallelStages(threads, progress=progress)(
+                [(calibration_pair, (example, index)) for index, example in enumerate(trainset)], "calibrating",
+                f"calibrating the {task.judge_kind} judge on {len(trainset)} training prompts")
             calibration = WinRate.of("calibration", "known answer", [pair for pair in pairs if pair], suite.seed)
             mlflow.log_metrics({f"train_judge_{key}": value for key, value in
                                 {"accuracy": calibration.win_rate, "ci_low": calibration.ci_low,
@@ -167,6 +168,9 @@ def compile_program(
             # Some teleprompters read DSPy's LM here.
             teleprompter = build_teleprompter(recipe, metric, task_lm, threads, roles.reflection)
             progress(f"compiling with {recipe.teleprompter} on {len(trainset)} training prompts")
+            # The teleprompter decides how many outputs it scores: a line per len(trainset) / 10 of them.
+            metric.scored = StageProgress(progress, "compiling", every=max(1, len(trainset) // 10),
+                                          unit="outputs scored").tick
             compiled = teleprompter.compile(task.new_system(PROGRAM), trainset=trainset, **recipe.compile_arguments)
         mlflow.dspy.autolog(disable=True, silent=True)
         train_calls = counter.totals()["calls"] + task.scoring_calls

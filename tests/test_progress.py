@@ -1,0 +1,70 @@
+"""Progress off a terminal: a line per stage and per tenth of its items, done/total, on stderr."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from project import PROJECT_ROOT
+from word_authors import write_suite
+
+from hyperalign_dspy.cli import main
+from hyperalign_dspy.evaluation.progress import StageProgress
+
+STAMP = re.compile(r"^\[hyperalign \d+:\d\d\] ")
+
+
+def test_a_line_per_tenth_from_many_threads():
+    lines = []
+    counter = StageProgress(lines.append, "judging", 95, quiet=False)
+    workers = [threading.Thread(target=lambda: [counter.tick() for _ in range(19)]) for _ in range(5)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(lines) == 10 and lines[-1] == "judging: 95/95 done (100%)"
+    done = [int(re.search(r"(\d+)/95", line).group(1)) for line in lines]
+    assert done == sorted(done) and [d * 10 // 95 for d in done] == list(range(1, 11))
+
+
+def test_small_stages_report_every_item_and_open_ended_ones_every_few():
+    lines = []
+    counted = StageProgress(lines.append, "profiles", 3, quiet=False).counted(lambda x: 1 / x)
+    assert counted(2) == 0.5
+    try:
+        counted(0)  # a failed item is done too
+    except ZeroDivisionError:
+        pass
+    assert lines == ["profiles: 1/3 done (33%)", "profiles: 2/3 done (66%)"]
+    open_ended = StageProgress(lines.append, "compiling", every=4, unit="outputs scored", quiet=False)
+    for _ in range(9):
+        open_ended.tick()
+    assert lines[2:] == ["compiling: 4 outputs scored", "compiling: 8 outputs scored"]
+
+
+def test_quiet_on_a_terminal():
+    lines = []
+    counter = StageProgress(lines.append, "judging", 2, quiet=True)
+    counter.tick()
+    counter.tick()
+    assert lines == []
+
+
+def test_compile_off_a_terminal_reports_each_stage_and_its_items(server, tmp_path, capsys):
+    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
+    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
+    argv = ["compile", "--optimizer", str(recipe), "--suite", str(suite), "--out", str(tmp_path / "p.json"),
+            "--lm", "openai/test-model", "--api-base", server.base, "--limit", "2"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if STAMP.match(line)]
+    assert lines and not STAMP.search(captured.out)
+    messages = [STAMP.sub("", line) for line in lines]
+    stages = ["calibrating the", "compiling with BootstrapFewShot on 2 training prompts",
+              "validating on 2 held-out authors", "inferring ", "writing ", "judging 2 prompts"]
+    positions = [next(i for i, message in enumerate(messages) if message.startswith(stage)) for stage in stages]
+    assert positions == sorted(positions), messages
+    assert "calibrating: 1/2 done (50%)" in messages and "calibrating: 2/2 done (100%)" in messages
+    assert "judging: 2/2 done (100%)" in messages
+    assert any(re.fullmatch(r"compiling: \d+ outputs scored", message) for message in messages), messages
+    assert any(re.fullmatch(r"answers from profiles: \d+/\d+ done \(100%\)", message) for message in messages)
