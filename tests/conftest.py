@@ -115,3 +115,26 @@ def server(monkeypatch, fresh_dspy_cache):
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     with FakeOpenAI() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def tracking_server():
+    """An MLflow tracking server on PostgreSQL: the one `.ci/run` starts with `hyperalign
+    tracking-server` (its address in `$HYPERALIGN_TEST_TRACKING_URI`, its store's in
+    `$HYPERALIGN_TEST_TRACKING_STORE`), else one started here the same way. Yields (tracking URI,
+    backend store URI)."""
+    given = os.environ.get("HYPERALIGN_TEST_TRACKING_URI")
+    if given:
+        yield given, os.environ["HYPERALIGN_TEST_TRACKING_STORE"]
+        return
+    if os.environ.get("CI"):
+        pytest.fail("CI runs the tracking-server tests against the server .ci/run starts: "
+                    "HYPERALIGN_TEST_TRACKING_URI is not set")
+    from hyperalign_dspy.lms.llama_server import free_port
+    from hyperalign_dspy.tracking.server import TrackingServer, TrackingServerSettings
+
+    folder = Path(tempfile.mkdtemp(prefix="hyperalign-tracking-"))  # under /tmp: PostgreSQL's user can reach it
+    folder.chmod(0o755)
+    with TrackingServer(TrackingServerSettings(folder=folder, port=free_port(), postgres_port=free_port())) as server:
+        yield server.settings.uri, server.backend_store_uri
+    shutil.rmtree(folder, ignore_errors=True)

@@ -16,6 +16,8 @@ import os
 
 # DSPy otherwise tries to download model metadata at first use; this project works offline.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
+# MLflow otherwise sends usage telemetry (from this process, and from the servers it starts).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from hyperalign_dspy.core.baselines import ZeroShot  # noqa: E402
 from hyperalign_dspy.core.settings import ProgramSettings  # noqa: E402

@@ -242,6 +242,32 @@ def cmd_serve(args) -> None:
         server.stop()
 
 
+def cmd_tracking_server(args) -> None:
+    from hyperalign_dspy.tracking.server import TrackingServer, TrackingServerSettings
+
+    settings = TrackingServerSettings(folder=Path(args.folder), port=args.port, host=args.host,
+                                      postgres_port=args.postgres_port, workers=args.workers)
+    server = TrackingServer(settings)
+
+    def stop_on_terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_terminate)
+    _progress(f"starting PostgreSQL (port {settings.postgres_port}) and the MLflow tracking server in {server.folder}")
+    try:
+        server.start()
+        print(f"MLflow tracking server at {settings.uri} (its UI too), runs in PostgreSQL, artifacts in "
+              f"{server.folder / 'artifacts'}; send runs there with\n  export MLFLOW_TRACKING_URI={settings.uri}\n"
+              "Ctrl-C stops it.", flush=True)
+        server.process.wait()
+        raise HyperAlignError(f"mlflow server stopped with exit code {server.process.returncode}: "
+                              f"{server.last_log_line()} (log: {server.log_path})")
+    except KeyboardInterrupt:
+        _progress("stopping the tracking server and PostgreSQL")
+    finally:
+        server.stop()
+
+
 def _lm_options(parser: argparse.ArgumentParser, judge: bool = False) -> None:
     parser.add_argument("--lm", help="the task LM, which writes the answers: local (default), local-small, or a "
                                      "DSPy/LiteLLM model such as openai/gpt-4o-mini")
@@ -329,6 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="loopback port (default 8080)")
     serve.add_argument("--log", help="write the server's log here (default: a temporary file)")
     serve.set_defaults(handler=cmd_serve)
+
+    tracking = commands.add_parser("tracking-server", help="run MLflow's tracking server (and its UI) on a "
+                                                           "PostgreSQL store of its own, until Ctrl-C")
+    tracking.add_argument("--folder", default="mlflow-server",
+                          help="where PostgreSQL's data, the artifacts and the logs live (default: mlflow-server)")
+    tracking.add_argument("--port", type=int, default=5000, help="the server's port (default 5000)")
+    tracking.add_argument("--host", default="127.0.0.1", help="the interface to listen on (default: loopback only)")
+    tracking.add_argument("--postgres-port", type=int, default=5433, help="PostgreSQL's loopback port (default 5433)")
+    tracking.add_argument("--workers", type=int, default=2, help="the server's worker processes (default 2)")
+    tracking.set_defaults(handler=cmd_tracking_server)
     return parser
 
 

@@ -1,0 +1,70 @@
+"""Evaluations and compiles sent to an MLflow tracking server on PostgreSQL (`hyperalign
+tracking-server`), and read back from it as a colleague would: over HTTP, and in the database."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pytest
+import sqlalchemy
+from mlflow import MlflowClient
+from project import PROJECT_ROOT
+from word_authors import write_suite
+
+from hyperalign_dspy.cli import main
+
+
+@pytest.fixture
+def on_the_server(tracking_server, monkeypatch):
+    uri, store = tracking_server
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    yield MlflowClient(uri), store
+    mlflow.set_tracking_uri(None)
+
+
+def stored_run_ids(store: str, experiment: str) -> set[str]:
+    """The runs of `experiment` as PostgreSQL holds them."""
+    engine = sqlalchemy.create_engine(store)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sqlalchemy.text(
+                "SELECT runs.run_uuid FROM runs JOIN experiments USING (experiment_id) WHERE experiments.name = :name"),
+                {"name": experiment})
+            return {row[0] for row in rows}
+    finally:
+        engine.dispose()
+
+
+def test_an_eval_and_a_compile_are_stored_in_postgresql_and_read_back(on_the_server, server, tmp_path, capsys):
+    client, store = on_the_server
+    experiment = f"shared-{tmp_path.name}"
+    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
+    lm = ["--lm", "openai/test-model", "--api-base", server.base, "--experiment", experiment]
+
+    assert main(["eval", str(suite), "--limit", "2", "--json", *lm]) == 0
+    report = json.loads(capsys.readouterr().out)
+    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
+    out = tmp_path / "program.json"
+    assert main(["compile", "--optimizer", str(recipe), "--suite", str(suite), "--out", str(out),
+                 "--limit", "2", "--json", *lm]) == 0
+    compiled = json.loads(capsys.readouterr().out)
+
+    assert stored_run_ids(store, experiment) >= {report["mlflow_run_id"], compiled["mlflow_run_id"],
+                                                  compiled["validation_report"]["mlflow_run_id"]}
+    evaluation = client.get_run(report["mlflow_run_id"])
+    assert evaluation.data.tags["kind"] == "eval" and evaluation.info.status == "FINISHED"
+    win_rate = report["comparisons"][0]["win_rate"]
+    assert evaluation.data.metrics["hyperalign_vs_few-shot.win_rate"] == pytest.approx(win_rate)
+    stored_report = mlflow.artifacts.load_dict(f"runs:/{report['mlflow_run_id']}/report.json")
+    assert stored_report["comparisons"] == report["comparisons"]
+
+    compile_run = client.get_run(compiled["mlflow_run_id"])
+    assert compile_run.data.tags["kind"] == "compile" and compile_run.info.status == "FINISHED"
+    assert compile_run.data.params["recipe"] == "bootstrap-fewshot"
+    validation = client.get_run(compiled["validation_report"]["mlflow_run_id"])
+    assert validation.data.tags["mlflow.parentRunId"] == compiled["mlflow_run_id"]
+    program = mlflow.artifacts.download_artifacts(f"runs:/{compiled['mlflow_run_id']}/program/program.json",
+                                                  dst_path=str(tmp_path / "downloaded"))
+    assert json.loads(open(program).read()) == json.loads(out.read_text())
