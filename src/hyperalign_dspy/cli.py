@@ -193,6 +193,8 @@ def cmd_compile(args) -> None:
           f"[{share_text(result.judge_ci_low)}, {share_text(result.judge_ci_high)}]; metric failures {result.metric_failures}\n")
     print(result.validation_report.table())
     print(f"\ncompile: {result.lm_calls} LM calls, {result.wall_seconds / 60:.1f} min; MLflow run {result.mlflow_run_id}")
+    print(f"servable model: {result.model_uri} (registered as {result.registered_model}, version "
+          f"{result.registered_version}); serve it with\n  mlflow models serve -m {result.model_uri} --env-manager local")
 
 
 def cmd_compare(args) -> None:

@@ -14,6 +14,7 @@ from dspy.lm15 import AccessPolicy, ModelSupport, OpenAIChatCompat, ProviderDefi
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.embedded_models import EMBEDDED_MODELS
 from hyperalign_dspy.lms.llama_engine import LlamaCppEngine
+from hyperalign_dspy.lms.roles import LMChoice
 from hyperalign_dspy.lms.schema_or_text_adapter import SchemaOrTextAdapter
 
 DEFAULT_LM = "local"
@@ -80,6 +81,14 @@ def served_provider() -> str:
                                 compat=OpenAIChatCompat(max_tokens_field="max_tokens")),
         supports=ModelSupport(response_schema=True))
     return SERVED_PROVIDER
+
+
+def choice_of(language_model: dspy.LM) -> LMChoice:
+    """The name (and server address) that `lm()` builds this LM from again; never its key."""
+    embedded = getattr(getattr(language_model, "engine", None), "model_name", None)
+    if embedded in EMBEDDED_MODELS:
+        return LMChoice(name=embedded)
+    return LMChoice(name=language_model.model, api_base=language_model.kwargs.get("api_base"))
 
 
 def is_served(language_model: dspy.LM) -> bool:

@@ -39,11 +39,12 @@ from hyperalign_dspy.evaluation.running import (
 from hyperalign_dspy.evaluation.suite import PROGRAM, EvalSuite, load_suite
 from hyperalign_dspy.judges.metric import BaselineOutputs
 from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate, share_text
-from hyperalign_dspy.lms.names import adapter_for
-from hyperalign_dspy.lms.roles import LMConfig
+from hyperalign_dspy.lms.names import adapter_for, choice_of
+from hyperalign_dspy.lms.roles import LMConfig, LMNames
 from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, load_recipe
 from hyperalign_dspy.program_files import metadata_path, save_program
 from hyperalign_dspy.registry import get_task
+from hyperalign_dspy.tracking.servable_program import log_servable_program
 
 VALIDATION_SHARE = 1 / 3
 
@@ -63,6 +64,9 @@ class CompileResult(BaseModel):
     metric_failures: int
     wall_seconds: float
     mlflow_run_id: str
+    model_uri: str  # the servable MLflow model of the program (`mlflow models serve -m ...`)
+    registered_model: str  # ... registered under the program file's name
+    registered_version: int | None
 
 
 def split_groups(groups: list[str], seed: int, validation_share: float = VALIDATION_SHARE) -> tuple[list[str], list[str]]:
@@ -213,12 +217,19 @@ def compile_program(
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(out), artifact_path="program")
         mlflow.log_artifact(str(metadata_path(out)), artifact_path="program")
+        # The program as a servable MLflow model (from code, LMs by name), a new version of the
+        # registered model named after the program file.
+        stage_lms = LMNames(generate=choice_of(task_lm), infer=choice_of(roles.infer) if roles.infer else None)
+        model = log_servable_program(out, suite.task, stage_lms, task.task.suite_options(suite).get("spec"),
+                                     registered_name=out.stem)
+        mlflow.set_tag("program_model_uri", model.model_uri)
         status = "FINISHED"
         return CompileResult(
             program_path=str(out), recipe=recipe.name, task=suite.task, train=train_keys,
             validation=validation_keys, judge_accuracy=calibration.win_rate,
             judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high, validation_report=validation,
             lm_calls=lm_calls, train_lm_calls=train_calls, metric_failures=metric.failures, wall_seconds=wall, mlflow_run_id=run.info.run_id,
+            model_uri=model.model_uri, registered_model=out.stem, registered_version=model.registered_model_version,
         )
     except KeyboardInterrupt:
         status = "KILLED"
