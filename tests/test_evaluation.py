@@ -65,8 +65,12 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     assert run.data.params["task_lm"] == "openai-compatible/test-model"
     assert run.data.metrics["judge_accuracy"] == 1.0
     assert run.data.metrics["hyperalign_vs_few-shot.win_rate"] == 0.0
-    # Traces only when asked for (--traces): they cost CPU on every LM call.
-    assert not mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
+    # A trace per judged prompt, with its verdicts; DSPy's traces of every LM call only when asked
+    # for (--traces): they cost CPU on every call.
+    traces = mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
+    assert len(traces) == 6 and {span.name for trace in traces for span in trace.data.spans} == {"judged prompt"}
+    assert all({a.name for a in trace.info.assessments} == {"calibration", "hyperalign vs zero-shot",
+                                                             "hyperalign vs few-shot"} for trace in traces)
     assert run.data.metrics["attribution.reference"] == 1.0
     assert run.data.metrics["attribution.reference.ci_low"] == 1.0
     assert run.data.metrics["adherence.hyperalign"] == adherence["hyperalign"]

@@ -60,6 +60,24 @@ def test_an_eval_and_a_compile_are_stored_in_postgresql_and_read_back(on_the_ser
     stored_report = mlflow.artifacts.load_dict(f"runs:/{report['mlflow_run_id']}/report.json")
     assert stored_report["comparisons"] == report["comparisons"]
 
+    # MLflow's GenAI views: the prompts as the run's dataset; a trace per prompt, each verdict on it.
+    assert [item.dataset.name for item in evaluation.inputs.dataset_inputs] == [report["suite"]]
+    traces = mlflow.search_traces(locations=[evaluation.info.experiment_id], run_id=report["mlflow_run_id"],
+                                  return_type="list")
+    assert len(traces) == report["examples"] == 2
+    verdicts = [a for trace in traces for a in trace.info.assessments if a.name == "hyperalign vs few-shot"]
+    assert len(verdicts) == 2 and {a.source.source_type for a in verdicts} == {"LLM_JUDGE"}
+    comparison = report["comparisons"][0]
+    assert sorted(a.feedback.value for a in verdicts) == sorted(
+        ["win"] * comparison["wins"] + ["tie"] * comparison["ties"] + ["loss"] * comparison["losses"]
+        + ["failure"] * comparison["failures"])
+    rows = {row["prompt"]: row for row in mlflow.load_table("examples.json", run_ids=[report["mlflow_run_id"]])
+            .to_dict("records")}
+    for trace in traces:
+        verdict = next(a for a in trace.info.assessments if a.name == "hyperalign vs few-shot")
+        prompt = json.loads(trace.data.request)["prompt"]
+        assert rows[prompt]["hyperalign vs few-shot:reasons"] and rows[prompt]["hyperalign vs few-shot:reasons"] in verdict.rationale
+
     compile_run = client.get_run(compiled["mlflow_run_id"])
     assert compile_run.data.tags["kind"] == "compile" and compile_run.info.status == "FINISHED"
     assert compile_run.data.params["recipe"] == "bootstrap-fewshot"

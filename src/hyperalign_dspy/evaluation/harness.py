@@ -171,7 +171,7 @@ def evaluate(
             profiles=_profiles(examples, outputs, task.key),
             **task.figures(examples, outputs, judged, suite.seed),
         )
-        log_evaluation(report, params)
+        log_evaluation(report, params, [str(path) for path in suite.data])
     return report
 
 

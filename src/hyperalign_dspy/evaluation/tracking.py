@@ -1,8 +1,13 @@
-"""MLflow records of evaluations: params, metrics, the per-example table, a win-rate chart."""
+"""MLflow records of evaluations: params, metrics, the per-example table, a win-rate chart; and
+for MLflow's GenAI views the prompts as the run's dataset and one trace per prompt, on which each
+of the judge's pairwise verdicts is an assessment (source: the LLM judge; value: the outcome;
+rationale: the judge's reasons in both orders)."""
 
 from __future__ import annotations
 
 import mlflow
+import pandas as pd
+from mlflow.entities import AssessmentSource, SpanType
 
 from hyperalign_dspy.evaluation.report import metric_name
 
@@ -37,7 +42,36 @@ def win_rate_chart(report):
     return figure
 
 
-def log_evaluation(report, params: dict) -> None:
+def log_judged_prompts(report, suite_data: list[str]) -> list[str]:
+    """The prompts as the run's evaluation dataset, and a trace per prompt (its outputs) with the
+    judge's verdicts as assessments. Returns the trace ids."""
+    run_id = mlflow.active_run().info.run_id
+    prompts = pd.DataFrame([{"person": row["group"], "prompt": row["prompt"]} for row in report.rows])
+    mlflow.log_input(mlflow.data.from_pandas(prompts, source=",".join(suite_data), name=report.suite),
+                     context="evaluation")
+    labels = [key.removesuffix(":outcome") for key in report.rows[0] if key.endswith(":outcome")] if report.rows else []
+    trace_ids = []
+    for row in report.rows:
+        with mlflow.start_span(name="judged prompt", span_type=SpanType.EVALUATOR) as span:
+            span.set_inputs({"person": row["group"], "prompt": row["prompt"]})
+            span.set_outputs({key.removeprefix("output:"): value for key, value in row.items() if key.startswith("output:")})
+            trace_ids.append(span.trace_id)
+    mlflow.flush_trace_async_logging()  # the traces must be stored before assessments can refer to them
+    judge = AssessmentSource(source_type="LLM_JUDGE", source_id=f"{report.judge_kind} judge on {report.judge_lm}")
+    for trace_id, row in zip(trace_ids, report.rows):
+        for label in labels:
+            if row[f"{label}:outcome"] == "none":  # a prompt without a calibration pair
+                continue
+            verdicts, reasons, note = row[f"{label}:verdicts"], row[f"{label}:reasons"], row[f"{label}:note"]
+            rationale = "; ".join(part for part in (f"verdicts (both orders): {verdicts}" if verdicts else "",
+                                                    reasons, note) if part)
+            mlflow.log_feedback(trace_id=trace_id, name=label, value=row[f"{label}:outcome"],
+                                rationale=rationale or None, source=judge,
+                                metadata={"mlflow.assessment.sourceRunId": run_id})
+    return trace_ids
+
+
+def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
     """Log an evaluation into the active MLflow run."""
     import matplotlib.pyplot as plt
 
@@ -73,3 +107,5 @@ def log_evaluation(report, params: dict) -> None:
     figure = win_rate_chart(report)
     mlflow.log_figure(figure, "win_rates.png")
     plt.close(figure)
+    if report.rows:
+        log_judged_prompts(report, list(suite_data))
