@@ -76,7 +76,9 @@ def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
     import matplotlib.pyplot as plt
 
     mlflow.log_params({key: str(value)[:6000] for key, value in params.items()})
-    metrics = {
+    # The win-rates first: MLflow's Evaluation runs view shows the metrics in the order logged.
+    metrics = {f"{metric_name(f'{c.system}_vs_{c.baseline}')}.win_rate": c.win_rate for c in report.comparisons}
+    metrics |= {
         "judge_accuracy": report.judge_accuracy, "judge_ci_low": report.judge_ci_low,
         "judge_ci_high": report.judge_ci_high, "judge_calibration_failures": report.judge_calibration_failures,
         "lm_calls": report.lm_calls, "prompt_tokens": report.prompt_tokens,
@@ -85,7 +87,7 @@ def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
     }
     for comparison in report.comparisons:
         prefix = metric_name(f"{comparison.system}_vs_{comparison.baseline}")
-        for key in ("win_rate", "ci_low", "ci_high", "wins", "ties", "losses", "failures", "copies", "n"):
+        for key in ("ci_low", "ci_high", "wins", "ties", "losses", "failures", "copies", "n"):
             metrics[f"{prefix}.{key}"] = getattr(comparison, key)
     metrics.update(report.task_metrics())
     for system, summary in report.hypothesis_kinds().items():

@@ -1,0 +1,56 @@
+"""MLflow's UI in headless Chromium (`evals/mlflow_ui_check.py`) on an eval and a compile logged to
+the tracking server on PostgreSQL: the Evaluation runs view, a trace's assessments, the compile run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+
+import mlflow
+import pytest
+from project import PROJECT_ROOT
+from word_authors import write_suite
+
+from hyperalign_dspy.cli import main
+
+spec = importlib.util.spec_from_file_location("mlflow_ui_check", PROJECT_ROOT / "evals" / "mlflow_ui_check.py")
+ui = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = ui  # its dataclass looks its module up
+spec.loader.exec_module(ui)
+
+if not (shutil.which("chromium") and importlib.util.find_spec("playwright")):
+    if os.environ.get("CI"):  # .ci/run installs Chromium and `make setup` Playwright: never skipped there
+        raise RuntimeError("the MLflow UI test needs Debian's chromium and the playwright package")
+    pytest.skip("needs Debian's chromium (apt-get install chromium) and playwright", allow_module_level=True)
+
+
+def test_the_ui_shows_win_rates_verdict_reasons_and_the_servable_program(tracking_server, server, tmp_path,
+                                                                           monkeypatch, capsys):
+    uri, _ = tracking_server
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    experiment = f"ui-{tmp_path.name}"
+    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
+    lm = ["--lm", "openai/test-model", "--api-base", server.base, "--experiment", experiment, "--limit", "2"]
+    try:
+        assert main(["compile", "--optimizer", str(PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"),
+                     "--suite", str(suite), "--out", str(tmp_path / "ui.json"), *lm]) == 0
+        capsys.readouterr()
+        assert main(["eval", str(suite), "--json", *lm]) == 0
+        report = json.loads(capsys.readouterr().out)
+
+        runs = ui.latest_runs(experiment)
+        assert runs.eval_run_id == report["mlflow_run_id"] and runs.win_rate_metric == "hyperalign_vs_few-shot.win_rate"
+        shots = ui.check_ui(uri, runs, tmp_path / "shots")
+        assert sorted(shots) == ["mlflow-compile-run", "mlflow-evaluation-runs", "mlflow-trace-assessments"]
+        assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000 for path in shots.values())
+
+        # The check fails when the page lacks what it looks for.
+        missing = ui.Runs(**{**runs.__dict__, "verdict_reason": "a reason no judge ever gave"})
+        with pytest.raises(ui.UICheckFailed, match="did not show"):
+            ui.check_ui(uri, missing, tmp_path / "shots-missing", wait_ms=5_000)
+    finally:
+        mlflow.set_tracking_uri(None)
