@@ -147,6 +147,11 @@ CASES = [
     (["serve", "--threads", "-1"], "--threads must be at least 1"),
     (["serve", "--threads", "0"], "--threads must be at least 1"),
     (["serve", "--port", "70000"], "is not a TCP port"),
+    # tracking-server
+    (["tracking-server", "--port", "70000"], "--port 70000 is not a TCP port"),
+    (["tracking-server", "--postgres-port", "0"], "--postgres-port 0 is not a TCP port"),
+    (["tracking-server", "--port", "5433"], "--port and --postgres-port must differ"),
+    (["tracking-server", "--workers", "0"], "--workers must be at least 1"),
 ]
 
 
@@ -198,6 +203,17 @@ def test_serve_on_a_taken_port(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 2  # the progress line, then the error
     assert err[1].startswith("hyperalign: error: port ") and "is taken; choose another with --port" in err[1]
+
+
+def test_tracking_server_on_a_taken_port(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code = main(["tracking-server", "--folder", str(tmp_path / "store"), "--port", str(taken.getsockname()[1])])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 2  # the progress line, then the error
+    assert err[1].startswith("hyperalign: error: port ") and "is taken; choose another with --port" in err[1]
+    assert not (tmp_path / "store").exists()
 
 
 def test_the_case_count():

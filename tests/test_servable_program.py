@@ -49,10 +49,9 @@ def served(model_uri: str, environment: dict, timeout_seconds: float = 120):
         while True:
             assert process.poll() is None, log.read_text()[-2000:]
             assert time.monotonic() < deadline, f"not ready after {timeout_seconds} s: {log.read_text()[-2000:]}"
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as answer:
+                if answer.status == 200:
+                    break
             time.sleep(0.5)
 
         def ask(records: list[dict]) -> list[dict]:

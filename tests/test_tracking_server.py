@@ -4,6 +4,7 @@ tracking-server`), and read back from it as a colleague would: over HTTP, and in
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -85,4 +86,4 @@ def test_an_eval_and_a_compile_are_stored_in_postgresql_and_read_back(on_the_ser
     assert validation.data.tags["mlflow.parentRunId"] == compiled["mlflow_run_id"]
     program = mlflow.artifacts.download_artifacts(f"runs:/{compiled['mlflow_run_id']}/program/program.json",
                                                   dst_path=str(tmp_path / "downloaded"))
-    assert json.loads(open(program).read()) == json.loads(out.read_text())
+    assert json.loads(Path(program).read_text()) == json.loads(out.read_text())
