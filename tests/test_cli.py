@@ -128,7 +128,8 @@ def test_help_exits_zero(command, capsys):
 def test_every_subcommand_has_help(capsys):
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
-    assert set(commands.choices) == {"personalize", "hypotheses", "demo", "eval", "compile", "compare", "serve"}
+    assert set(commands.choices) == {"personalize", "hypotheses", "demo", "eval", "compile", "compare", "serve",
+                                    "tracking-server"}
     for command in commands.choices:
         with pytest.raises(SystemExit) as exited:
             main([command, "--help"])

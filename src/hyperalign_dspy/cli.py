@@ -225,23 +225,11 @@ def cmd_serve(args) -> None:
     settings = ServeSettings(**{name: value for name, value in given.items() if value is not None})
     server = LlamaServer(settings, log_path=Path(args.log) if args.log else None)
 
-    def stop_on_terminate(signum, frame):
-        raise KeyboardInterrupt  # `kill`, or a service manager: the server goes with this process
-
-    signal.signal(signal.SIGTERM, stop_on_terminate)
-    _progress(f"starting llama-server with '{settings.model}' ({settings.slots} slots, {settings.threads} threads)")
-    try:
-        server.start()
-        print(f"serving '{settings.model}' at {settings.base_url} with {settings.slots} parallel slots "
-              f"(log: {server.log_path}); use it with\n  --lm {settings.lm_name} --api-base {settings.base_url} "
-              f"--threads {settings.slots}\nCtrl-C stops it.", flush=True)
-        server.process.wait()
-        raise HyperAlignError(f"llama-server stopped with exit code {server.process.returncode}: "
-                              f"{server.last_log_line()}")
-    except KeyboardInterrupt:
-        _progress("stopping llama-server")
-    finally:
-        server.stop()
+    _run_until_stopped(
+        server, f"starting llama-server with '{settings.model}' ({settings.slots} slots, {settings.threads} threads)",
+        f"serving '{settings.model}' at {settings.base_url} with {settings.slots} parallel slots "
+        f"(log: {server.log_path}); use it with\n  --lm {settings.lm_name} --api-base {settings.base_url} "
+        f"--threads {settings.slots}", "llama-server")
 
 
 def cmd_tracking_server(args) -> None:
@@ -250,22 +238,30 @@ def cmd_tracking_server(args) -> None:
     settings = TrackingServerSettings(folder=Path(args.folder), port=args.port, host=args.host,
                                       postgres_port=args.postgres_port, workers=args.workers)
     server = TrackingServer(settings)
+    _run_until_stopped(
+        server, f"starting PostgreSQL (port {settings.postgres_port}) and the MLflow tracking server in {server.folder}",
+        f"MLflow tracking server at {settings.uri} (its UI too), runs in PostgreSQL, artifacts in "
+        f"{server.folder / 'artifacts'} (log: {server.log_path}); send runs there with\n"
+        f"  export MLFLOW_TRACKING_URI={settings.uri}", "the tracking server and PostgreSQL")
+
+
+def _run_until_stopped(server, starting: str, serving: str, what: str) -> None:
+    """Start `server`, say how to use it, and keep it until Ctrl-C or SIGTERM (`kill`, a service
+    manager), stopping it with this process; a server that stops by itself is an error."""
 
     def stop_on_terminate(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_terminate)
-    _progress(f"starting PostgreSQL (port {settings.postgres_port}) and the MLflow tracking server in {server.folder}")
+    _progress(starting)
     try:
         server.start()
-        print(f"MLflow tracking server at {settings.uri} (its UI too), runs in PostgreSQL, artifacts in "
-              f"{server.folder / 'artifacts'}; send runs there with\n  export MLFLOW_TRACKING_URI={settings.uri}\n"
-              "Ctrl-C stops it.", flush=True)
+        print(f"{serving}\nCtrl-C stops it.", flush=True)
         server.process.wait()
-        raise HyperAlignError(f"mlflow server stopped with exit code {server.process.returncode}: "
-                              f"{server.last_log_line()} (log: {server.log_path})")
+        raise HyperAlignError(f"{what} stopped with exit code {server.process.returncode}: {server.last_log_line()} "
+                              f"(log: {server.log_path})")
     except KeyboardInterrupt:
-        _progress("stopping the tracking server and PostgreSQL")
+        _progress(f"stopping {what}")
     finally:
         server.stop()
 

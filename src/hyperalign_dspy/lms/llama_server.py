@@ -15,8 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -24,6 +22,7 @@ from typing import Self
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.embedded_models import EMBEDDED_MODELS, model_path
 from hyperalign_dspy.lms.llama_engine import available_cores
+from hyperalign_dspy.local_service import answers_health, last_log_line
 
 
 @dataclass(frozen=True)
@@ -111,16 +110,10 @@ class LlamaServer:
         raise HyperAlignError(f"llama-server was not ready after {timeout_seconds:.0f} s (log: {self.log_path})")
 
     def ready(self) -> bool:
-        url = f"http://{self.settings.host}:{self.settings.port}/health"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:  # 503 while the model loads
-                return answer.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        return answers_health(f"http://{self.settings.host}:{self.settings.port}/health")  # 503 while the model loads
 
     def last_log_line(self) -> str:
-        lines = [line for line in self.log_path.read_text(errors="replace").splitlines() if line.strip()]
-        return lines[-1].strip() if lines else "no output"
+        return last_log_line(self.log_path)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -14,13 +14,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.local_service import answers_health, last_log_line
 from hyperalign_dspy.tracking.postgres import PostgresCluster
 
 
@@ -108,15 +107,10 @@ class TrackingServer:
             raise
 
     def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.settings.uri}/health", timeout=2) as answer:
-                return answer.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        return answers_health(f"{self.settings.uri}/health")
 
     def last_log_line(self) -> str:
-        lines = [line for line in self.log_path.read_text(errors="replace").splitlines() if line.strip()]
-        return lines[-1].strip() if lines else "no output"
+        return last_log_line(self.log_path)
 
     def stop(self) -> None:
         """Stop the server (its worker processes with it), then PostgreSQL."""
