@@ -105,10 +105,12 @@ def check_ui(base_url: str, runs: Runs, out: Path, wait_ms: int = WAIT_MS) -> di
     shots: dict[str, Path] = {}
 
     def require(page, texts: list[str], where: str) -> None:
-        body = page.inner_text("body")
-        missing = [text for text in texts if text not in body]
-        if missing:
-            raise UICheckFailed(f"{where}: not on the page: {missing}")
+        """Wait for each text to show (the UI fills its tables piece by piece)."""
+        for text in texts:
+            try:
+                page.get_by_text(text).first.wait_for(timeout=wait_ms)
+            except PlaywrightError:
+                raise UICheckFailed(f"{where}: not on the page after {wait_ms / 1000:.0f} s: {text!r}") from None
 
     def shot(page, name: str) -> None:
         page.wait_for_timeout(1000)  # charts and lazy cells settle
@@ -126,9 +128,7 @@ def check_ui(base_url: str, runs: Runs, out: Path, wait_ms: int = WAIT_MS) -> di
 
             # The Evaluation runs view: the eval run, its dataset and its win-rate columns.
             page.goto(f"{base}/evaluation-runs?workflowType=genai")
-            page.get_by_text(runs.eval_run_name, exact=True).first.wait_for()
-            page.get_by_text(re.compile(re.escape(runs.win_rate_metric))).first.wait_for()
-            require(page, [runs.win_rate_metric, runs.dataset], "Evaluation runs view")
+            require(page, [runs.eval_run_name, runs.win_rate_metric, runs.dataset], "Evaluation runs view")
             shot(page, "mlflow-evaluation-runs")
 
             # One judged prompt's trace, its assessments pane open and each verdict expanded.
@@ -141,13 +141,11 @@ def check_ui(base_url: str, runs: Runs, out: Path, wait_ms: int = WAIT_MS) -> di
             feedback_heading.wait_for()
             for button in page.locator('[data-component-id="shared.model-trace-explorer.toggle-assessment-expanded"]').all():
                 button.click()
-            page.get_by_text(excerpt(runs.verdict_reason)).first.wait_for()
             require(page, [excerpt(runs.verdict_reason), runs.judge], "trace assessments")
             shot(page, "mlflow-trace-assessments")
 
             # The compile run: its validation win-rates and the servable program it logged.
             page.goto(f"{base}/runs/{runs.compile_run_id}")
-            page.get_by_text(re.compile(r"validation\.vs_uncompiled\.win_rate")).first.wait_for()
             require(page, ["validation.vs_uncompiled.win_rate", "servable_program"], "compile run")
             shot(page, "mlflow-compile-run")
         except PlaywrightError as exc:

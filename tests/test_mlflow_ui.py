@@ -50,7 +50,7 @@ def test_the_ui_shows_win_rates_verdict_reasons_and_the_servable_program(trackin
 
         # The check fails when the page lacks what it looks for.
         missing = ui.Runs(**{**runs.__dict__, "verdict_reason": "a reason no judge ever gave"})
-        with pytest.raises(ui.UICheckFailed, match="did not show"):
+        with pytest.raises(ui.UICheckFailed, match="not on the page"):
             ui.check_ui(uri, missing, tmp_path / "shots-missing", wait_ms=5_000)
     finally:
         mlflow.set_tracking_uri(None)
