@@ -94,7 +94,9 @@ def test_a_compiled_program_is_registered_and_served_with_its_demos(server, tmp_
     before = len(server.requests)
     with served(result["model_uri"], {"OPENAI_API_KEY": API_KEY}) as ask:
         answers = ask([{"prompt": "Write about tides.", "examples": ["harbor ships cargo tide dock crane freight pier."]},
-                       {"prompt": "Write about cranes.", "examples": ["harbor ships cargo tide dock crane freight pier."]}])
+                       {"prompt": "Write about cranes.", "examples": ["harbor ships cargo tide dock crane freight pier."]},
+                       {"prompt": "Write about piers.", "examples": ["   "]}])
+    assert answers[2] == {"response": None, "error": "HyperAlignError: text 1 (sha256:0aad7da77d2e) is empty"}
     assert answers[0]["response"].startswith("Personalized answer to Write about tides")
     assert answers[1]["response"].startswith("Personalized answer to Write about cranes")
     assert answers[0]["result"]["hypotheses"] and answers[0]["result"]["responses"][0]["prompt"] == "Write about tides."

@@ -10,7 +10,8 @@ model (which holds a lock and cannot be pickled) is simply loaded again.
 A request: `{"dataframe_records": [{"prompt": "...", "examples": ["a text the person wrote", ...]}]}`
 (deliberative: `examples` are the asker's earlier prompts). The answer, per record: `response`,
 and the task's whole result (`hypotheses`, `attributes`, ...) as `hyperalign personalize --json`
-prints it.
+prints it; or, for a record that failed (bad texts, an LM failure after its retries, a profile with
+no hypothesis borne out), `response: null` and the `error`.
 """
 
 from __future__ import annotations
@@ -78,10 +79,13 @@ class ServableProgram(mlflow.pyfunc.PythonModel):
         records = model_input.to_dict("records") if hasattr(model_input, "to_dict") else list(model_input)
         answers = []
         for record in records:
-            examples = list(record.get("examples") or [])
-            texts = as_user_texts(examples) if examples else None
-            with self.one_at_a_time, dspy.context(lm=self.lm, adapter=self.adapter):
-                result = self.task.personalize(self.program, [record["prompt"]], texts, None, lambda message: None)
-            answer = result["responses"][0]
-            answers.append({"response": answer["response"], "result": result})
+            try:
+                examples = list(record.get("examples") or [])
+                texts = as_user_texts(examples) if examples else None
+                with self.one_at_a_time, dspy.context(lm=self.lm, adapter=self.adapter):
+                    result = self.task.personalize(self.program, [record["prompt"]], texts, None, lambda message: None)
+            except Exception as exc:  # this record's failure, after the LM's retries; the others still answer
+                answers.append({"response": None, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}"})
+                continue
+            answers.append({"response": result["responses"][0]["response"], "result": result})
         return answers
