@@ -28,9 +28,9 @@ from hyperalign_dspy.evaluation.report import EvaluationReport, InferredProfile
 from hyperalign_dspy.evaluation.running import (
     CallCounter,
     Output,
+    ParallelStages,
     check_counts,
     file_sha256,
-    ParallelStages,
     run_lms,
     run_settings,
     safely,

@@ -29,9 +29,9 @@ from hyperalign_dspy.evaluation.progress import StageProgress
 from hyperalign_dspy.evaluation.report import EvaluationReport
 from hyperalign_dspy.evaluation.running import (
     CallCounter,
+    ParallelStages,
     check_counts,
     file_sha256,
-    ParallelStages,
     run_lms,
     run_settings,
     select_examples,
