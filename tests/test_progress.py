@@ -68,3 +68,16 @@ def test_compile_off_a_terminal_reports_each_stage_and_its_items(server, tmp_pat
     assert "judging: 2/2 done (100%)" in messages
     assert any(re.fullmatch(r"compiling: \d+ outputs scored", message) for message in messages), messages
     assert any(re.fullmatch(r"answers from profiles: \d+/\d+ done \(100%\)", message) for message in messages)
+
+
+def test_a_teleprompters_long_log_line_is_cut(capsys):
+    import logging
+
+    import dspy  # noqa: F401  (DSPy's loggers have their handler once it is imported)
+
+    assert main(["compare", "--experiment", "nothing-here"]) == 2  # any command installs the filter
+    capsys.readouterr()
+    logging.getLogger("dspy.teleprompt.bootstrap").error("Failed to run example %s", "text " * 2000)
+    line = capsys.readouterr().err.strip()
+    assert "Failed to run example text text" in line and "[... 9,462 characters cut ...]" in line
+    assert len(line) < 800 and "\n" not in line

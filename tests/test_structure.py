@@ -17,13 +17,15 @@ PACKAGE = PROJECT_ROOT / "src" / "hyperalign_dspy"
 # What each part may import from the package besides itself, bottom up: the dependencies run one way.
 BELOW = {
     "registry": {"errors"},
-    "lms": {"errors"},
+    "local_service": set(),
+    "lms": {"errors", "local_service"},
     "core": {"errors", "lms"},
     "judges": {"errors", "lms", "core"},
     "program_files": {"errors", "lms", "core", "registry"},
+    "tracking": {"errors", "local_service", "lms", "core", "registry", "program_files"},
     "evaluation": {"errors", "lms", "core", "judges", "registry", "program_files"},
     "tasks": {"errors", "lms", "core", "judges", "registry", "evaluation"},
-    "optimize": {"errors", "lms", "core", "judges", "registry", "program_files", "evaluation"},
+    "optimize": {"errors", "lms", "core", "judges", "registry", "program_files", "evaluation", "tracking"},
 }
 
 

@@ -366,10 +366,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class ShortLogLines(logging.Filter):
+    """Cuts the middle out of a long log line: DSPy's teleprompters log a failed example whole,
+    every text of the person with it, which in a log file is pages per line."""
+
+    limit = 600
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > self.limit:
+            cut = len(message) - 560  # what is left stays under the limit: a second filter keeps it
+            record.msg, record.args = f"{message[:360]} [... {cut:,} characters cut ...] {message[-200:]}", ()
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="[hyperalign] warning: %(message)s")
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # its store set-up notices are not news
+    for handler in logging.getLogger("dspy").handlers:  # DSPy's loggers write through their own handler
+        if not any(isinstance(existing, ShortLogLines) for existing in handler.filters):
+            handler.addFilter(ShortLogLines())
     try:
         args.handler(args)
     except HyperAlignError as exc:
