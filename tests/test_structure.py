@@ -23,7 +23,7 @@ BELOW = {
     "judges": {"errors", "lms", "core"},
     "program_files": {"errors", "lms", "core", "registry"},
     "tracking": {"errors", "local_service", "lms", "core", "registry", "program_files"},
-    "evaluation": {"errors", "lms", "core", "judges", "registry", "program_files"},
+    "evaluation": {"errors", "lms", "core", "judges", "registry", "program_files", "tracking"},
     "tasks": {"errors", "lms", "core", "judges", "registry", "evaluation"},
     "optimize": {"errors", "lms", "core", "judges", "registry", "program_files", "evaluation", "tracking"},
 }

@@ -41,6 +41,7 @@ from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.lms.names import adapter_for
 from hyperalign_dspy.lms.roles import LMConfig
 from hyperalign_dspy.registry import get_task
+from hyperalign_dspy.tracking.store import prepare_store
 
 UNCOMPILED = "hyperalign-uncompiled"
 PLANTED = " (planted text)"  # the name of a run on examples with a planted instruction
@@ -120,6 +121,7 @@ def evaluate(
         **task.settings.as_params(),
     }
 
+    prepare_store()
     mlflow.set_experiment(experiment)
     started = time.perf_counter()
     nested = mlflow.active_run() is not None

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from hyperalign_dspy.errors import HyperAlignError
+from hyperalign_dspy.tracking.store import prepare_store
 
 
 class CompileRunSummary(BaseModel):
@@ -26,6 +27,7 @@ class CompileRunSummary(BaseModel):
 def compare_runs(experiment: str = "hyperalign") -> list[CompileRunSummary]:
     import mlflow
 
+    prepare_store()
     if mlflow.get_experiment_by_name(experiment) is None:
         raise HyperAlignError(f"no MLflow experiment '{experiment}' in {mlflow.get_tracking_uri()}")
     runs = mlflow.search_runs(experiment_names=[experiment], output_format="list",

@@ -45,6 +45,7 @@ from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, load_rec
 from hyperalign_dspy.program_files import metadata_path, save_program
 from hyperalign_dspy.registry import get_task
 from hyperalign_dspy.tracking.servable_program import log_servable_program
+from hyperalign_dspy.tracking.store import prepare_store
 
 VALIDATION_SHARE = 1 / 3
 
@@ -128,6 +129,7 @@ def compile_program(
     metric = task.compile_metric(baseline_outputs, attribution=recipe.metric.attribution,
                                  feedback=recipe.teleprompter == "GEPA")
 
+    prepare_store()
     mlflow.set_experiment(experiment)
     started = time.perf_counter()
     run = mlflow.start_run(run_name=f"compile {recipe.name}", nested=mlflow.active_run() is not None)

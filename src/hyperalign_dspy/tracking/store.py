@@ -1,0 +1,32 @@
+"""The local MLflow store (`sqlite:///mlflow.db` unless `MLFLOW_TRACKING_URI` says otherwise),
+made ready once before a run is logged.
+
+MLflow creates and migrates a SQLite store's tables on first use, and two processes doing so at
+once break each other (`table _alembic_tmp_metrics already exists`): three evals started together
+in a new folder all failed. Here the first process creates the tables under a file lock beside
+the database, and the others wait for it, then find them made.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+
+def prepare_store() -> None:
+    """Create or migrate the tracking store now, one process at a time (SQLite stores; a server
+    or another database does its own)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return
+    database = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(f".{database.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            MlflowClient(uri).search_experiments(max_results=1)  # the store's tables, made or migrated
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
