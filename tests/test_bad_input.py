@@ -67,6 +67,11 @@ def make_files(root: Path) -> None:
     (root / "recipe_gepa_no_reflection.toml").write_text(
         (PROJECT_ROOT / "optimizers" / "gepa.toml").read_text().replace('reflection_lm = "task"', ""))
     (root / "recipe_bad_toml.toml").write_text("teleprompter = ")
+    (root / "recipe_unknown_reflection_lm.toml").write_text(
+        (PROJECT_ROOT / "optimizers" / "gepa.toml").read_text().replace('reflection_lm = "task"',
+                                                                        'reflection_lm = "no-such-provider/m"'))
+    (root / "suite_unknown_judge_provider.toml").write_text(
+        suite.replace('data = "data/authors_ccat50_dev.jsonl"', data) + '\n[lms]\njudge = "no-such-provider/judge"\n')
 
 
 # (command line, expected fragment of the error); {name} is a file made by make_files.
@@ -135,6 +140,17 @@ CASES = [
     (["compile", "--optimizer", "{recipe_gepa_no_reflection.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
      "reflection_lm"),
     (["compile", "--optimizer", "{recipe_bad_toml.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "not valid TOML"),
+    (["compile", "--optimizer", "{recipe_unknown_reflection_lm.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
+     "reflection_lm: unknown LM provider 'no-such-provider'"),
+    # LM names with a provider no call could reach, refused before any work
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--lm", "no-such-provider/model"],
+     "unknown LM provider 'no-such-provider' in 'no-such-provider/model'"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", *LM, "--infer-lm", "nope/m"],
+     "unknown LM provider 'nope'"),
+    (["eval", str(SUITE), *LM, "--judge-lm", "nope/judge"], "unknown LM provider 'nope'"),
+    (["eval", "{suite_unknown_judge_provider.toml}", *LM], "unknown LM provider 'no-such-provider'"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.json}", "--lm", "nope/m"],
+     "unknown LM provider 'nope'"),
     (["compile", "--optimizer", str(RECIPE), "--suite", "{suite_no_data.toml}", "--out", "{p.json}", *LM], "does not exist"),
     (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.txt}", *LM], "ends in .json"),
     (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.json}", "--limit", "0", *LM],

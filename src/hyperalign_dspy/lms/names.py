@@ -43,10 +43,7 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
         parsed = urlparse(api_base)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise HyperAlignError(f"--api-base '{api_base}' is not an http(s) URL such as http://127.0.0.1:8000/v1")
-    if "/" not in name:
-        raise HyperAlignError(
-            f"unknown LM '{name}': use {', '.join(EMBEDDED_MODELS)} or a provider/model string such as openai/gpt-4o-mini"
-        )
+    check_name(name)
     if api_base is not None and name.startswith("openai/"):
         # An OpenAI-compatible server (llama-server, vLLM): declared to DSPy as a provider whose
         # models take a JSON schema, so a JSON answer is asked for with the signature's schema
@@ -68,6 +65,27 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
 
 
 SERVED_PROVIDER = "openai-compatible"
+
+
+def check_name(name: str) -> None:
+    """Refuse, before any work, an LM name that no call could reach: neither an embedded model nor
+    `provider/model` with a provider LiteLLM knows (which DSPy routes through) or a served one."""
+    if name in EMBEDDED_MODELS:
+        return
+    if "/" not in name:
+        raise HyperAlignError(
+            f"unknown LM '{name}': use {', '.join(EMBEDDED_MODELS)} or a provider/model string such as openai/gpt-4o-mini"
+        )
+    import litellm
+
+    provider = name.split("/", 1)[0]
+    known = {getattr(known, "value", known) for known in litellm.provider_list}
+    if provider != SERVED_PROVIDER and provider not in known:
+        raise HyperAlignError(
+            f"unknown LM provider '{provider}' in '{name}': use {', '.join(EMBEDDED_MODELS)}, openai/<model> with "
+            "--api-base for an OpenAI-compatible server, or a provider LiteLLM knows (openai, anthropic, gemini, "
+            "ollama_chat, ...)"
+        )
 
 
 @functools.cache

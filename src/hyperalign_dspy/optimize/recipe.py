@@ -50,6 +50,13 @@ def load_recipe(path: str | Path) -> Recipe:
         raise HyperAlignError(f"recipe {path}: {recipe.teleprompter} takes no argument {', '.join(unknown)}")
     if recipe.teleprompter == "GEPA" and not recipe.reflection_lm:
         raise HyperAlignError(f"recipe {path}: GEPA needs reflection_lm ('task' or an LM name)")
+    if recipe.reflection_lm and recipe.reflection_lm != "task":
+        from hyperalign_dspy.lms.names import check_name
+
+        try:
+            check_name(recipe.reflection_lm)
+        except HyperAlignError as exc:
+            raise HyperAlignError(f"recipe {path}: reflection_lm: {exc}") from None
     return recipe
 
 
