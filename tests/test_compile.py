@@ -173,6 +173,45 @@ def test_save_program_is_atomic(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "p.meta.json"]
 
 
+def test_a_signal_while_saving_leaves_the_old_pair_and_one_while_renaming_the_new(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import hyperalign_dspy.program_files as program_files
+
+    program = ha.HyPerAlign()
+    out = tmp_path / "p.json"
+    save_program(program, out, {"recipe": "old"})
+    old = (out.read_text(), metadata_path(out).read_text())
+    real_save = ha.HyPerAlign.save
+
+    def signalled_after_writing(self, path, **kwargs):  # Ctrl-C once the program's file is written
+        real_save(self, path, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(ha.HyPerAlign, "save", signalled_after_writing)
+    with pytest.raises(KeyboardInterrupt):
+        save_program(program, out, {"recipe": "new"})
+    assert (out.read_text(), metadata_path(out).read_text()) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "p.meta.json"]
+
+    monkeypatch.setattr(ha.HyPerAlign, "save", real_save)
+    renamed = []
+
+    def signalled_between_renames(temporary, target):  # Ctrl-C after the first file is in place
+        program_files_publish(temporary, target)
+        renamed.append(target)
+        if len(renamed) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    program_files_publish = program_files.publish
+    monkeypatch.setattr(program_files, "publish", signalled_between_renames)
+    with pytest.raises(KeyboardInterrupt):
+        save_program(program, out, {"recipe": "new"})
+    assert len(renamed) == 2 and json.loads(metadata_path(out).read_text()) == {"recipe": "new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "p.meta.json"]
+
+
 def test_load_program_refuses_other_tasks_and_bad_files(tmp_path):
     out = tmp_path / "p.json"
     save_program(ha.HyPerAlign(), out, {})

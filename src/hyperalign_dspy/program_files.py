@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import dspy
 
-from hyperalign_dspy.core.files import publish
+from hyperalign_dspy.core.files import publish, signals_held
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.roles import LMConfig
@@ -27,8 +28,9 @@ def metadata_path(path: str | Path) -> Path:
 
 def save_program(program: dspy.Module, path: str | Path, metadata: dict) -> None:
     """Write the program and its metadata. Both go to temporary files in the target folder first
-    and are renamed into place only when both are complete: an interrupted save leaves neither
-    a half file nor a program without its metadata."""
+    and are renamed into place only when both are complete. Ctrl-C or SIGTERM while they are
+    written leaves the old pair (no new file); one that comes while they are renamed is held until
+    both are: never a program beside another program's metadata."""
     path = Path(path)
     if path.suffix != ".json":
         raise HyperAlignError(f"--out {path}: a program file ends in .json")
@@ -40,10 +42,12 @@ def save_program(program: dspy.Module, path: str | Path, metadata: dict) -> None
             os.close(handle)
             temporary.append(Path(name))
             cleanup.callback(lambda name=name: Path(name).unlink(missing_ok=True))
-        program.save(str(temporary[0]))
-        temporary[1].write_text(json.dumps(metadata, indent=2, default=str), encoding="utf-8")
-        publish(temporary[0], path)
-        publish(temporary[1], metadata_path(path))
+        with signals_held(signal.SIGINT, signal.SIGTERM) as received:
+            program.save(str(temporary[0]))
+            temporary[1].write_text(json.dumps(metadata, indent=2, default=str), encoding="utf-8")
+            if not received:  # else the signals are delivered on leaving, and the old pair stays
+                publish(temporary[0], path)
+                publish(temporary[1], metadata_path(path))
 
 
 def read_metadata(path: str | Path) -> dict:

@@ -5,7 +5,11 @@ Pydantic models, every problem one line naming the file."""
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +27,25 @@ def publish(temporary: str | Path, target: str | Path) -> None:
     os.umask(mask)
     os.chmod(temporary, 0o666 & ~mask)
     os.replace(temporary, target)
+
+
+@contextmanager
+def signals_held(*signals: signal.Signals) -> Iterator[list[int]]:
+    """Hold `signals` (Ctrl-C's SIGINT, SIGTERM) back while the block runs, yielding the list of
+    those that arrived; on leaving, deliver them to their own handlers (Ctrl-C: KeyboardInterrupt).
+    Only the main thread handles signals: elsewhere nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield []
+        return
+    received: list[int] = []
+    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum)) for number in signals}
+    try:
+        yield received
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(received):
+            signal.raise_signal(number)
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
