@@ -142,7 +142,17 @@ CASES = [
     (["compile", "--optimizer", "{recipe_bad_toml.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "not valid TOML"),
     (["compile", "--optimizer", "{recipe_unknown_reflection_lm.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
      "reflection_lm: unknown LM provider 'no-such-provider'"),
-    # LM names with a provider no call could reach, refused before any work
+    # LM names with a provider no call could reach, and servers that are not URLs, refused before any work
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", *LM, "--infer-lm", "openai/m", "--infer-api-base",
+      "notaurl"], "--api-base 'notaurl' is not an http(s) URL"),
+    (["hypotheses", "--examples", "{good.txt}", *LM, "--infer-lm", "nope/m"], "unknown LM provider 'nope'"),
+    (["demo", "--lm", "nope/m"], "unknown LM provider 'nope'"),
+    (["eval", str(SUITE), *LM, "--judge-lm", "openai/j", "--judge-api-base", "ftp://x"], "is not an http(s) URL"),
+    (["eval", str(SUITE), *LM, "--infer-lm", "nope/m"], "unknown LM provider 'nope'"),
+    (["compile", "--optimizer", str(PROJECT_ROOT / "optimizers" / "gepa.toml"), "--suite", str(SUITE), "--out", "{p.json}",
+      *LM, "--reflection-lm", "nope/m"], "unknown LM provider 'nope'"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.json}", *LM, "--judge-lm", "nope/m"],
+     "unknown LM provider 'nope'"),
     (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--lm", "no-such-provider/model"],
      "unknown LM provider 'no-such-provider' in 'no-such-provider/model'"),
     (["personalize", "--examples", "{good.txt}", "--prompt", "x", *LM, "--infer-lm", "nope/m"],
@@ -163,7 +173,9 @@ CASES = [
     (["serve", "--threads", "-1"], "--threads must be at least 1"),
     (["serve", "--threads", "0"], "--threads must be at least 1"),
     (["serve", "--port", "70000"], "is not a TCP port"),
+    (["serve", "--model", "local-small", "--log", "{nowhere/server.log}"], "the folder"),
     # tracking-server
+    (["tracking-server", "--folder", "{good.txt}"], "is a file, not a folder"),
     (["tracking-server", "--port", "70000"], "--port 70000 is not a TCP port"),
     (["tracking-server", "--postgres-port", "0"], "--postgres-port 0 is not a TCP port"),
     (["tracking-server", "--port", "5433"], "--port and --postgres-port must differ"),

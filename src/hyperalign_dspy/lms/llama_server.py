@@ -85,6 +85,8 @@ class LlamaServer:
     Its log goes to `log_path` (a temporary file unless given)."""
 
     def __init__(self, settings: ServeSettings, binary: Path | None = None, log_path: Path | None = None):
+        if log_path is not None and not Path(log_path).parent.is_dir():
+            raise HyperAlignError(f"--log {log_path}: the folder {Path(log_path).parent} does not exist")
         self.settings = settings
         self.binary = binary or server_binary()
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])

@@ -60,6 +60,8 @@ class TrackingServer:
     def __init__(self, settings: TrackingServerSettings):
         self.settings = settings
         self.folder = Path(settings.folder).resolve()
+        if self.folder.exists() and not self.folder.is_dir():
+            raise HyperAlignError(f"--folder {settings.folder} is a file, not a folder")
         self.postgres = PostgresCluster(self.folder / "postgres", settings.postgres_port)
         self.log_path = self.folder / "mlflow-server.log"
         self.process: subprocess.Popen | None = None
