@@ -5,6 +5,7 @@ The Python API raises `HyperAlignError` with the same message."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -96,7 +97,7 @@ CASES = [
     (["personalize", "--examples", "{good.txt}", "--prompt", "   ", *LM], "non-empty --prompt"),
     (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--lm", "gpt-nothing"], "unknown LM 'gpt-nothing'"),
     (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--lm", "openai/m", "--api-base", "localhost:8000"],
-     "--api-base"),
+     "the generate LM (openai/m): the server address 'localhost:8000' is not an http(s) URL"),
     (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--lm", "local", "--api-base", NOWHERE],
      "does not apply to the embedded model"),
     (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--program", "{missing.json}", *LM], "does not exist"),
@@ -144,7 +145,21 @@ CASES = [
      "reflection_lm: unknown LM provider 'no-such-provider'"),
     # LM names with a provider no call could reach, and servers that are not URLs, refused before any work
     (["personalize", "--examples", "{good.txt}", "--prompt", "x", *LM, "--infer-lm", "openai/m", "--infer-api-base",
-      "notaurl"], "--api-base 'notaurl' is not an http(s) URL"),
+      "notaurl"], "the infer LM (openai/m): the server address 'notaurl' is not an http(s) URL"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", *LM, "--infer-api-base", "localhost:1"],
+     "the infer LM (openai/test-model): the server address 'localhost:1' is not an http(s) URL"),
+    # MLflow experiments, charts and output folders, refused before any work
+    (["eval", str(SUITE), "--experiment", "", *LM], "--experiment '': name the MLflow experiment"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.json}", "--experiment", "  ", *LM],
+     "name the MLflow experiment"),
+    (["compare", "--experiment", ""], "name the MLflow experiment"),
+    (["compare", "--chart", "{chart.txt}"], "end the name in one of"),
+    (["compare", "--chart", "{good.txt}/chart.png"], "good.txt is a file, not a folder"),
+    (["hypotheses", "--examples", "{good.txt}", "--out", "{good.txt}/profile.json", *LM], "good.txt is a file, not a folder"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{good.txt}/p.json", *LM],
+     "good.txt is a file, not a folder"),
+    (["demo", "--author", "Nobody", *LM], "no author 'Nobody'"),
+    (["tracking-server", "--host", "256.1.1.1", "--folder", "{store}"], "--host '256.1.1.1' is no address"),
     (["hypotheses", "--examples", "{good.txt}", *LM, "--infer-lm", "nope/m"], "unknown LM provider 'nope'"),
     (["demo", "--lm", "nope/m"], "unknown LM provider 'nope'"),
     (["eval", str(SUITE), *LM, "--judge-lm", "openai/j", "--judge-api-base", "ftp://x"], "is not an http(s) URL"),
@@ -184,7 +199,8 @@ CASES = [
 
 
 def resolve(argv: list[str], root: Path) -> list[str]:
-    return [str(root / part[1:-1]) if part.startswith("{") and part.endswith("}") else part for part in argv]
+    """`{name}` in an argument is the file or folder `name` in `root` (`{good.txt}/x.json` too)."""
+    return [re.sub(r"\{([^}]+)\}", lambda match: str(root / match.group(1)), part) for part in argv]
 
 
 def listing(root: Path) -> dict[str, int]:
@@ -245,7 +261,22 @@ def test_tracking_server_on_a_taken_port(tmp_path, capsys):
 
 
 def test_the_case_count():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 90
+
+
+@pytest.mark.parametrize("argv", [
+    ["personalize", "--no-such-option"],
+    ["personalize", "--task", "nope", "--prompt", "x"],
+    ["eval", str(SUITE), "--limit", "ten"],
+    ["serve", "--port", "http"],
+    ["hypotheses"],  # --examples is required
+    [],
+])
+def test_usage_errors_are_one_line_and_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("hyperalign: error: "), err
 
 
 API_CASES = [
@@ -255,7 +286,7 @@ API_CASES = [
     (lambda root: ha.read_user_texts([root / "huge.txt"]), "larger than"),
     (lambda root: ha.read_user_texts([]), "no texts given"),
     (lambda root: ha.lm("gpt-nothing"), "unknown LM 'gpt-nothing'"),
-    (lambda root: ha.lm("openai/m", api_base="localhost:8000"), "--api-base"),
+    (lambda root: ha.lm("openai/m", api_base="localhost:8000"), "the server address 'localhost:8000' is not an http(s) URL"),
     (lambda root: ha.UserProfile.load(root / "profile_wrong.json"), "does not match the profile schema"),
     (lambda root: ha.load_program(root / "program_other_task.json"), "compiled for the 'deliberative' task"),
     (lambda root: ha.load_suite(root / "suite_unknown_key.toml"), "colour"),

@@ -58,7 +58,7 @@ def test_unknown_lm_name(text_file, capsys):
 def test_api_base_with_an_embedded_model(text_file, capsys):
     line = run_error(["personalize", "--lm", "local-small", "--api-base", "http://127.0.0.1:9/v1",
                       "--examples", text_file, "--prompt", "Hi"], capsys)
-    assert "--api-base does not apply to the embedded model 'local-small'" in line
+    assert "a server address (--api-base) does not apply to the embedded model 'local-small'" in line
 
 
 def test_folder_with_no_texts(tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import json
 import logging
@@ -81,10 +82,13 @@ def _program_options(args) -> dict:
 
 
 def cmd_hypotheses(args) -> None:
+    from hyperalign_dspy.core.files import check_writable_folder
     from hyperalign_dspy.core.user_texts import read_user_texts
 
     if args.out and Path(args.out).is_dir():
         raise HyperAlignError(f"--out {args.out} is a folder; give a file name such as profile.json")
+    if args.out:
+        check_writable_folder(Path(args.out).parent, f"--out {args.out}")
     task = get_task(args.task)
     lms = _configure(args)
     program = task.new_program(lms=lms)
@@ -199,8 +203,9 @@ def cmd_compile(args) -> None:
 
 def cmd_compare(args) -> None:
     from hyperalign_dspy.judges.pairwise import share_text
-    from hyperalign_dspy.optimize.comparison import compare_chart, compare_runs
+    from hyperalign_dspy.optimize.comparison import check_chart_path, compare_chart, compare_runs
 
+    check_chart_path(args.chart)
     summaries = compare_runs(args.experiment)
     chart = compare_chart(summaries, args.chart, args.experiment) if summaries else None
     if args.json:
@@ -282,8 +287,17 @@ def _task_option(parser: argparse.ArgumentParser) -> None:
                         help="; ".join(f"{name}: {get_task(name).description}" for name in task_names()))
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line (`hyperalign: error: <command>: ...`) and exit 2, as all bad input
+    is; `--help` still shows the usage."""
+
+    def error(self, message: str):
+        command = self.prog.partition(" ")[2]
+        self.exit(2, f"hyperalign: error: {command + ': ' if command else ''}{message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hyperalign", description="Personalize LLM output from a few of a user's texts.")
+    parser = _Parser(prog="hyperalign", description="Personalize LLM output from a few of a user's texts.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     personalize = commands.add_parser("personalize", help="infer the user's hypotheses, then answer prompts as them")
@@ -380,8 +394,21 @@ class ShortLogLines(logging.Filter):
         return True
 
 
+def _no_bars_off_a_terminal() -> None:
+    """Off a terminal (a log, CI), tqdm's bars, which DSPy's teleprompters draw, are carriage-return
+    noise, and the progress line after one was glued onto it: they are switched off as
+    `TQDM_DISABLE=1` would have done, had it been set before tqdm was imported (tqdm reads it then)."""
+    import tqdm
+
+    if sys.stderr.isatty() or getattr(tqdm.tqdm, "_hyperalign_quiet", False):
+        return
+    tqdm.tqdm.__init__ = functools.partialmethod(tqdm.tqdm.__init__, disable=True)
+    tqdm.tqdm._hyperalign_quiet = True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _no_bars_off_a_terminal()
     logging.basicConfig(level=logging.WARNING, format="[hyperalign] warning: %(message)s")
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # its store set-up notices are not news
     for handler in logging.getLogger("dspy").handlers:  # DSPy's loggers write through their own handler

@@ -20,6 +20,17 @@ from hyperalign_dspy.errors import HyperAlignError
 Model = TypeVar("Model", bound=BaseModel)
 
 
+def check_writable_folder(folder: str | Path, flag: str) -> None:
+    """Can a file be written into `folder` (made with its parents if missing)? Checked before any
+    work, creating nothing: the nearest folder that exists must be a writable folder."""
+    folder = Path(folder).absolute()
+    existing = next(candidate for candidate in (folder, *folder.parents) if candidate.exists())
+    if not existing.is_dir():
+        raise HyperAlignError(f"{flag}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise HyperAlignError(f"{flag}: the folder {existing} is not writable")
+
+
 def publish(temporary: str | Path, target: str | Path) -> None:
     """Rename a finished temporary file onto `target`, readable as any file the user creates
     (temporary files are made readable by their owner only)."""

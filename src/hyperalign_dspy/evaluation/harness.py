@@ -24,7 +24,7 @@ from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.injection import InjectionRates, injection_case, with_injected_text
 from hyperalign_dspy.evaluation.judged import Judged
-from hyperalign_dspy.evaluation.report import EvaluationReport, InferredProfile
+from hyperalign_dspy.evaluation.report import EvaluationReport, InferredProfile, JudgedPrompt
 from hyperalign_dspy.evaluation.running import (
     CallCounter,
     Output,
@@ -41,7 +41,7 @@ from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.lms.names import adapter_for
 from hyperalign_dspy.lms.roles import LMConfig
 from hyperalign_dspy.registry import get_task
-from hyperalign_dspy.tracking.store import prepare_store
+from hyperalign_dspy.tracking.store import check_experiment, prepare_store
 
 UNCOMPILED = "hyperalign-uncompiled"
 PLANTED = " (planted text)"  # the name of a run on examples with a planted instruction
@@ -85,6 +85,7 @@ def evaluate(
 
     suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
     check_counts(limit, threads)
+    check_experiment(experiment)
     roles = run_lms(suite.lms, lms, lm, judge_lm)
     task_lm = roles.generate
     adapter, threads = run_settings(task_lm, adapter, threads)
@@ -169,7 +170,7 @@ def evaluate(
             prompt_tokens=tokens["prompt_tokens"], completion_tokens=tokens["completion_tokens"],
             wall_seconds=round(time.perf_counter() - started, 1),
             mlflow_run_id=run.info.run_id,
-            rows=_rows(examples, systems, outputs, judged, comparisons, task.group),
+            judged_prompts=_judged_prompts(examples, systems, outputs, judged, comparisons, task.group),
             profiles=_profiles(examples, outputs, task.key),
             **task.figures(examples, outputs, judged, suite.seed),
         )
@@ -259,25 +260,18 @@ def _profiles(examples, outputs, person_of) -> list[InferredProfile]:
     return list(found.values())
 
 
-def _rows(examples, systems, outputs, judged, comparisons, group: str) -> list[dict]:
-    rows = []
+def _judged_prompts(examples, systems, outputs, judged, comparisons, group: str) -> list[JudgedPrompt]:
+    prompts = []
     for index, example in enumerate(examples):
-        row = {"group": example.get(group), "prompt": example.prompt}
-        for name in systems:
-            output = outputs[name][index]
-            row[f"output:{name}"] = output.text if output.text is not None else f"FAILED: {output.error}"
-            if judged[index].behaviours:
-                row[f"behaviour:{name}"] = judged[index].behaviours.get(name) or "unclassified"
         calibration = judged[index].calibration
         # Not every prompt has a calibration pair (deliberative: only safe prompts whose baseline
         # answer is compliance); it is not a failure of the judge.
-        items = [("calibration", calibration[0] if calibration else PairJudgment("none", error="no calibration pair"))]
-        items += [(f"{system} vs {baseline}", judged[index].comparisons[(system, baseline)])
-                  for system, baseline in comparisons]
-        for label, judgment in items:
-            row[f"{label}:outcome"] = judgment.outcome
-            row[f"{label}:verdicts"] = " / ".join(decision.verdict for decision in judgment.decisions)
-            row[f"{label}:reasons"] = " / ".join(decision.reason for decision in judgment.decisions)
-            row[f"{label}:note"] = judgment.error or judgment.copy_system or judgment.copy_baseline or ""
-        rows.append(row)
-    return rows
+        judgments = {"calibration": calibration[0] if calibration else PairJudgment("none", error="no calibration pair")}
+        judgments |= {f"{system} vs {baseline}": judged[index].comparisons[(system, baseline)]
+                      for system, baseline in comparisons}
+        texts = {name: outputs[name][index].text if outputs[name][index].text is not None
+                 else f"FAILED: {outputs[name][index].error}" for name in systems}
+        behaviours = judged[index].behaviours
+        prompts.append(JudgedPrompt(person=example.get(group), prompt=example.prompt, outputs=texts, judgments=judgments,
+                                    behaviours={name: behaviours.get(name) for name in systems} if behaviours else {}))
+    return prompts

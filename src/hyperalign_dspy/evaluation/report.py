@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 from hyperalign_dspy.core.profile import ClaimCheck, Hypothesis
 from hyperalign_dspy.evaluation.injection import InjectionCase, InjectionRates
-from hyperalign_dspy.judges.pairwise import WinRate, share_text
+from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate, share_text
 
 
 def metric_name(text: str) -> str:
@@ -32,6 +33,36 @@ class InferredProfile(BaseModel):
     person: str  # whose: an author, or a prompt as `source:id`
     hypotheses: list[Hypothesis]
     checks: list[ClaimCheck] = Field(default_factory=list)
+
+
+@dataclass
+class JudgedPrompt:
+    """One prompt of an evaluation: whose it is, each system's output, and each pair's judgment."""
+
+    person: str | None
+    prompt: str
+    outputs: dict[str, str]  # system -> its text, or "FAILED: <error>"
+    judgments: dict[str, PairJudgment]  # "calibration" or "<system> vs <baseline>" -> the judgment
+    behaviours: dict[str, str] = field(default_factory=dict)  # system -> how it answered (deliberative)
+
+    @staticmethod
+    def note(judgment: PairJudgment) -> str:
+        """Why a judgment is what it is besides the verdicts: an error, or an output that copies."""
+        return judgment.error or judgment.copy_system or judgment.copy_baseline or ""
+
+    def row(self) -> dict:
+        """The prompt as a row of the evaluation's table."""
+        row = {"group": self.person, "prompt": self.prompt}
+        for name, text in self.outputs.items():
+            row[f"output:{name}"] = text
+            if self.behaviours:
+                row[f"behaviour:{name}"] = self.behaviours.get(name) or "unclassified"
+        for label, judgment in self.judgments.items():
+            row[f"{label}:outcome"] = judgment.outcome
+            row[f"{label}:verdicts"] = " / ".join(decision.verdict for decision in judgment.decisions)
+            row[f"{label}:reasons"] = " / ".join(decision.reason for decision in judgment.decisions)
+            row[f"{label}:note"] = self.note(judgment)
+        return row
 
 
 class EvaluationReport(BaseModel):
@@ -57,7 +88,7 @@ class EvaluationReport(BaseModel):
     completion_tokens: int
     wall_seconds: float
     mlflow_run_id: str | None = None
-    rows: list[dict] = Field(default_factory=list, exclude=True)  # one per example, for the table
+    judged_prompts: list[JudgedPrompt] = Field(default_factory=list, exclude=True)  # one per example
 
     # What a judge that fails calibration cannot tell apart, for the warning.
     calibration_subject: ClassVar[str] = "the calibration pairs"

@@ -42,33 +42,32 @@ def win_rate_chart(report):
     return figure
 
 
-def log_judged_prompts(report, suite_data: list[str]) -> list[str]:
+def log_judged_prompts(report, suite_data: list[str]) -> None:
     """The prompts as the run's evaluation dataset, and a trace per prompt (its outputs) with the
-    judge's verdicts as assessments. Returns the trace ids."""
+    judge's verdicts as assessments."""
     run_id = mlflow.active_run().info.run_id
-    prompts = pd.DataFrame([{"person": row["group"], "prompt": row["prompt"]} for row in report.rows])
+    prompts = pd.DataFrame([{"person": judged.person, "prompt": judged.prompt} for judged in report.judged_prompts])
     mlflow.log_input(mlflow.data.from_pandas(prompts, source=",".join(suite_data), name=report.suite),
                      context="evaluation")
-    labels = [key.removesuffix(":outcome") for key in report.rows[0] if key.endswith(":outcome")] if report.rows else []
     trace_ids = []
-    for row in report.rows:
+    for judged in report.judged_prompts:
         with mlflow.start_span(name="judged prompt", span_type=SpanType.EVALUATOR) as span:
-            span.set_inputs({"person": row["group"], "prompt": row["prompt"]})
-            span.set_outputs({key.removeprefix("output:"): value for key, value in row.items() if key.startswith("output:")})
+            span.set_inputs({"person": judged.person, "prompt": judged.prompt})
+            span.set_outputs(judged.outputs)
             trace_ids.append(span.trace_id)
     mlflow.flush_trace_async_logging()  # the traces must be stored before assessments can refer to them
     judge = AssessmentSource(source_type="LLM_JUDGE", source_id=f"{report.judge_kind} judge on {report.judge_lm}")
-    for trace_id, row in zip(trace_ids, report.rows):
-        for label in labels:
-            if row[f"{label}:outcome"] == "none":  # a prompt without a calibration pair
+    for trace_id, judged in zip(trace_ids, report.judged_prompts):
+        for label, judgment in judged.judgments.items():
+            if judgment.outcome == "none":  # a prompt without a calibration pair
                 continue
-            verdicts, reasons, note = row[f"{label}:verdicts"], row[f"{label}:reasons"], row[f"{label}:note"]
+            verdicts = " / ".join(decision.verdict for decision in judgment.decisions)
+            reasons = " / ".join(decision.reason for decision in judgment.decisions)
             rationale = "; ".join(part for part in (f"verdicts (both orders): {verdicts}" if verdicts else "",
-                                                    reasons, note) if part)
-            mlflow.log_feedback(trace_id=trace_id, name=label, value=row[f"{label}:outcome"],
+                                                    reasons, judged.note(judgment)) if part)
+            mlflow.log_feedback(trace_id=trace_id, name=label, value=judgment.outcome,
                                 rationale=rationale or None, source=judge,
                                 metadata={"mlflow.assessment.sourceRunId": run_id})
-    return trace_ids
 
 
 def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
@@ -77,7 +76,8 @@ def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
 
     mlflow.log_params({key: str(value)[:6000] for key, value in params.items()})
     # The win-rates first: MLflow's Evaluation runs view shows the metrics in the order logged.
-    metrics = {f"{metric_name(f'{c.system}_vs_{c.baseline}')}.win_rate": c.win_rate for c in report.comparisons}
+    prefixes = [(metric_name(f"{c.system}_vs_{c.baseline}"), c) for c in report.comparisons]
+    metrics = {f"{prefix}.win_rate": comparison.win_rate for prefix, comparison in prefixes}
     metrics |= {
         "judge_accuracy": report.judge_accuracy, "judge_ci_low": report.judge_ci_low,
         "judge_ci_high": report.judge_ci_high, "judge_calibration_failures": report.judge_calibration_failures,
@@ -85,8 +85,7 @@ def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
         "completion_tokens": report.completion_tokens, "wall_seconds": report.wall_seconds,
         "examples": report.examples,
     }
-    for comparison in report.comparisons:
-        prefix = metric_name(f"{comparison.system}_vs_{comparison.baseline}")
+    for prefix, comparison in prefixes:
         for key in ("ci_low", "ci_high", "wins", "ties", "losses", "failures", "copies", "n"):
             metrics[f"{prefix}.{key}"] = getattr(comparison, key)
     metrics.update(report.task_metrics())
@@ -100,8 +99,9 @@ def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
         metrics[f"failures.{metric_name(system)}"] = failures
     mlflow.log_metrics({key: float(value) for key, value in metrics.items() if value is not None})
     mlflow.set_tag("judge_can_tell_authors_apart", str(report.judge_can_tell_authors_apart).lower())
-    if report.rows:
-        columns = {key: [row.get(key, "") for row in report.rows] for key in report.rows[0]}
+    rows = [judged.row() for judged in report.judged_prompts]
+    if rows:
+        columns = {key: [row.get(key, "") for row in rows] for key in rows[0]}
         mlflow.log_table(columns, artifact_file="examples.json")
     mlflow.log_dict(report.model_dump(mode="json"), "report.json")
     if report.profiles:
@@ -109,5 +109,5 @@ def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
     figure = win_rate_chart(report)
     mlflow.log_figure(figure, "win_rates.png")
     plt.close(figure)
-    if report.rows:
+    if report.judged_prompts:
         log_judged_prompts(report, list(suite_data))

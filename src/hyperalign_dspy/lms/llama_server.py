@@ -22,7 +22,7 @@ from typing import Self
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.embedded_models import EMBEDDED_MODELS, model_path
 from hyperalign_dspy.lms.llama_engine import available_cores
-from hyperalign_dspy.local_service import answers_health, last_log_line
+from hyperalign_dspy.local_service import answers_health, last_log_line, stop_process
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,7 @@ class LlamaServer:
         return last_log_line(self.log_path)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)
 
     def __enter__(self) -> Self:
         return self.start()

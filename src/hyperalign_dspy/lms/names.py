@@ -32,7 +32,7 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
         raise HyperAlignError("the LM name is empty")
     if name in EMBEDDED_MODELS:
         if kwargs.get("api_base"):
-            raise HyperAlignError(f"--api-base does not apply to the embedded model '{name}'")
+            raise HyperAlignError(f"a server address (--api-base) does not apply to the embedded model '{name}'")
         kwargs.pop("api_base", None)
         context_tokens = kwargs.pop("context_tokens", None)
         kwargs.setdefault("temperature", 0.0)
@@ -42,7 +42,7 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
     if api_base is not None:
         parsed = urlparse(api_base)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise HyperAlignError(f"--api-base '{api_base}' is not an http(s) URL such as http://127.0.0.1:8000/v1")
+            raise HyperAlignError(f"the server address '{api_base}' is not an http(s) URL such as http://127.0.0.1:8000/v1")
     check_name(name)
     if api_base is not None and name.startswith("openai/"):
         # An OpenAI-compatible server (llama-server, vLLM): declared to DSPy as a provider whose

@@ -15,6 +15,8 @@ from typing import Literal
 import dspy
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from hyperalign_dspy.errors import HyperAlignError
+
 Role = Literal["generate", "infer", "judge", "reflection"]
 
 
@@ -72,6 +74,9 @@ class LMNames(BaseModel):
             if choice is not None:
                 key = (choice.name, choice.api_base)
                 if key not in made:
-                    made[key] = lm(choice.name, api_base=choice.api_base)
+                    try:
+                        made[key] = lm(choice.name, api_base=choice.api_base)
+                    except HyperAlignError as exc:  # which LM of the run it is
+                        raise HyperAlignError(f"the {role} LM ({choice.name}): {exc}") from None
                 setattr(config, role, made[key])
         return config

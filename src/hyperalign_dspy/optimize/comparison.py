@@ -6,8 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from hyperalign_dspy.core.files import check_writable_folder
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.tracking.store import prepare_store
+from hyperalign_dspy.tracking.store import check_experiment, prepare_store
 
 
 class CompileRunSummary(BaseModel):
@@ -27,6 +28,7 @@ class CompileRunSummary(BaseModel):
 def compare_runs(experiment: str = "hyperalign") -> list[CompileRunSummary]:
     import mlflow
 
+    check_experiment(experiment)
     prepare_store()
     if mlflow.get_experiment_by_name(experiment) is None:
         raise HyperAlignError(f"no MLflow experiment '{experiment}' in {mlflow.get_tracking_uri()}")
@@ -50,6 +52,18 @@ def compare_runs(experiment: str = "hyperalign") -> list[CompileRunSummary]:
     return sorted(summaries, key=lambda s: (s.vs_uncompiled is None, -(s.vs_uncompiled or 0), -s.started))
 
 
+def check_chart_path(path: str | Path) -> Path:
+    """`path` as a chart's file: a format matplotlib writes (by its suffix), in a folder it can write."""
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    formats = Figure().canvas.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in formats:
+        raise HyperAlignError(f"--chart {path}: end the name in one of {', '.join('.' + name for name in sorted(formats))}")
+    check_writable_folder(path.parent, f"--chart {path}")
+    return path
+
+
 def compare_chart(summaries: list[CompileRunSummary], path: str | Path, experiment: str) -> Path:
     """Bars of each run's validation win-rate against the uncompiled program, CI whiskers."""
     import matplotlib
@@ -57,7 +71,7 @@ def compare_chart(summaries: list[CompileRunSummary], path: str | Path, experime
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
+    path = check_chart_path(path)
     labels = [f"{s.recipe}\n{s.lm}\n{s.run_id[:8]}" for s in summaries]
     values = [s.vs_uncompiled or 0.0 for s in summaries]
     below = [v - s.vs_uncompiled_ci_low if s.vs_uncompiled_ci_low is not None else 0 for v, s in zip(values, summaries)]

@@ -22,6 +22,7 @@ import dspy
 import numpy as np
 from pydantic import BaseModel, SerializeAsAny
 
+from hyperalign_dspy.core.files import check_writable_folder
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.harness import UNCOMPILED, evaluate
@@ -45,7 +46,7 @@ from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, load_rec
 from hyperalign_dspy.program_files import metadata_path, save_program
 from hyperalign_dspy.registry import get_task
 from hyperalign_dspy.tracking.servable_program import log_servable_program
-from hyperalign_dspy.tracking.store import prepare_store
+from hyperalign_dspy.tracking.store import check_experiment, prepare_store
 
 VALIDATION_SHARE = 1 / 3
 
@@ -109,7 +110,9 @@ def compile_program(
     out = Path(out)
     if out.suffix != ".json":
         raise HyperAlignError(f"--out {out}: a program file ends in .json")
+    check_writable_folder(out.parent, f"--out {out}")
     check_counts(limit, threads)
+    check_experiment(experiment)
     roles = run_lms(suite.lms, lms, lm, judge_lm)
     task_lm = roles.generate
     adapter, threads = run_settings(task_lm, adapter, threads)

@@ -9,7 +9,6 @@ stores for its clients (`artifacts/`), and the server's log. Clients send their 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Self
 
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.local_service import answers_health, last_log_line
+from hyperalign_dspy.local_service import answers_health, last_log_line, stop_process
 from hyperalign_dspy.tracking.postgres import PostgresCluster
 
 
@@ -42,6 +41,10 @@ class TrackingServerSettings:
             raise HyperAlignError(f"--workers must be at least 1, not {self.workers}")
         if not self.database.replace("_", "").isalnum():
             raise HyperAlignError(f"--database '{self.database}': use letters, digits and _")
+        try:
+            socket.getaddrinfo(self.host, self.port)
+        except (socket.gaierror, UnicodeError):
+            raise HyperAlignError(f"--host {self.host!r} is no address of this machine's network") from None
 
     @property
     def uri(self) -> str:
@@ -116,13 +119,7 @@ class TrackingServer:
 
     def stop(self) -> None:
         """Stop the server (its worker processes with it), then PostgreSQL."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process(self.process, timeout=30, group=True)
         self.postgres.stop()
 
     def __enter__(self) -> Self:

@@ -12,6 +12,14 @@ from __future__ import annotations
 import fcntl
 from pathlib import Path
 
+from hyperalign_dspy.errors import HyperAlignError
+
+
+def check_experiment(name: str) -> None:
+    """An MLflow experiment's name must say something (MLflow takes a blank one for its Default)."""
+    if not isinstance(name, str) or not name.strip():
+        raise HyperAlignError(f"--experiment {name!r}: name the MLflow experiment, e.g. --experiment hyperalign")
+
 
 def prepare_store() -> None:
     """Create or migrate the tracking store now, one process at a time (SQLite stores; a server
