@@ -80,7 +80,7 @@ class Habit:
 
     name: str
     mention: re.Pattern
-    counted: Callable[[TextCounts], float]
+    counted: Callable[[TextCounts], float | None]  # None: not counted (an English word list, other texts)
     share_of: str = ""
 
     def refutes(self, said: str, value: float) -> bool:
@@ -107,14 +107,18 @@ _HABITS = (
         r"\baddress\w*\s+(?:the\s+|their\s+|its\s+)?readers?\b|\bsecond[- ]person\b|\b(?:you|your)\b", re.IGNORECASE),
         lambda c: c.second_person),
     Habit("greetings", re.compile(r"\bgreet\w*|\bsalutations?\b", re.IGNORECASE),
-          lambda c: c.greeting_openings / c.texts, "texts open with a greeting"),
+          lambda c: _per_text(c.greeting_openings, c), "texts open with a greeting"),
     Habit("sign-offs", re.compile(r"\bsign[- ]?offs?\b|\bsigns? off\b|\bvaledictions?\b", re.IGNORECASE),
-          lambda c: c.sign_off_closings / c.texts, "texts end with a sign-off line"),
+          lambda c: _per_text(c.sign_off_closings, c), "texts end with a sign-off line"),
     Habit("connectives", re.compile(r"\b(?:connectives?|conjunctions?|connecting words?)\b", re.IGNORECASE),
           lambda c: c.connective_openings, "sentences open with a connective"),
 )
 # Rates per 100 words: a claim of "never" is refuted at or above the first, one of "often" below the second.
 _REFUTES_NEVER, _REFUTES_OFTEN = 1.0, 0.2
+
+
+def _per_text(texts_with_it: int | None, counts: TextCounts) -> float | None:
+    return None if texts_with_it is None else texts_with_it / counts.texts
 
 
 def split_hypothesis(text: str) -> tuple[str, str, str | None]:
@@ -182,14 +186,14 @@ def _how_often_said(claim: str, mention: re.Match) -> str | None:
 
 def _refuted_quality(claim: str, counts: TextCounts) -> str | None:
     """Why a claim about person, punctuation, quotation, the reader or connectives is refuted by
-    the counts, or None."""
+    the counts, or None (also when the counts it needs were not made: texts not in English)."""
     person = _PERSON.search(claim)
-    if person and f"{(person.group(1) or person.group(2)).lower()} person" != counts.perspective:
+    if person and counts.perspective and f"{(person.group(1) or person.group(2)).lower()} person" != counts.perspective:
         return f"the texts are told in the {counts.perspective}"
     for habit in _HABITS:
         for mention in habit.mention.finditer(claim):
             said, value = _how_often_said(claim, mention), habit.counted(counts)
-            if said and habit.refutes(said, value):
+            if said and value is not None and habit.refutes(said, value):
                 return habit.shown(value)
     return None
 

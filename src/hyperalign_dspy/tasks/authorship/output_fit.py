@@ -53,23 +53,27 @@ def expectations(person: TextCounts) -> list[Expectation]:
         Expectation(f"paragraphs of about {person.words_per_paragraph:.0f} words "
                     f"({person.sentences_per_paragraph:.1f} sentences)",
                     lambda c: _within(c.words_per_paragraph, person.words_per_paragraph, 2.0)),
-        Expectation(f"in the {person.perspective}", lambda c: c.perspective == person.perspective),
     ]
+    if person.perspective:  # counted in English texts only
+        found.append(Expectation(f"in the {person.perspective}", lambda c: c.perspective == person.perspective))
     if person.questions == 0:
         found.append(Expectation("no questions", lambda c: c.questions == 0))
     if person.exclamations == 0:
         found.append(Expectation("no exclamations", lambda c: c.exclamations == 0))
     # Quotations are expected when a text of the person's typically holds at least one.
-    if person.quoted_paragraphs * person.paragraphs_per_text >= 1:
-        found.append(Expectation("direct quotations", lambda c: c.quoted_paragraphs > 0))
-    elif person.quoted_paragraphs == 0:
+    quoted = person.quoted_paragraphs  # None: not counted (texts not in English)
+    if quoted is not None and quoted * person.paragraphs_per_text >= 1:
+        found.append(Expectation("direct quotations", lambda c: bool(c.quoted_paragraphs)))
+    elif quoted == 0:
         found.append(Expectation("no direct quotations", lambda c: c.quoted_paragraphs == 0))
     # A writer of emails and posts greets in one and not the other: only a habit of every text, or
     # of none, is expected of a new one.
     for name, counted in (("greeting", "greeting_openings"), ("sign-off", "sign_off_closings")):
+        if getattr(person, counted) is None:
+            continue
         share = getattr(person, counted) / person.texts
         if share == 1:
-            found.append(Expectation(f"a {name}", lambda c, counted=counted: getattr(c, counted) > 0))
+            found.append(Expectation(f"a {name}", lambda c, counted=counted: bool(getattr(c, counted))))
         elif share == 0:
             found.append(Expectation(f"no {name}", lambda c, counted=counted: getattr(c, counted) == 0))
     return found
@@ -155,7 +159,7 @@ def without_repeats_and_remarks(text: str, prompt: str = "") -> str:
 
 def fit(text: str, person: TextCounts, prompt: str = "") -> Fit:
     """How `text`, written for `prompt`, fits the habits counted in the person's texts."""
-    counted = count([text])
+    counted = count([text], english=person.english)
     checked = [(expectation.says, expectation.met(counted)) for expectation in expectations(person)]
     return Fit(met=[says for says, met in checked if met], missed=[says for says, met in checked if not met],
                breaks_character=breaks_character(text, prompt))

@@ -103,6 +103,8 @@ class HyPerAlign(HypothesesProgram):
         engine = getattr(self.generate_lm or active_lm(self.generate), "engine", None)
         if not (profile.counts and getattr(engine, "supports_grammar", False)):
             return {}
+        if profile.counts.unspaced_words >= 0.5:
+            return {}  # both grammars count words between spaces, which Chinese and Japanese do not write
         if self.settings.paragraph_grammar:
             grammar = paragraphs_grammar(profile.counts)
         elif self.settings.length_grammar and any(len(words_of(answer)) < fewest_words(profile.counts) for answer in earlier):

@@ -6,6 +6,14 @@ can be counted (lengths, person, punctuation, hedges, questions, recurring phras
 grounded facts about this person. Every measure applies to any genre; a measure that only means
 something in some genres (quotations, greetings, sign-offs) is reported only when the texts show
 it, so that an email writer is never told about reporting verbs.
+
+Lengths, sentences, paragraphs, questions, exclamations, numbers and punctuation are counted in
+any script: a word is a run of letters, except in Chinese and Japanese, which write no spaces, where
+each Han, Hiragana or Katakana character counts as one (Thai, Lao, Khmer and Burmese runs count as
+one word each). What rests on English word lists (person, second-person words, contractions,
+hedges, boosters, connectives, greetings, sign-offs, reporting verbs, long words, recurring word
+pairs) is counted only in English texts, and is `None`, never 0, in others: for them it is left
+to the LM.
 """
 
 from __future__ import annotations
@@ -15,11 +23,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import regex
 
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d.,]*%?")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“‘(A-Z0-9])")
+# Scripts written without spaces between words: each character is a word.
+_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
+_WORD = regex.compile(rf"[{_UNSPACED}]|(?![{_UNSPACED}])[\p{{L}}\p{{M}}](?:(?![{_UNSPACED}])[\p{{L}}\p{{M}}'’-])*"
+                      r"|\p{Nd}[\p{Nd}.,]*%?")
+# A sentence ends at a full stop, question or exclamation mark before a space, or at a Chinese or
+# Japanese one (no space follows those), when what comes next is not lower case ("e.g. the").
+_SENTENCE_END = regex.compile(r"(?:(?<=[.!?؟])[\"”’»)]*\s+|(?<=[。！？])[」』”’)）]*\s*)"
+                              r"(?=[\"“‘«„(「『\p{Lu}\p{Lt}\p{Lo}\p{Nd}])")
+_QUESTION_MARKS, _EXCLAMATION_MARKS = "?？؟", "!！"
+_CLOSING_MARKS = "\"”’»)）」』 "
 _STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this
     that these those he she they we you i his her their our your my me him them us not no so than then there
@@ -43,9 +60,14 @@ _CONNECTIVES = ("but", "so", "and", "because", "however", "therefore", "still", 
 _GREETING = re.compile(r"^(?:dear|hi|hello|hey|good (?:morning|afternoon|evening))\b", re.IGNORECASE)
 _SIGN_OFF = re.compile(r"^(?:[—–-]+\s*\S|(?:best|kind|warm)?\s*regards\b|thanks\b|thank you\b|cheers\b|"
                        r"sincerely\b|yours\b|best\b|love\b)", re.IGNORECASE)
+# Each mark with its Chinese, Japanese and Arabic forms.
 PUNCTUATION = {name: re.compile(pattern) for name, pattern in (
-    ("commas", ","), ("semicolons", ";"), ("colons", ":"), ("dashes", r"\s-{1,2}\s|[—–]"), ("parentheses", r"\("),
-    ("exclamation marks", "!"), ("question marks", r"\?"), ("ellipses", r"\.\.\.|…"))}
+    ("commas", "[,，、،]"), ("semicolons", "[;；؛]"), ("colons", "[:：]"), ("dashes", r"\s-{1,2}\s|[—–]"),
+    ("parentheses", "[(（]"), ("exclamation marks", f"[{_EXCLAMATION_MARKS}]"),
+    ("question marks", f"[{_QUESTION_MARKS}]"), ("ellipses", r"\.\.\.|…"))}
+# English texts: at least this share of their words is on the list of English function words
+# (in English prose they are about two fifths; in other languages few of them are words at all).
+ENGLISH_FUNCTION_WORDS = 0.15
 
 
 def sentences_of(text: str) -> list[str]:
@@ -85,9 +107,20 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
+def _ends_with(sentence: str, marks: str) -> bool:
+    return sentence.rstrip(_CLOSING_MARKS).endswith(tuple(marks))
+
+
+def is_english(words: list[str]) -> bool:
+    """Are these mostly English words? (`ENGLISH_FUNCTION_WORDS`; "I'll" counts as "I".)"""
+    function_words = sum(regex.split(r"['’]", word.lower())[0] in _STOPWORDS for word in words)
+    return function_words >= ENGLISH_FUNCTION_WORDS * len(words) > 0
+
+
 @dataclass
 class TextCounts:
-    """What is counted in a person's texts. Rates are per 100 words unless named a share (0 to 1)."""
+    """What is counted in a person's texts. Rates are per 100 words unless named a share (0 to 1).
+    A count that rests on English word lists is None for texts that are not English."""
 
     texts: int
     words_per_text: float  # median
@@ -102,34 +135,40 @@ class TextCounts:
     short_sentences: float  # share with fewer than 8 words
     questions: float  # share of sentences
     exclamations: float  # share of sentences
-    first_person: float  # outside quotations
-    second_person: float
-    contractions: float
+    first_person: float | None  # outside quotations
+    second_person: float | None
+    contractions: float | None
     numbers: float
-    hedges: float
-    boosters: float
-    long_words: float  # share of words with 8 or more letters
+    hedges: float | None
+    boosters: float | None
+    long_words: float | None  # share of words with 8 or more letters
     punctuation: dict[str, float]  # name -> rate
-    quoted_paragraphs: float  # share of paragraphs with a direct quotation
-    reporting_verbs: dict[str, int]
-    connectives: dict[str, int]  # sentence-opening connective -> count
-    connective_openings: float  # share of sentences that open with a connective
+    quoted_paragraphs: float | None  # share of paragraphs with a direct quotation
+    reporting_verbs: dict[str, int] | None
+    connectives: dict[str, int] | None  # sentence-opening connective -> count
+    connective_openings: float | None  # share of sentences that open with a connective
     first_sentence_words: float
     last_paragraph_sentences: float
-    greeting_openings: int  # texts whose first line greets someone
+    greeting_openings: int | None  # texts whose first line greets someone
     question_openings: int
-    sign_off_closings: int  # texts whose last line is a sign-off
+    sign_off_closings: int | None  # texts whose last line is a sign-off
     question_closings: int
-    recurring_pairs: list[str] = field(default_factory=list)  # word pairs found in two or more texts
+    recurring_pairs: list[str] | None = field(default_factory=list)  # word pairs found in two or more texts
+    english: bool = True  # the English word-list counts were made
+    unspaced_words: float = 0.0  # share of words that are a Chinese or Japanese character
 
     @property
-    def perspective(self) -> str:
+    def perspective(self) -> str | None:
+        if not self.english:
+            return None
         if max(self.first_person, self.second_person) < 1:
             return "third person"
         return "first person" if self.first_person >= self.second_person else "second person"
 
 
-def count(texts: list[str]) -> TextCounts:
+def count(texts: list[str], english: bool | None = None) -> TextCounts:
+    """The counts of `texts`; `english` says whether to make the English word-list counts
+    (by default, when the texts are English: `is_english`)."""
     words_per_text = [len(words_of(t)) for t in texts]
     paragraphs_by_text = [paragraphs_of(t) for t in texts]
     paragraphs = [p for text_paragraphs in paragraphs_by_text for p in text_paragraphs]
@@ -137,6 +176,43 @@ def count(texts: list[str]) -> TextCounts:
     sentences = [s for text_sentences in sentences_by_text for s in text_sentences]
     sentence_lengths = np.array([len(words_of(s)) for s in sentences] or [0])
     words = [w.lower() for t in texts for w in words_of(t)]
+    total_words = max(len(words), 1)
+    english = is_english(words) if english is None else english
+    joined = "\n".join(texts)
+    last_paragraphs = [text_paragraphs[-1] for text_paragraphs in paragraphs_by_text if text_paragraphs]
+    first_sentences = [text_sentences[0] for text_sentences in sentences_by_text if text_sentences]
+    counts = TextCounts(
+        texts=len(texts),
+        words_per_text=float(np.median(words_per_text)), shortest_text=min(words_per_text),
+        longest_text=max(words_per_text),
+        paragraphs_per_text=float(np.median([len(p) for p in paragraphs_by_text])),
+        sentences_per_paragraph=_share(len(sentences), len(paragraphs)),
+        words_per_paragraph=_share(len(words), len(paragraphs)),
+        one_sentence_paragraphs=_share(sum(len(sentences_of(p)) == 1 for p in paragraphs), len(paragraphs)),
+        words_per_sentence=float(sentence_lengths.mean()),
+        long_sentences=float(np.mean(sentence_lengths > 25)), short_sentences=float(np.mean(sentence_lengths < 8)),
+        questions=_share(sum(_ends_with(s, _QUESTION_MARKS) for s in sentences), len(sentences)),
+        exclamations=_share(sum(_ends_with(s, _EXCLAMATION_MARKS) for s in sentences), len(sentences)),
+        numbers=sum(w[0].isdigit() for w in words) * 100 / total_words,
+        punctuation={name: len(mark.findall(joined)) * 100 / total_words for name, mark in PUNCTUATION.items()},
+        first_sentence_words=float(np.mean([len(words_of(s)) for s in first_sentences] or [0])),
+        last_paragraph_sentences=float(np.mean([len(sentences_of(p)) for p in last_paragraphs] or [0])),
+        question_openings=sum(_ends_with(s, _QUESTION_MARKS) for s in first_sentences),
+        question_closings=sum(bool(s) and _ends_with(s[-1], _QUESTION_MARKS)
+                              for p in last_paragraphs for s in [sentences_of(p)]),
+        english=english, unspaced_words=_share(sum(bool(regex.fullmatch(f"[{_UNSPACED}]", w)) for w in words), len(words)),
+        first_person=None, second_person=None, contractions=None, hedges=None, boosters=None, long_words=None,
+        quoted_paragraphs=None, reporting_verbs=None, connectives=None, connective_openings=None,
+        greeting_openings=None, sign_off_closings=None, recurring_pairs=None,
+    )
+    if english:
+        _count_english(counts, texts, words, paragraphs, sentences)
+    return counts
+
+
+def _count_english(counts: TextCounts, texts: list[str], words: list[str], paragraphs: list[str],
+                   sentences: list[str]) -> None:
+    """Fill in the counts that rest on English word lists."""
     total_words = max(len(words), 1)
     joined = "\n".join(texts)
     # Outside quotations, and "I'll" counted as "I".
@@ -147,8 +223,6 @@ def count(texts: list[str]) -> TextCounts:
     opening_lines = [[line.strip() for line in t.strip().splitlines() if line.strip()][:2] for t in texts]
     # A sign-off stands on the last line or, above a name, on the one before it.
     closing_lines = [[line.strip() for line in t.strip().splitlines() if line.strip()][-2:] for t in texts]
-    last_paragraphs = [text_paragraphs[-1] for text_paragraphs in paragraphs_by_text if text_paragraphs]
-    first_sentences = [text_sentences[0] for text_sentences in sentences_by_text if text_sentences]
 
     pairs_by_texts: Counter = Counter()
     for text in texts:
@@ -158,45 +232,27 @@ def count(texts: list[str]) -> TextCounts:
     # Ties are broken alphabetically: set order changes between processes, and so would the prompt.
     ranked = sorted(pairs_by_texts.items(), key=lambda item: (-item[1], item[0]))
 
-    return TextCounts(
-        texts=len(texts),
-        words_per_text=float(np.median(words_per_text)), shortest_text=min(words_per_text),
-        longest_text=max(words_per_text),
-        paragraphs_per_text=float(np.median([len(p) for p in paragraphs_by_text])),
-        sentences_per_paragraph=_share(len(sentences), len(paragraphs)),
-        words_per_paragraph=_share(len(words), len(paragraphs)),
-        one_sentence_paragraphs=_share(sum(len(sentences_of(p)) == 1 for p in paragraphs), len(paragraphs)),
-        words_per_sentence=float(sentence_lengths.mean()),
-        long_sentences=float(np.mean(sentence_lengths > 25)), short_sentences=float(np.mean(sentence_lengths < 8)),
-        questions=_share(sum(s.rstrip("\"”’) ").endswith("?") for s in sentences), len(sentences)),
-        exclamations=_share(sum(s.rstrip("\"”’) ").endswith("!") for s in sentences), len(sentences)),
-        first_person=sum(w in _FIRST_PERSON for w in narration) * 100 / narration_words,
-        second_person=sum(w in _SECOND_PERSON for w in narration) * 100 / narration_words,
-        contractions=len(_CONTRACTION.findall(joined)) * 100 / total_words,
-        numbers=sum(w[0].isdigit() for w in words) * 100 / total_words,
-        hedges=len(_HEDGES.findall(joined)) * 100 / total_words,
-        boosters=len(_BOOSTERS.findall(joined)) * 100 / total_words,
-        long_words=_share(sum(len(w) >= 8 for w in words), len(words)),
-        punctuation={name: len(mark.findall(joined)) * 100 / total_words for name, mark in PUNCTUATION.items()},
-        quoted_paragraphs=_share(sum(quotes_someone(p) for p in paragraphs), len(paragraphs)),
-        reporting_verbs={verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", joined.lower())))},
-        connectives={word: openers[word] for word in _CONNECTIVES if openers[word]},
-        connective_openings=_share(sum(openers[word] for word in _CONNECTIVES), len(sentences)),
-        first_sentence_words=float(np.mean([len(words_of(s)) for s in first_sentences] or [0])),
-        last_paragraph_sentences=float(np.mean([len(sentences_of(p)) for p in last_paragraphs] or [0])),
-        greeting_openings=sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines),
-        question_openings=sum(s.rstrip("\"”’) ").endswith("?") for s in first_sentences),
-        sign_off_closings=sum(any(len(words_of(line)) <= 5 and _SIGN_OFF.match(line) for line in lines)
-                              for lines in closing_lines),
-        question_closings=sum(bool(s) and sentences_of(p)[-1].rstrip("\"”’) ").endswith("?")
-                              for p in last_paragraphs for s in [sentences_of(p)]),
-        recurring_pairs=[pair for pair, texts_with_it in ranked if texts_with_it >= 2][:8],
-    )
+    counts.first_person = sum(w in _FIRST_PERSON for w in narration) * 100 / narration_words
+    counts.second_person = sum(w in _SECOND_PERSON for w in narration) * 100 / narration_words
+    counts.contractions = len(_CONTRACTION.findall(joined)) * 100 / total_words
+    counts.hedges = len(_HEDGES.findall(joined)) * 100 / total_words
+    counts.boosters = len(_BOOSTERS.findall(joined)) * 100 / total_words
+    counts.long_words = _share(sum(len(w) >= 8 for w in words), len(words))
+    counts.quoted_paragraphs = _share(sum(quotes_someone(p) for p in paragraphs), len(paragraphs))
+    counts.reporting_verbs = {verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", joined.lower())))}
+    counts.connectives = {word: openers[word] for word in _CONNECTIVES if openers[word]}
+    counts.connective_openings = _share(sum(openers[word] for word in _CONNECTIVES), len(sentences))
+    counts.greeting_openings = sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines)
+    counts.sign_off_closings = sum(any(len(words_of(line)) <= 5 and _SIGN_OFF.match(line) for line in lines)
+                                   for lines in closing_lines)
+    counts.recurring_pairs = [pair for pair, texts_with_it in ranked if texts_with_it >= 2][:8]
 
 
 def measured_attributes(counts: TextCounts) -> dict:
-    """The attributes that can be counted rather than guessed: typical length and perspective."""
-    return {"typical_length_words": int(counts.words_per_text), "perspective": counts.perspective}
+    """The attributes that can be counted rather than guessed: typical length and (in English
+    texts) perspective."""
+    measured = {"typical_length_words": int(counts.words_per_text), "perspective": counts.perspective}
+    return {name: value for name, value in measured.items() if value is not None}
 
 
 def _percent(share: float) -> str:
@@ -221,7 +277,7 @@ _MARKS_SHOWN = ("dashes", "colons", "semicolons", "parentheses", "exclamation ma
 
 def excerpt(sentence: str, at: int = 0, words: int = 10) -> str:
     """At most `words` words of `sentence` around character `at`, without the marks a quote cannot hold."""
-    spans = [m.span() for m in re.finditer(r"\S+", sentence)]
+    spans = [m.span() for m in regex.finditer(rf"[{_UNSPACED}]|[^\s{_UNSPACED}]+", sentence)]
     index = next((i for i, (start, end) in enumerate(spans) if at < end), len(spans) - 1)
     first = max(0, min(index - words // 2, len(spans) - words))
     chosen = sentence[spans[first][0]: spans[min(first + words, len(spans)) - 1][1]]
@@ -254,13 +310,14 @@ def instances(texts: list[str], counts: TextCounts | None = None) -> dict[str, s
     typical = min(narrated, key=lambda pair: abs(len(words_of(pair[0])) - counts.words_per_sentence), default=None)
     shown_marks = [name for name in _MARKS_SHOWN if counts.punctuation[name] > 0]
     found = {
-        "Argument": first(re.compile(r"\?\s*$")) or first(re.compile(rf"^(?:{'|'.join(_CONNECTIVES)})\b", re.IGNORECASE)),
+        "Argument": first(re.compile(f"[{_QUESTION_MARKS}]\\s*$")) or (
+            first(re.compile(rf"^(?:{'|'.join(_CONNECTIVES)})\b", re.IGNORECASE)) if counts.english else None),
         "Reader": first(_SECOND_PERSON_WORD) if counts.second_person else None,
         "Support": first(re.compile(r"\d"), quoted_too=True),
-        "Certainty": first(_HEDGES, quoted_too=True) or first(_BOOSTERS, quoted_too=True),
+        "Certainty": first(_HEDGES, quoted_too=True) or first(_BOOSTERS, quoted_too=True) if counts.english else None,
         "Openings": next((excerpt(s) for s in (text_sentences[:1] for text_sentences in by_text) for s in s), None),
         "Closings": next((excerpt(t[-1], len(t[-1]) - 1) for t in by_text if t), None),
-        "Temperament": first(re.compile(r"!\s*$")),
+        "Temperament": first(re.compile(f"[{_EXCLAMATION_MARKS}]\\s*$")),
         "Voice": first(_FIRST_PERSON_WORD) if counts.perspective == "first person" else None,
         "Sentences": excerpt(typical[0]) if typical else None,
         "Punctuation": first(PUNCTUATION[max(shown_marks, key=lambda name: counts.punctuation[name])], quoted_too=True)
@@ -272,19 +329,16 @@ def instances(texts: list[str], counts: TextCounts | None = None) -> dict[str, s
 def measure_style(texts: list[str]) -> list[str]:
     """One line per aspect that something can be counted about, each starting with the aspect's
     name, in the order of the signature's aspects: each a fact a hypothesis can cite, most with an
-    instance quoted from the texts."""
+    instance quoted from the texts. Texts that are not English get no line for what only English
+    word lists count (Reader, Certainty, Voice, Vocabulary)."""
     c = count(texts)
     examples = instances(texts, c)
     quoted = [f"{_percent(c.quoted_paragraphs)} of paragraphs hold a direct quotation"] if c.quoted_paragraphs else []
     if quoted and c.reporting_verbs:
         quoted.append("reporting verbs: " + ", ".join(f"{verb} {n}" for verb, n in c.reporting_verbs.items()))
     lines = {
-        "Argument": [f"questions are {_percent(c.questions)} of sentences",
-                     "sentences opening with a connective: "
-                     + (", ".join(f"{word} {n}" for word, n in c.connectives.items()) or "none")],
-        "Reader": [_rate("second-person words (you, your)", c.second_person)],
+        "Argument": [f"questions are {_percent(c.questions)} of sentences"],
         "Support": [_rate("numbers", c.numbers), *quoted],
-        "Certainty": [_rate("hedges (maybe, might, I think)", c.hedges), _rate("boosters (clearly, always, must)", c.boosters)],
         "Openings": [f"a text's first sentence has {c.first_sentence_words:.0f} words on average",
                      *_of_texts(c.greeting_openings, c, "open with a greeting"),
                      *_of_texts(c.question_openings, c, "open with a question")],
@@ -292,20 +346,28 @@ def measure_style(texts: list[str]) -> list[str]:
                      *_of_texts(c.sign_off_closings, c, "end with a sign-off line"),
                      *_of_texts(c.question_closings, c, "end with a question")],
         "Temperament": [f"exclamations are {_percent(c.exclamations)} of sentences"],
-        "Voice": [f"the texts are told in the {c.perspective}",
-                  _rate("first-person words outside quotations", c.first_person),
-                  _rate("contractions (don't, I'm)", c.contractions)],
         "Sentences": [f"a sentence has {c.words_per_sentence:.1f} words on average",
                       f"{_percent(c.long_sentences)} have more than 25 words, {_percent(c.short_sentences)} fewer than 8"],
         "Paragraphs": [f"a text has {c.words_per_text:.0f} words (median of {c.texts} texts; from {c.shortest_text} to "
                        f"{c.longest_text})", f"a text has {c.paragraphs_per_text:.0f} paragraphs (median)",
                        f"a paragraph has {c.sentences_per_paragraph:.1f} sentences and {c.words_per_paragraph:.0f} "
                        f"words on average", f"{_percent(c.one_sentence_paragraphs)} of paragraphs are one sentence"],
-        "Vocabulary": [f"{_percent(c.long_words)} of words have 8 or more letters",
-                       "word pairs found in two or more texts: "
-                       + (", ".join(f"'{pair}'" for pair in c.recurring_pairs) or "none")],
         "Punctuation": ["per 100 words: " + ", ".join(f"{name} {rate:.1f} ({how_often(rate)})"
                                                      for name, rate in c.punctuation.items())],
     }
+    if c.english:
+        lines["Argument"].append("sentences opening with a connective: "
+                                 + (", ".join(f"{word} {n}" for word, n in c.connectives.items()) or "none"))
+        lines |= {
+            "Reader": [_rate("second-person words (you, your)", c.second_person)],
+            "Certainty": [_rate("hedges (maybe, might, I think)", c.hedges),
+                          _rate("boosters (clearly, always, must)", c.boosters)],
+            "Voice": [f"the texts are told in the {c.perspective}",
+                      _rate("first-person words outside quotations", c.first_person),
+                      _rate("contractions (don't, I'm)", c.contractions)],
+            "Vocabulary": [f"{_percent(c.long_words)} of words have 8 or more letters",
+                           "word pairs found in two or more texts: "
+                           + (", ".join(f"'{pair}'" for pair in c.recurring_pairs) or "none")],
+        }
     return [f"{aspect}: " + "; ".join([*lines[aspect], *([f"as in '{examples[aspect]}'"] if aspect in examples else [])]) + "."
             for aspect in ASPECTS if aspect in lines]
