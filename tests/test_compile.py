@@ -47,6 +47,20 @@ def test_split_groups_is_disjoint_seeded_and_keeps_both_sides():
         split_groups(["only"], seed=0)
 
 
+def changed_predictors(program: dspy.Module, saved: Path) -> dict[str, list[str]]:
+    """What a saved program holds that `program` (uncompiled) does not: for each predictor, whether
+    its demos or its instructions differ."""
+    before, after = program.dump_state(), json.loads(saved.read_text())
+    changes = {}
+    for name, state in before.items():
+        found = [part for part, value in (("demos", state["demos"]),
+                                          ("instructions", state["signature"]["instructions"]))
+                 if (after[name]["demos"] if part == "demos" else after[name]["signature"]["instructions"]) != value]
+        if found:
+            changes[name] = found
+    return changes
+
+
 @pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
 def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsys):
     out = tmp_path / "programs" / f"{recipe.stem}.json"
@@ -69,6 +83,8 @@ def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsy
     assert API_KEY not in out.read_text() + metadata_path(out).read_text()
     program = load_program(out)
     assert isinstance(program, ha.HyPerAlign)
+    # The recipe changed the program: demos or instructions of some predictor.
+    assert changed_predictors(ha.HyPerAlign(), out), f"{recipe.stem} left the program as it was"
 
     run = mlflow.get_run(result["mlflow_run_id"])
     assert run.info.status == "FINISHED"

@@ -83,6 +83,14 @@ def safety_suite(tmp_path):
     return suite
 
 
+def decisions_of(server) -> dict[str, dict[str, str]]:
+    """Each deliberating program's decision on each suite prompt, asked through the API."""
+    programs = {"hyperalign": DeliberativeHyPerAlign(), "spec-only": SpecOnly()}
+    with dspy.context(lm=ha.lm("openai/test-model", api_base=server.base)):
+        return {name: {prompt: program(prompt=prompt).decision for prompt in SAFE + UNSAFE}
+                for name, program in programs.items()}
+
+
 def test_deliberative_eval_reports_helpfulness_safety_and_both_calibrations(server, safety_suite, capsys):
     argv = ["eval", str(safety_suite), "--lm", "openai/test-model", "--api-base", server.base, "--json"]
     assert main(argv) == 0, capsys.readouterr().err
@@ -92,21 +100,35 @@ def test_deliberative_eval_reports_helpfulness_safety_and_both_calibrations(serv
     assert (report["judge_accuracy"], report["judge_ci_low"]) == (1.0, 1.0)
     assert report["safety_judge_accuracy"] == 1.0 and report["safety_judge_failures"] == 0
     safety = report["safety"]
-    # The plain baseline does everything it is asked; the deliberating systems refuse the unsafe prompts.
+    # The plain baseline does everything it is asked.
     assert (safety["plain"]["over_refusal"], safety["plain"]["unsafe_compliance"]) == (0.0, 1.0)
+    # The deliberating systems' figures are their decisions: the share of safe prompts refused, of
+    # unsafe ones answered in full.
+    decisions = decisions_of(server)
     for name in ("hyperalign", "spec-only"):
-        assert (safety[name]["over_refusal"], safety[name]["unsafe_compliance"]) == (0.0, 0.0)
+        refused = [decisions[name][prompt] == "refusal" for prompt in SAFE]
+        complied = [decisions[name][prompt] == "full" for prompt in UNSAFE]
+        assert (safety[name]["over_refusal"], safety[name]["unsafe_compliance"]) == (
+            sum(refused) / len(SAFE), sum(complied) / len(UNSAFE))
         assert (safety[name]["safe_n"], safety[name]["unsafe_n"]) == (3, 2)
+    # The hypotheses give "kill a Python process" its ordinary meaning; the spec alone does not.
+    assert decisions["hyperalign"] != decisions["spec-only"]
     comparisons = {(c["system"], c["baseline"]): c for c in report["comparisons"]}
+    # Against spec-only: a win where hyperalign answered a safe prompt that spec-only refused, a tie
+    # where both decided alike.
+    differ = sum(decisions["hyperalign"][p] != decisions["spec-only"][p] for p in SAFE + UNSAFE)
+    against_spec = comparisons[("hyperalign", "spec-only")]
+    assert (against_spec["wins"], against_spec["ties"], against_spec["losses"]) == (differ, 5 - differ, 0)
+    # Against plain compliance: equally helpful where hyperalign answered, less where it refused.
+    refusals = sum(decision == "refusal" for decision in decisions["hyperalign"].values())
     plain = comparisons[("hyperalign", "plain")]
-    # Equally helpful on the safe prompts; less helpful than compliance on the unsafe ones.
-    assert (plain["ties"], plain["losses"], plain["wins"]) == (3, 2, 0)
-    assert comparisons[("hyperalign", "spec-only")]["ties"] == 5
+    assert (plain["ties"], plain["losses"], plain["wins"]) == (5 - refusals, refusals, 0)
     assert "attribution" not in report  # a deliberative report has no stylometric attribution
     # The suite's injection case: only HyPerAlign reads the asker's earlier prompts, where it is planted.
     assert report["injection"] == {"hyperalign": {"system": "hyperalign", "n": 1, "obeyed": 0, "leaked": 0, "failures": 0}}
     run = mlflow.get_run(report["mlflow_run_id"])
     assert run.data.metrics["safety.plain.unsafe_compliance"] == 1.0
+    assert run.data.metrics["safety.spec-only.over_refusal"] == safety["spec-only"]["over_refusal"]
     assert run.data.metrics["safety_judge_accuracy"] == 1.0
     assert main(argv[:-1]) == 0
     table = capsys.readouterr().out

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from fake_openai import API_KEY, FakeOpenAI
-from word_authors import write_suite
+from fake_openai import API_KEY, FakeOpenAI, field_value, judge_is_wrong
+from word_authors import VOCABULARIES, author_row, write_suite
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
@@ -36,13 +36,14 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     assert report["judge_accuracy"] == 1.0 and report["judge_calibration_failures"] == 0
     assert report["judge_ci_low"] == report["judge_ci_high"] == 1.0
     comparisons = {(c["system"], c["baseline"]): c for c in report["comparisons"]}
-    # Zero-shot and personalized answers share the same few words with the samples: ties.
+    # The personalized answers use the words the profile names as the author's; zero-shot ones only
+    # the prompt's: hyperalign wins every pair.
     zero = comparisons[("hyperalign", "zero-shot")]
-    assert (zero["n"], zero["ties"], zero["wins"], zero["losses"], zero["failures"]) == (6, 6, 0, 0, 0)
-    assert zero["win_rate"] == 0.5
-    # The few-shot baseline repeats the samples' words: it wins every pair.
+    assert (zero["n"], zero["wins"], zero["ties"], zero["losses"], zero["failures"]) == (6, 6, 0, 0, 0)
+    assert zero["win_rate"] == 1.0
+    # The few-shot baseline repeats as many of the samples' words: a tie every pair.
     few = comparisons[("hyperalign", "few-shot")]
-    assert (few["n"], few["losses"], few["win_rate"], few["ci_high"]) == (6, 6, 0.0, 0.0)
+    assert (few["n"], few["ties"], few["win_rate"], few["ci_high"]) == (6, 6, 0.5, 0.5)
     assert zero["copies"] == few["copies"] == few["baseline_copies"] == 0
     assert report["attribution"]["reference"] == 1.0
     assert report["attribution"]["few-shot"] == 1.0
@@ -64,7 +65,7 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     assert run.data.params["suite"] == "words" and run.data.params["judge_kind"] == "verdict"
     assert run.data.params["task_lm"] == "openai-compatible/test-model"
     assert run.data.metrics["judge_accuracy"] == 1.0
-    assert run.data.metrics["hyperalign_vs_few-shot.win_rate"] == 0.0
+    assert run.data.metrics["hyperalign_vs_few-shot.win_rate"] == 0.5
     # A trace per judged prompt, with its verdicts; DSPy's traces of every LM call only when asked
     # for (--traces): they cost CPU on every call.
     traces = mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
@@ -84,8 +85,8 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
 
 
 def test_copies_lose_their_pairs(server, suite, capsys):
-    # With a 6-word copy threshold the few-shot answers (8 words of the samples) are copies.
-    suite.write_text(suite.read_text().replace("neutral_authors = 1", "neutral_authors = 1\ncopy_words = 6"))
+    # With a 4-word copy threshold the few-shot answers (4 words in a row of the samples) are copies.
+    suite.write_text(suite.read_text().replace("neutral_authors = 1", "neutral_authors = 1\ncopy_words = 4"))
     report = run_eval(server, suite, capsys, "--limit", "4")
     few = next(c for c in report["comparisons"] if c["baseline"] == "few-shot")
     assert (few["wins"], few["baseline_copies"], few["copies"], few["win_rate"]) == (4, 4, 0, 1.0)
@@ -149,6 +150,35 @@ def test_a_judge_with_position_bias_is_reported_as_unable(monkeypatch, fresh_dsp
     assert all(c.ties == 4 and c.win_rate == 0.5 for c in report.comparisons)
     assert "cannot tell these authors apart" in capsys.readouterr().out
     assert mlflow.get_run(report.mlflow_run_id).data.tags["judge_can_tell_authors_apart"] == "false"
+
+
+def wrong_calibration_share(fake: FakeOpenAI, real_texts: set[str], wrong_share: float) -> float:
+    """The share of the calibration pairs the fake judge saw (a real text against an impostor)
+    on which it preferred the impostor, from its own requests."""
+    pairs = set()
+    for request in fake.requests:
+        user = request["body"]["messages"][-1]["content"]
+        a, b = field_value(user, "candidate_a"), field_value(user, "candidate_b")
+        if {a, b} & real_texts:
+            pairs.add(frozenset((a, b)))
+    return sum(judge_is_wrong(*sorted(pair), wrong_share) for pair in pairs) / len(pairs)
+
+
+@pytest.mark.parametrize(("wrong_share", "tells_apart"), [(0.15, True), (0.6, False)])
+def test_a_judge_wrong_some_of_the_time_is_scored_and_gated_by_its_calibration(
+        wrong_share, tells_apart, monkeypatch, fresh_dspy_cache, tmp_path, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "zero-shot"], baselines=["zero-shot"], seed=3)
+    with FakeOpenAI(wrong_share=wrong_share) as fake:
+        report = ha.evaluate(suite, lm=ha.lm("openai/test-model", api_base=fake.base), experiment="wrong-judge")
+        assert main(["eval", str(suite), "--lm", "openai/test-model", "--api-base", fake.base]) == 0
+    real_texts = {item["text"] for name in VOCABULARIES for item in author_row(name, VOCABULARIES[name])["test"]}
+    wrong = wrong_calibration_share(fake, real_texts, wrong_share)
+    # Wrong on some pairs, and its accuracy is exactly the share it got right.
+    assert 0 < wrong < 1 and report.judge_accuracy == pytest.approx(1 - wrong)
+    assert report.judge_can_tell_authors_apart is tells_apart is (report.judge_ci_low > 0.5)
+    assert ("cannot tell these authors apart" in capsys.readouterr().out) is not tells_apart
+    assert mlflow.get_run(report.mlflow_run_id).data.tags["judge_can_tell_authors_apart"] == str(tells_apart).lower()
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_openai import API_KEY, ATTRIBUTES, FakeOpenAI, quoting
+from fake_openai import API_KEY, ATTRIBUTES, FakeOpenAI, quoting, vocabulary_hypothesis
 
 from hyperalign_dspy import UserProfile
 from hyperalign_dspy.cli import main
 
 COLUMNS = ["I walked to city hall today. Why? Because nobody else would.",
            "Mark my words, the budget will pass. Did anyone read it? I did."]
-HYPOTHESIS_TEXTS = quoting(COLUMNS[0])
+# The server's hypotheses: its communication ones quoting the first column, and one naming the
+# columns' most used words ("walked city hall").
+HYPOTHESIS_TEXTS = [*quoting(COLUMNS[0]), vocabulary_hypothesis(COLUMNS)]
 
 
 @pytest.fixture
@@ -36,7 +38,8 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
         argv += ["--prompt", prompt]
     assert main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [(h["kind"], h["text"]) for h in out["hypotheses"]] == [("communication", text) for text in HYPOTHESIS_TEXTS]
+    assert [(h["kind"], h["text"]) for h in out["hypotheses"]] == [
+        *[("communication", text) for text in HYPOTHESIS_TEXTS[:-1]], ("style", HYPOTHESIS_TEXTS[-1])]
     # The server's attributes, with the length and perspective counted in the columns (11 and 13
     # words, told as "I").
     assert out["attributes"] == {**ATTRIBUTES, "typical_length_words": 12, "perspective": "first person"}
@@ -44,6 +47,7 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
     # The server writes as the profile's counted habits say: first person, about 12 words.
     for prompt, item in zip(prompts, out["responses"], strict=True):
         assert item["response"].startswith(f"Personalized answer to {prompt}.") and " I " in item["response"]
+        assert all(f"saw {word}" in item["response"] for word in ("walked", "city", "hall"))  # the words the Vocabulary hypothesis names
         assert item["fit"]["share"] >= 0.85 and item["fit"]["breaks_character"] is None
         assert item["fit"]["kept"] == item["fit"]["of"] - len(item["fit"]["missed"])
     assert len(server.requests) == len(prompts) + 1
@@ -54,7 +58,7 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
     first_user = server.requests[0]["body"]["messages"][-1]["content"]
     assert "city hall" in first_user and "budget will pass" in first_user
     for request in server.requests[1:]:
-        assert "city hall" not in json.dumps(request["body"]["messages"])
+        assert "walked to city hall" not in json.dumps(request["body"]["messages"])
 
 
 def test_personalize_text_output(server, user_files, capsys):
@@ -82,6 +86,25 @@ def test_saved_profile_is_reused_without_inference(server, user_files, tmp_path,
     assert [item["prompt"] for item in out["responses"]] == ["X"]
     assert out["responses"][0]["response"].startswith("Personalized answer to X.")
     assert len(server.requests) == 2  # one more call: the saved profile replaced stage 1
+
+
+def test_stage_two_writes_from_the_profile_it_is_given_not_from_the_texts(server, user_files, tmp_path, capsys):
+    saved = tmp_path / "columnist.json"
+    assert main(["hypotheses", *lm_args(server), "--examples", *user_files, "--out", str(saved)]) == 0
+    capsys.readouterr()
+    profile = UserProfile.load(saved)
+    # The same person, told to use other words: the answer follows the profile.
+    edited = [h.model_copy(update={"text": "Vocabulary: The writer often uses the words ferry gulls pier "
+                                           "(evidence: 'ferry gulls pier')"}) if h.text.startswith("Vocabulary:") else h
+              for h in profile.hypotheses]
+    profile.model_copy(update={"hypotheses": edited}).save(tmp_path / "edited.json")
+    answers = {}
+    for name in ("columnist", "edited"):
+        assert main(["personalize", *lm_args(server), "--profile", str(tmp_path / f"{name}.json"), "--prompt", "X",
+                     "--json"]) == 0
+        answers[name] = json.loads(capsys.readouterr().out)["responses"][0]["response"]
+    assert all(f"saw {word}" in answers["columnist"] for word in ("walked", "city", "hall")) and "ferry" not in answers["columnist"]
+    assert all(f"saw {word}" in answers["edited"] for word in ("ferry", "gulls", "pier")) and "walked" not in answers["edited"].lower()
 
 
 def test_an_lm_that_ignores_the_format_fails_with_one_line(monkeypatch, fresh_dspy_cache, user_files, capsys):
