@@ -27,6 +27,15 @@ os.environ.pop("HYPERALIGN_DEBUG", None)
 
 import dspy  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
+
+# The loader fuzzing (test_loader_fuzzing.py): random examples on a developer's machine, kept in the
+# session folder; CI draws the same examples on every run, so that a run fails for a change and not
+# for the dice.
+settings.register_profile("local", database=DirectoryBasedExampleDatabase(str(_SESSION_DIR / "hypothesis")))
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 # In case a plugin imported dspy before this file ran, configure the cache explicitly as well.
 dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(_SESSION_DIR / "dspy_cache"))

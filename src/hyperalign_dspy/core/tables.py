@@ -26,8 +26,9 @@ def read_table(path: str | Path) -> list[dict]:
     datasets.disable_progress_bars()
     try:
         table = datasets.load_dataset(builder, data_files=str(path), split="train")
-    except Exception as exc:  # datasets wraps parse errors in several types
-        raise HyperAlignError(f"{path}: cannot be read as {builder}: {str(exc).splitlines()[0][:200]}") from exc
+    except Exception as exc:  # datasets wraps parse errors in several types, some without a message
+        said = next(iter(str(exc).splitlines()), "") or type(exc).__name__
+        raise HyperAlignError(f"{path}: cannot be read as {builder}: {said[:200]}") from exc
     return table.to_list()
 
 
@@ -48,3 +49,5 @@ def _check_json_lines(path: Path) -> None:
             raise HyperAlignError(f"{path}: line {number} is not valid JSON ({exc.msg}, column {exc.colno})") from None
         if not isinstance(value, dict):
             raise HyperAlignError(f"{path}: line {number} is not a JSON object")
+    if not any(line.strip() for line in lines):
+        raise HyperAlignError(f"{path}: the file has no rows")

@@ -30,6 +30,8 @@ class UserText:
 
 def as_user_texts(texts: Iterable[str | UserText | Mapping]) -> list[UserText]:
     """Accept plain strings, `UserText`s or mappings with `text` (and optionally `id` or `doc_id`)."""
+    if isinstance(texts, (str, bytes, Mapping)) or not isinstance(texts, Iterable):
+        raise HyperAlignError(f"the texts are a {type(texts).__name__}, expected a list of strings or mappings with 'text'")
     result = []
     seen: dict[str, int] = {}
     for position, item in enumerate(texts, start=1):

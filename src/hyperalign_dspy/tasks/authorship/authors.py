@@ -23,7 +23,12 @@ def load_authors(path: str | Path = DEV_AUTHORS) -> list[dspy.Example]:
         for key in ("author", "fewshot", "test"):
             if not row.get(key):
                 raise HyperAlignError(f"{path}: row {line} has no '{key}'")
-        fewshot = as_user_texts(row["fewshot"])
+        if not isinstance(row["test"], list) or not all(isinstance(item, dict) for item in row["test"]):
+            raise HyperAlignError(f"{path}: row {line}: 'test' is not a list of objects")
+        try:
+            fewshot = as_user_texts(row["fewshot"])
+        except HyperAlignError as exc:
+            raise HyperAlignError(f"{path}: row {line}, fewshot: {exc}") from None
         for number, item in enumerate(row["test"], start=1):
             for key in ("prompt", "text"):
                 if not isinstance(item.get(key), str) or not item[key].strip():
