@@ -29,7 +29,8 @@ from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 
 # Scripts written without spaces between words: each character is a word.
 _UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
-_WORD = regex.compile(rf"[{_UNSPACED}]|(?![{_UNSPACED}])[\p{{L}}\p{{M}}](?:(?![{_UNSPACED}])[\p{{L}}\p{{M}}'’-])*"
+# (VERSION1 sets: `[[a]--[b]]` is a without b.)
+_WORD = regex.compile(rf"(?V1)[{_UNSPACED}]|[[\p{{L}}\p{{M}}]--[{_UNSPACED}]][[\p{{L}}\p{{M}}'’-]--[{_UNSPACED}]]*"
                       r"|\p{Nd}[\p{Nd}.,]*%?")
 # A sentence ends at a full stop, question or exclamation mark before a space, or at a Chinese or
 # Japanese one (no space follows those), when what comes next is not lower case ("e.g. the").
