@@ -67,13 +67,19 @@ def test_a_claim_about_person_is_left_to_the_lm_and_numbers_are_still_checked(la
     texts = [text for text, *_ in WRITERS[language]]
     counts = count(texts)
     kept, checks = check_hypotheses([
-        "Voice: The writer tells everything in the third person",
-        "Reader: The writer never addresses the reader",
+        "Voice: The writer tells everything in the first person",
+        "Reader: The writer often addresses the reader",
         "Sentences: The writer writes sentences of about 40 words",
     ], texts, counts)
-    assert kept[:2] == ["Voice: The writer tells everything in the third person",
-                        "Reader: The writer never addresses the reader"]
-    assert "40 words" not in kept[2] and [check.outcome for check in checks] == ["corrected"]
+    # Nothing counted the person or the reader: the claims stand (the counts said "third person"
+    # and no "you" before, and dropped both).
+    assert kept[:2] == ["Voice: The writer tells everything in the first person",
+                        "Reader: The writer often addresses the reader"]
+    # The sentence length is counted: 40 becomes the writer's count (whole from 10 on).
+    counted = counts.words_per_sentence
+    shown = f"{counted:.0f}" if counted >= 10 else f"{counted:.1f}"
+    assert kept[2] == f"Sentences: The writer writes sentences of about {shown} words"
+    assert counts.words_per_sentence > 4 and [check.outcome for check in checks] == ["corrected"]
 
 
 def test_the_person_writing_in_english_is_still_counted_and_checked():
