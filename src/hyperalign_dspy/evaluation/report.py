@@ -46,9 +46,12 @@ class JudgedPrompt:
     behaviours: dict[str, str] = field(default_factory=dict)  # system -> how it answered (deliberative)
 
     @staticmethod
-    def note(judgment: PairJudgment) -> str:
-        """Why a judgment is what it is besides the verdicts: an error, or an output that copies."""
-        return judgment.error or judgment.copy_system or judgment.copy_baseline or ""
+    def described(judgment: PairJudgment) -> dict[str, str]:
+        """A judgment in words: its verdicts and reasons in both orders, and its note (why it is
+        what it is besides the verdicts: an error, or an output that copies)."""
+        return {"verdicts": " / ".join(decision.verdict for decision in judgment.decisions),
+                "reasons": " / ".join(decision.reason for decision in judgment.decisions),
+                "note": judgment.error or judgment.copy_system or judgment.copy_baseline or ""}
 
     def row(self) -> dict:
         """The prompt as a row of the evaluation's table."""
@@ -59,9 +62,7 @@ class JudgedPrompt:
                 row[f"behaviour:{name}"] = self.behaviours.get(name) or "unclassified"
         for label, judgment in self.judgments.items():
             row[f"{label}:outcome"] = judgment.outcome
-            row[f"{label}:verdicts"] = " / ".join(decision.verdict for decision in judgment.decisions)
-            row[f"{label}:reasons"] = " / ".join(decision.reason for decision in judgment.decisions)
-            row[f"{label}:note"] = self.note(judgment)
+            row |= {f"{label}:{part}": words for part, words in self.described(judgment).items()}
         return row
 
 

@@ -61,10 +61,9 @@ def log_judged_prompts(report, suite_data: list[str]) -> None:
         for label, judgment in judged.judgments.items():
             if judgment.outcome == "none":  # a prompt without a calibration pair
                 continue
-            verdicts = " / ".join(decision.verdict for decision in judgment.decisions)
-            reasons = " / ".join(decision.reason for decision in judgment.decisions)
-            rationale = "; ".join(part for part in (f"verdicts (both orders): {verdicts}" if verdicts else "",
-                                                    reasons, judged.note(judgment)) if part)
+            said = judged.described(judgment)
+            rationale = "; ".join(part for part in (f"verdicts (both orders): {said['verdicts']}" if said["verdicts"] else "",
+                                                    said["reasons"], said["note"]) if part)
             mlflow.log_feedback(trace_id=trace_id, name=label, value=judgment.outcome,
                                 rationale=rationale or None, source=judge,
                                 metadata={"mlflow.assessment.sourceRunId": run_id})
