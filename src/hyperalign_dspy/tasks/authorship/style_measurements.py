@@ -180,9 +180,11 @@ def count(texts: list[str], english: bool | None = None) -> TextCounts:
     total_words = max(len(words), 1)
     english = is_english(words) if english is None else english
     joined = "\n".join(texts)
+    english_counts = _count_english(texts, joined, words, total_words, paragraphs, sentences) if english \
+        else dict.fromkeys(_ENGLISH_COUNTS)
     last_paragraphs = [text_paragraphs[-1] for text_paragraphs in paragraphs_by_text if text_paragraphs]
     first_sentences = [text_sentences[0] for text_sentences in sentences_by_text if text_sentences]
-    counts = TextCounts(
+    return TextCounts(
         texts=len(texts),
         words_per_text=float(np.median(words_per_text)), shortest_text=min(words_per_text),
         longest_text=max(words_per_text),
@@ -202,20 +204,19 @@ def count(texts: list[str], english: bool | None = None) -> TextCounts:
         question_closings=sum(bool(s) and _ends_with(s[-1], _QUESTION_MARKS)
                               for p in last_paragraphs for s in [sentences_of(p)]),
         english=english, unspaced_words=_share(sum(bool(regex.fullmatch(f"[{_UNSPACED}]", w)) for w in words), len(words)),
-        first_person=None, second_person=None, contractions=None, hedges=None, boosters=None, long_words=None,
-        quoted_paragraphs=None, reporting_verbs=None, connectives=None, connective_openings=None,
-        greeting_openings=None, sign_off_closings=None, recurring_pairs=None,
+        **english_counts,
     )
-    if english:
-        _count_english(counts, texts, words, paragraphs, sentences)
-    return counts
 
 
-def _count_english(counts: TextCounts, texts: list[str], words: list[str], paragraphs: list[str],
-                   sentences: list[str]) -> None:
-    """Fill in the counts that rest on English word lists."""
-    total_words = max(len(words), 1)
-    joined = "\n".join(texts)
+# The counts that rest on English word lists (None for other texts).
+_ENGLISH_COUNTS = ("first_person", "second_person", "contractions", "hedges", "boosters", "long_words",
+                   "quoted_paragraphs", "reporting_verbs", "connectives", "connective_openings", "greeting_openings",
+                   "sign_off_closings", "recurring_pairs")
+
+
+def _count_english(texts: list[str], joined: str, words: list[str], total_words: int, paragraphs: list[str],
+                   sentences: list[str]) -> dict:
+    """The counts that rest on English word lists, by name."""
     # Outside quotations, and "I'll" counted as "I".
     narration = [re.split(r"['’]", w.lower())[0] for t in texts for w in words_of(_QUOTED_SPAN.sub(" ", t))]
     narration_words = max(len(narration), 1)
@@ -233,20 +234,22 @@ def _count_english(counts: TextCounts, texts: list[str], words: list[str], parag
     # Ties are broken alphabetically: set order changes between processes, and so would the prompt.
     ranked = sorted(pairs_by_texts.items(), key=lambda item: (-item[1], item[0]))
 
-    counts.first_person = sum(w in _FIRST_PERSON for w in narration) * 100 / narration_words
-    counts.second_person = sum(w in _SECOND_PERSON for w in narration) * 100 / narration_words
-    counts.contractions = len(_CONTRACTION.findall(joined)) * 100 / total_words
-    counts.hedges = len(_HEDGES.findall(joined)) * 100 / total_words
-    counts.boosters = len(_BOOSTERS.findall(joined)) * 100 / total_words
-    counts.long_words = _share(sum(len(w) >= 8 for w in words), len(words))
-    counts.quoted_paragraphs = _share(sum(quotes_someone(p) for p in paragraphs), len(paragraphs))
-    counts.reporting_verbs = {verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", joined.lower())))}
-    counts.connectives = {word: openers[word] for word in _CONNECTIVES if openers[word]}
-    counts.connective_openings = _share(sum(openers[word] for word in _CONNECTIVES), len(sentences))
-    counts.greeting_openings = sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines)
-    counts.sign_off_closings = sum(any(len(words_of(line)) <= 5 and _SIGN_OFF.match(line) for line in lines)
-                                   for lines in closing_lines)
-    counts.recurring_pairs = [pair for pair, texts_with_it in ranked if texts_with_it >= 2][:8]
+    return {
+        "first_person": sum(w in _FIRST_PERSON for w in narration) * 100 / narration_words,
+        "second_person": sum(w in _SECOND_PERSON for w in narration) * 100 / narration_words,
+        "contractions": len(_CONTRACTION.findall(joined)) * 100 / total_words,
+        "hedges": len(_HEDGES.findall(joined)) * 100 / total_words,
+        "boosters": len(_BOOSTERS.findall(joined)) * 100 / total_words,
+        "long_words": _share(sum(len(w) >= 8 for w in words), len(words)),
+        "quoted_paragraphs": _share(sum(quotes_someone(p) for p in paragraphs), len(paragraphs)),
+        "reporting_verbs": {verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", joined.lower())))},
+        "connectives": {word: openers[word] for word in _CONNECTIVES if openers[word]},
+        "connective_openings": _share(sum(openers[word] for word in _CONNECTIVES), len(sentences)),
+        "greeting_openings": sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines),
+        "sign_off_closings": sum(any(len(words_of(line)) <= 5 and _SIGN_OFF.match(line) for line in lines)
+                                 for lines in closing_lines),
+        "recurring_pairs": [pair for pair, texts_with_it in ranked if texts_with_it >= 2][:8],
+    }
 
 
 def measured_attributes(counts: TextCounts) -> dict:
