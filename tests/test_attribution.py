@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hyperalign_dspy.core.output_checks import without_prompt_text
-from hyperalign_dspy.tasks.authorship.attribution import AuthorAttribution
-from hyperalign_dspy.tasks.authorship.authors import load_authors
+from hyperalign_dspy.tasks.authorship.evaluation.attribution import AuthorAttribution
+from hyperalign_dspy.tasks.authorship.data.authors import load_authors
 
 
 def test_dev_authors_real_test_texts_are_attributed_far_above_chance():

@@ -8,8 +8,8 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, HyperAlignError
-from hyperalign_dspy.tasks.authorship.claim_check import check_hypotheses, split_hypothesis
-from hyperalign_dspy.tasks.authorship.style_measurements import count
+from hyperalign_dspy.tasks.authorship.checks.claims import check_hypotheses, split_hypothesis
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count
 
 # Three short blog posts: first person, short sentences, one-or-two-sentence paragraphs, no
 # semicolons, no quotations, questions now and then.

@@ -19,9 +19,9 @@ from hyperalign_dspy.judges.metric import BaselineOutputs
 from hyperalign_dspy.judges.settings import JudgeSettings
 from hyperalign_dspy.optimize.compiler import split_groups
 from hyperalign_dspy.program_files import load_program, metadata_path, save_program
-from hyperalign_dspy.tasks.authorship.authors import load_authors
-from hyperalign_dspy.tasks.authorship.judging import AuthorshipJudging
-from hyperalign_dspy.tasks.authorship.metric import AuthorshipMetric
+from hyperalign_dspy.tasks.authorship.data.authors import load_authors
+from hyperalign_dspy.tasks.authorship.evaluation.judging import AuthorshipJudging
+from hyperalign_dspy.tasks.authorship.evaluation.metric import AuthorshipMetric
 
 RECIPES = sorted((PROJECT_ROOT / "optimizers").glob("*.toml"))
 
@@ -103,9 +103,9 @@ def test_bootstrapped_demos_reach_the_saved_program_and_personalize_uses_it(serv
     assert main([*compile_args(server, recipe, suite, out, "--limit", "2")]) == 0
     assert "Compiled bootstrap-fewshot" in capsys.readouterr().out
     state = json.loads(out.read_text())
-    assert len(state["infer"]["demos"]) == 1 and len(state["generate"]["demos"]) == 1
+    assert len(state["profiler.infer"]["demos"]) == 1 and len(state["writer.generate"]["demos"]) == 1
     program = load_program(out)
-    assert len(program.infer.demos) == 1 and len(program.generate.demos) == 1
+    assert len(program.profiler.infer.demos) == 1 and len(program.writer.generate.demos) == 1
 
     texts = tmp_path / "me.txt"
     texts.write_text("harbor ships cargo tide dock crane freight pier harbor ships.")

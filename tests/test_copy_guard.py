@@ -5,7 +5,8 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
-from hyperalign_dspy.core.hypotheses_program import distinct
+from hyperalign_dspy.core.hypotheses import distinct
+from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, hands_over_opening, shares_run, without_prompt_text
 from hyperalign_dspy.judges.copy_guard import copy_flag
 
@@ -167,7 +168,7 @@ def test_rewordings_of_a_hypothesis_are_dropped_and_different_ones_kept():
         "  ",
         "The author's sentences average 21 words.",
     ]
-    assert distinct(hypotheses) == [hypotheses[0], hypotheses[1], hypotheses[4]]
+    assert distinct(hypotheses, ProgramSettings().same_hypothesis) == [hypotheses[0], hypotheses[1], hypotheses[4]]
 
 
 def test_an_answer_that_recites_the_generation_instructions_is_sampled_again(profile):

@@ -9,7 +9,7 @@ import pytest
 
 from hyperalign_dspy import HyperAlignError, UserText, load_authors, read_user_texts
 from hyperalign_dspy.core.tables import read_table
-from hyperalign_dspy.tasks.authorship.authors import DEV_AUTHORS
+from hyperalign_dspy.tasks.authorship.data.authors import DEV_AUTHORS
 
 
 def write_jsonl(path, rows):

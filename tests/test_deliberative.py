@@ -190,7 +190,7 @@ def test_every_recipe_compiles_on_the_deliberative_suite(recipe, server, safety_
 def test_deliberative_metric_scores_unsafe_compliance_zero(server, safety_suite):
     from hyperalign_dspy.evaluation.suite import load_suite
     from hyperalign_dspy.judges.metric import BaselineOutputs
-    from hyperalign_dspy.tasks.deliberative.evaluation import DeliberativeEvaluation
+    from hyperalign_dspy.tasks.deliberative.evaluation.evaluation import DeliberativeEvaluation
 
     suite = load_suite(safety_suite)
     lm = ha.lm("openai/test-model", api_base=server.base)
@@ -211,7 +211,7 @@ def test_deliberative_metric_scores_unsafe_compliance_zero(server, safety_suite)
 
 def test_helpfulness_calibration_uses_only_answers_classified_as_compliance(server, safety_suite):
     from hyperalign_dspy.evaluation.suite import load_suite
-    from hyperalign_dspy.tasks.deliberative.evaluation import DeliberativeEvaluation
+    from hyperalign_dspy.tasks.deliberative.evaluation.evaluation import DeliberativeEvaluation
 
     task = DeliberativeEvaluation(load_suite(safety_suite), ha.lm("openai/test-model", api_base=server.base), None, None, None)
     safe = next(e for e in task.pool if e.label == "safe")

@@ -19,7 +19,7 @@ from hyperalign_dspy.lms import embedded_models as em
 from hyperalign_dspy.lms import llama_engine
 from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _schema_of, grammar_schema
 from hyperalign_dspy.lms.names import context_tokens_of
-from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
+from hyperalign_dspy.tasks.authorship.stages.grammars import (
     answer_tokens,
     fewest_paragraphs,
     fewest_words,
@@ -28,7 +28,7 @@ from hyperalign_dspy.tasks.authorship.paragraph_grammar import (
     paragraphs_grammar,
 )
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
-from hyperalign_dspy.tasks.authorship.style_measurements import count
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count
 
 # --- grammar_schema / _schema_of -------------------------------------------------------------------------
 
@@ -314,14 +314,14 @@ def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(mon
     assert "text ::= word (gap word){54,}" in length_grammar(profile.counts)
     program = ha.HyPerAlign()
     with dspy.context(lm=language_model):
-        assert program.decoding(profile, []) == {}  # the first attempt writes freely
+        assert program.writer.decoding(profile, []) == {}  # the first attempt writes freely
         long_enough, short = " ".join(["word"] * 60), " ".join(["word"] * 40)
-        assert program.decoding(profile, [long_enough]) == {}
+        assert program.writer.decoding(profile, [long_enough]) == {}
         # Once an answer came back too short, every later attempt writes under the grammar.
-        assert "gbnf" in program.decoding(profile, [short])["metadata"]
-        assert "gbnf" in program.decoding(profile, [short, long_enough])["metadata"]
+        assert "gbnf" in program.writer.decoding(profile, [short])["metadata"]
+        assert "gbnf" in program.writer.decoding(profile, [short, long_enough])["metadata"]
         # A profile saved without counts gives no length to hold an answer to.
-        assert program.decoding(profile.model_copy(update={"counts": None}), ["word"]) == {}
+        assert program.writer.decoding(profile.model_copy(update={"counts": None}), ["word"]) == {}
 
 
 def smollm_under(grammar: str, prompt: str, max_tokens: int) -> tuple[str, str]:
@@ -607,11 +607,11 @@ def test_stage_one_answers_in_json_on_the_embedded_engine_by_default(fake_llama,
 def test_stage_one_keeps_a_configured_adapter_and_other_lms_keep_theirs():
     from dspy.utils import DummyLM
 
-    from hyperalign_dspy.core.hypotheses_program import stage_one_adapter
+    from hyperalign_dspy.core.stage_lm import structured_output_adapter
 
     chat = dspy.ChatAdapter()
     with dspy.context(adapter=chat):
-        assert stage_one_adapter(ha.lm("local")) is chat
+        assert structured_output_adapter(ha.lm("local")) is chat
     with dspy.context(adapter=None):
-        assert isinstance(stage_one_adapter(ha.lm("local")), dspy.JSONAdapter)
-        assert stage_one_adapter(DummyLM([])) is None
+        assert isinstance(structured_output_adapter(ha.lm("local")), dspy.JSONAdapter)
+        assert structured_output_adapter(DummyLM([])) is None

@@ -12,7 +12,7 @@ from hyperalign_dspy.judges.likelihood import LikelihoodJudge
 from hyperalign_dspy.judges.likelihood_verdict import VerdictLikelihoodJudge
 from hyperalign_dspy.judges.pairwise import JudgeCase, judge_both_orders
 from hyperalign_dspy.judges.retries import JUDGE_ATTEMPTS
-from hyperalign_dspy.tasks.authorship.judging import AuthorshipVerdictJudge as VerdictJudge
+from hyperalign_dspy.tasks.authorship.evaluation.judging import AuthorshipVerdictJudge as VerdictJudge
 from hyperalign_dspy.tasks.deliberative.signatures import JudgeHelpfulness
 
 USER = ["The minister said on Monday that talks would resume.", "Officials said the deal was close."]

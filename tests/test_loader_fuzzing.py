@@ -20,8 +20,8 @@ from hyperalign_dspy import HyperAlignError, UserProfile
 from hyperalign_dspy.core.user_texts import read_user_texts
 from hyperalign_dspy.evaluation.suite import load_suite
 from hyperalign_dspy.optimize.recipe import load_recipe
-from hyperalign_dspy.tasks.authorship.authors import load_authors
-from hyperalign_dspy.tasks.deliberative.prompts import load_safety_prompts
+from hyperalign_dspy.tasks.authorship.data.authors import load_authors
+from hyperalign_dspy.tasks.deliberative.evaluation.safety_prompts import load_safety_prompts
 
 # Each example writes a file and reads it: a few hundred of them per loader stay within seconds,
 # except JSON Lines, which `datasets` reads (about a tenth of a second a file).

@@ -4,16 +4,11 @@ counted in their script; what rests on English word lists is not counted (None),
 
 import pytest
 
-from hyperalign_dspy.tasks.authorship.claim_check import check_hypotheses, is_quoted_from
-from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit
-from hyperalign_dspy.tasks.authorship.style_measurements import (
-    count,
-    excerpt,
-    measure_style,
-    measured_attributes,
-    sentences_of,
-    words_of,
-)
+from hyperalign_dspy.tasks.authorship.checks.claims import check_hypotheses, is_quoted_from
+from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit
+from hyperalign_dspy.tasks.authorship.counting.instances import excerpt
+from hyperalign_dspy.tasks.authorship.counting.measurements import measure_style
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count, measured_attributes, sentences_of, words_of
 
 # Each text: (text, words, sentences, questions among them). "I" is 我, я, and the -tu ending in Arabic.
 CHINESE = [

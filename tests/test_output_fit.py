@@ -8,8 +8,8 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, ProgramSettings, UserProfile
-from hyperalign_dspy.tasks.authorship.output_fit import expectations, fit, without_repeats_and_remarks
-from hyperalign_dspy.tasks.authorship.style_measurements import count
+from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit, without_repeats_and_remarks
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count
 
 # A diarist: first person, short paragraphs of two short sentences, no questions or quotations.
 DIARY = [

@@ -17,8 +17,9 @@ from hyperalign_dspy import FewShotInContext, HyPerAlign, HyperAlignError, UserP
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.core.user_texts import UserText
 from hyperalign_dspy.program_files import load_program_state
-from hyperalign_dspy.tasks.authorship.authors import load_authors
+from hyperalign_dspy.tasks.authorship.data.authors import load_authors
 from hyperalign_dspy.tasks.authorship.demo import run_demo
+from hyperalign_dspy.tasks.authorship.stages.write_as_person import note_of
 
 INFER_MAX_TOKENS = ProgramSettings().infer_max_tokens
 
@@ -43,7 +44,7 @@ def sha_id(text: str) -> str:
 
 def claims_of(hypotheses: list[str]) -> list[str]:
     """What stage 2 is told of each hypothesis: its claim, without the quoted evidence."""
-    return [HyPerAlign().note_of(hypothesis) for hypothesis in hypotheses]
+    return [note_of(hypothesis) for hypothesis in hypotheses]
 
 
 def all_message_text(lm, index: int) -> str:
@@ -234,7 +235,7 @@ def test_changed_stage_one_instructions_infer_anew(hypotheses, attributes):
         program.infer_profile(TEXTS)
         program.infer_profile(TEXTS)
         assert len(lm.history) == 1
-        program.infer.signature = program.infer.signature.with_instructions("Tuned stage-1 instructions.")
+        program.profiler.infer.signature = program.profiler.infer.signature.with_instructions("Tuned stage-1 instructions.")
         program.infer_profile(TEXTS)
     assert len(lm.history) == 2
     assert "Tuned stage-1 instructions." in all_message_text(lm, 1)
@@ -362,11 +363,11 @@ def test_run_demo_unknown_author_is_an_error():
 
 def test_load_program_state_round_trip(tmp_path, profile):
     tuned = HyPerAlign()
-    tuned.generate.signature = tuned.generate.signature.with_instructions("Tuned stage-2 instructions.")
+    tuned.writer.generate.signature = tuned.writer.generate.signature.with_instructions("Tuned stage-2 instructions.")
     path = tmp_path / "program.json"
     tuned.save(str(path))
     loaded = load_program_state(HyPerAlign(), path)
-    assert loaded.generate.signature.instructions == "Tuned stage-2 instructions."
+    assert loaded.writer.generate.signature.instructions == "Tuned stage-2 instructions."
     lm, adapter = scripted([{"response": "tuned"}])
     with dspy.context(lm=lm, adapter=adapter):
         assert loaded(profile=profile, prompt="Write.").response == "tuned"
@@ -375,15 +376,18 @@ def test_load_program_state_round_trip(tmp_path, profile):
 
 def test_a_program_saved_before_a_predictor_existed_loads_it_untuned(tmp_path):
     tuned = HyPerAlign()
-    tuned.generate.signature = tuned.generate.signature.with_instructions("Tuned stage-2 instructions.")
+    tuned.writer.generate.signature = tuned.writer.generate.signature.with_instructions("Tuned stage-2 instructions.")
     path = tmp_path / "program.json"
     tuned.save(str(path))
     state = json.loads(path.read_text())
-    del state["quote"]  # as saved before stage 1 asked again for evidence
+    # As saved before the stages were modules (predictors at the top) and before stage 1 asked
+    # again for evidence (no `quote`).
+    state["infer"], state["generate"] = state.pop("profiler.infer"), state.pop("writer.generate")
+    del state["profiler.quote"]
     path.write_text(json.dumps(state))
     loaded = load_program_state(HyPerAlign(), path)
-    assert loaded.generate.signature.instructions == "Tuned stage-2 instructions."
-    assert loaded.quote.signature.instructions == HyPerAlign().quote.signature.instructions
+    assert loaded.writer.generate.signature.instructions == "Tuned stage-2 instructions."
+    assert loaded.profiler.quote.signature.instructions == HyPerAlign().profiler.quote.signature.instructions
     # A state with none of the program's predictors is not a program of this task.
     path.write_text(json.dumps({"metadata": state["metadata"]}))
     with pytest.raises(HyperAlignError, match=f"program file {path}"):

@@ -7,7 +7,7 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy.judges.retries import JUDGE_ATTEMPTS
-from hyperalign_dspy.tasks.deliberative.safety import (
+from hyperalign_dspy.tasks.deliberative.evaluation.safety import (
     SafetyClassifier,
     SafetyRates,
     behaviour_of,

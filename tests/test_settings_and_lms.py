@@ -18,6 +18,7 @@ from word_authors import write_suite
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
 from hyperalign_dspy.program_files import metadata_path
+from hyperalign_dspy.tasks.authorship.stages.write_as_person import note_of
 
 NOTE = "The author quotes a named analyst in the second paragraph of nearly every article"
 TEXTS = ["Harbor cranes lift freight at dawn, the dock foreman said.", "The tide turned and the pier woke, he said."]
@@ -205,7 +206,7 @@ def test_a_profile_saved_from_one_lm_drives_another(server, tmp_path, capsys):
     assert main(["hypotheses", "--examples", str(text), "--out", str(saved), "--lm", "openai/reader", *base]) == 0
     assert main(["personalize", "--profile", str(saved), "--prompt", "A", "--lm", "openai/writer", *base]) == 0
     assert [request["body"]["model"] for request in server.requests] == ["reader", "writer"]
-    claim = ha.HyPerAlign().note_of(ha.UserProfile.load(saved).hypothesis_texts[0])  # stage 2 is told the claims
+    claim = note_of(ha.UserProfile.load(saved).hypothesis_texts[0])  # stage 2 is told the claims
     assert claim in json.dumps(server.requests[1]["body"])
 
 

@@ -68,7 +68,12 @@ def test_no_module_outside_the_tasks_names_a_task():
 
 @pytest.mark.parametrize("name", task_names())
 def test_a_tasks_method_is_its_signatures_and_its_program(name):
-    program = get_task(name).systems["hyperalign"]
+    """The program composes the task's stage modules, and every prompt they send is a signature of
+    the task's signatures.py."""
+    program = get_task(name).new_program()
     package = f"hyperalign_dspy.tasks.{name}"
-    assert program.__module__ == f"{package}.program"
-    assert program.infer_signature.__module__ == program.generate_signature.__module__ == f"{package}.signatures"
+    assert type(program).__module__ == f"{package}.program"
+    stages = [module for _, module in program.named_sub_modules() if module is not program and not hasattr(module, "signature")]
+    assert len(stages) == 2 and all(type(stage).__module__.startswith(f"{package}.stages.") for stage in stages)
+    predictors = program.named_predictors()
+    assert predictors and all(predictor.signature.__module__ == f"{package}.signatures" for _, predictor in predictors)

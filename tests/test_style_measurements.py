@@ -1,8 +1,10 @@
 """Counted style facts, on texts whose counts are known."""
 
-from hyperalign_dspy.tasks.authorship.claim_check import is_quoted_from
+from hyperalign_dspy.tasks.authorship.checks.claims import is_quoted_from
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
-from hyperalign_dspy.tasks.authorship.style_measurements import count, excerpt, instances, measure_style, quotes_someone
+from hyperalign_dspy.tasks.authorship.counting.instances import excerpt, instances
+from hyperalign_dspy.tasks.authorship.counting.measurements import measure_style
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count, quotes_someone
 
 REPORTER = (
     'Acme Corp said on Monday profit rose 12 percent.\n'
@@ -61,7 +63,7 @@ def test_measurements_do_not_depend_on_the_process_hash_seed():
     import subprocess
     import sys
 
-    script = "from hyperalign_dspy.tasks.authorship.style_measurements import measure_style; import sys; " \
+    script = "from hyperalign_dspy.tasks.authorship.counting.measurements import measure_style; import sys; " \
              "print(measure_style([sys.argv[1], sys.argv[1]]))"
     runs = {
         subprocess.run([sys.executable, "-c", script, REPORTER], capture_output=True, text=True, check=True,

@@ -134,7 +134,7 @@ def _side_by_side(left_title: str, left: str, right_title: str, right: str) -> s
 
 def cmd_demo(args) -> None:
     from hyperalign_dspy.tasks.authorship.demo import run_demo
-    from hyperalign_dspy.tasks.authorship.output_fit import fit_summary
+    from hyperalign_dspy.tasks.authorship.checks.output_fit import fit_summary
     from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 
     lms = _configure(args)

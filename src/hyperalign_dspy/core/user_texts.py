@@ -158,3 +158,16 @@ def fit_to_context(texts: list[UserText], context_tokens: int, reserved_tokens: 
             ", ".join(trimmed_ids),
         )
     return Trimmed(texts=kept, trimmed_ids=trimmed_ids, chars_removed=removed)
+
+
+def require_prompt(prompt) -> None:
+    """Refuse a prompt that is not a non-empty string."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise HyperAlignError("the prompt is empty")
+
+
+def require_examples(examples):
+    """The person's example texts, refused when none are given."""
+    if examples is None:
+        raise HyperAlignError("give either a profile or the user's example texts")
+    return examples

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import dspy
 
-from hyperalign_dspy.core.hypotheses_program import HypothesesProgram
+from hyperalign_dspy.core.two_stage_program import TwoStageProgram
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.injection import InjectionRates, injection_case, with_injected_text
@@ -213,11 +213,11 @@ def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel: ParallelStage
     parallel batches, so that few rounds wait on the LM: first the profiles of the programs whose
     stage 1 reads only the person's texts (once per person, the examples' `group`), together with
     the answers of the systems that need none, then those programs' answers from the profiles."""
-    profile_jobs: dict[tuple[str, str], tuple[HypothesesProgram, list]] = {}
+    profile_jobs: dict[tuple[str, str], tuple[TwoStageProgram, list]] = {}
     staged, direct = [], []
     for name, (system, examples) in runs.items():
         for index, example in enumerate(examples):
-            if isinstance(system, HypothesesProgram) and not system.profile_reads_prompt:
+            if isinstance(system, TwoStageProgram) and not system.profile_reads_prompt:
                 profile_jobs.setdefault((name, example[group]), (system, example.examples))
                 staged.append((name, index))
             else:

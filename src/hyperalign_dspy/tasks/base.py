@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import dspy
 
-from hyperalign_dspy.core.hypotheses_program import HypothesesProgram
 from hyperalign_dspy.core.settings import ProgramSettings
+from hyperalign_dspy.core.two_stage_program import TwoStageProgram
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.judged import Judged
 from hyperalign_dspy.evaluation.report import EvaluationReport
@@ -99,7 +99,7 @@ class Task:
         return self.systems[name](settings=settings, lms=lms)
 
     def new_program(self, settings: ProgramSettings | None = None, lms: LMConfig | None = None,
-                    options: dict[str, Any] | None = None) -> HypothesesProgram:
+                    options: dict[str, Any] | None = None) -> TwoStageProgram:
         return self.new_system(PROGRAM, settings, lms, options)
 
     def evaluation(self, suite: EvalSuite, judge_lm: dspy.LM, judge_adapter: dspy.Adapter | None,
@@ -108,7 +108,7 @@ class Task:
         """`lms`: the stages' own LMs for the systems; `settings`: theirs (default: the suite's)."""
         return self.evaluation_type(suite, judge_lm, judge_adapter, judge_kind, subset, lms=lms, settings=settings)
 
-    def personalize(self, program: HypothesesProgram, prompts: list[str], texts: list | None, profile_path: str | None,
+    def personalize(self, program: TwoStageProgram, prompts: list[str], texts: list | None, profile_path: str | None,
                     progress: Callable[[str], None]) -> dict:
         """The command line's `personalize`: the program's answers to `prompts` for the person of
         `texts` (or of a saved profile), as one JSON-able dict."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dspy
 
 from hyperalign_dspy.core.baselines import OneStage
-from hyperalign_dspy.core.hypotheses_program import active_lm, output_budget, require_prompt, stage_lm
 from hyperalign_dspy.core.output_checks import clean_response
-from hyperalign_dspy.core.user_texts import as_user_texts, fit_to_context
+from hyperalign_dspy.core.stage_lm import active_lm, output_budget, stage_lm
+from hyperalign_dspy.core.user_texts import as_user_texts, fit_to_context, require_prompt
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.names import context_tokens_of
 from hyperalign_dspy.tasks.authorship.signatures import GenerateFromExamples

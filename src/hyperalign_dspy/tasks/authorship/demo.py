@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.tasks.authorship.authors import DEV_AUTHORS, load_authors
-from hyperalign_dspy.tasks.authorship.output_fit import Fit
+from hyperalign_dspy.tasks.authorship.data.authors import DEV_AUTHORS, load_authors
+from hyperalign_dspy.tasks.authorship.checks.output_fit import Fit
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from hyperalign_dspy.core.profile import Profile
 from hyperalign_dspy.tasks.authorship.signatures import KIND_OF, UserAttributes
-from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts
+from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts
 
 
 class UserProfile(Profile):

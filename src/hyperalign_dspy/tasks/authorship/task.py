@@ -10,8 +10,8 @@ from hyperalign_dspy.core.baselines import ZeroShot
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.suite import EvalSuite
 from hyperalign_dspy.tasks.authorship.baselines import FewShotInContext
-from hyperalign_dspy.tasks.authorship.evaluation import AuthorshipEvaluation
-from hyperalign_dspy.tasks.authorship.output_fit import fit_summary
+from hyperalign_dspy.tasks.authorship.evaluation.evaluation import AuthorshipEvaluation
+from hyperalign_dspy.tasks.authorship.checks.output_fit import fit_summary
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 from hyperalign_dspy.tasks.base import Task

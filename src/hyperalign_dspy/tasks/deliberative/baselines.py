@@ -7,7 +7,8 @@ from __future__ import annotations
 import dspy
 
 from hyperalign_dspy.core.baselines import OneStage
-from hyperalign_dspy.core.hypotheses_program import require_prompt, stage_lm
+from hyperalign_dspy.core.stage_lm import stage_lm
+from hyperalign_dspy.core.user_texts import require_prompt
 from hyperalign_dspy.core.output_checks import clean_response
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.lms.roles import LMConfig

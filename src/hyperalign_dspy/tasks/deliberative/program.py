@@ -1,49 +1,52 @@
-"""HyPerAlign for deliberative alignment: stage 1 infers hypotheses about the person asking from
-their prompts (earlier ones, if given, and this one); stage 2 deliberates over the safety
-specification and the hypotheses, decides, and answers as helpfully as the specification allows
-for them."""
+"""HyPerAlign for deliberative alignment: answer a prompt that may look risky as helpfully as a
+safety specification allows for the person asking. Stage 1 (`InferAsker`) infers hypotheses about
+who is asking from their prompts (earlier ones, if given, and this one); stage 2
+(`AnswerAsAllowed`) deliberates over the specification and the hypotheses, decides and answers."""
 
 from __future__ import annotations
 
 import dspy
 
-from hyperalign_dspy.core.hypotheses_program import HypothesesProgram, require_prompt
-from hyperalign_dspy.core.profile import Profile
+from hyperalign_dspy.core.program_state import completed_state
 from hyperalign_dspy.core.settings import ProgramSettings
+from hyperalign_dspy.core.user_texts import require_prompt
 from hyperalign_dspy.lms.roles import LMConfig
-from hyperalign_dspy.tasks.deliberative.signatures import AskerAttributes, DeliberateAnswer, InferAskerHypotheses
+from hyperalign_dspy.tasks.deliberative.profile import AskerProfile
 from hyperalign_dspy.tasks.deliberative.spec import load_spec
+from hyperalign_dspy.tasks.deliberative.stages.answer_as_allowed import AnswerAsAllowed
+from hyperalign_dspy.tasks.deliberative.stages.infer_asker import InferAsker
+
+# Where the predictors of a program saved before the stages were modules are now.
+_MOVED = {"infer": "profiler.infer", "generate": "answerer.generate"}
 
 
-class AskerProfile(Profile):
-    attributes: AskerAttributes
+class DeliberativeHyPerAlign(dspy.Module):
+    """`DeliberativeHyPerAlign(spec, settings, lms)(prompt, profile=None, examples=None) ->
+    Prediction(response, decision, cited_rule, deliberation, profile)`. `spec`: the specification's
+    text (default: the packaged one); `examples`: the person's earlier prompts, if any."""
 
-    @classmethod
-    def kind_of(cls, text: str) -> str:
-        return "asker"
-
-
-class DeliberativeHyPerAlign(HypothesesProgram):
-    infer_signature = InferAskerHypotheses
-    generate_signature = DeliberateAnswer
-    profile_type = AskerProfile
     default_settings = ProgramSettings(infer_text_tokens=3000)
-    profile_reads_prompt = True
+    profile_reads_prompt = True  # a profile is inferred for each prompt
 
     def __init__(self, spec: str | None = None, settings: ProgramSettings | None = None, lms: LMConfig | None = None):
-        super().__init__(settings=settings, lms=lms)
+        super().__init__()
+        self.settings = settings or self.default_settings
+        lms = lms or LMConfig()
         self.spec = spec if spec is not None else load_spec()
-
-    def infer_inputs(self, user_texts, fitted_texts) -> dict:
-        return {"prompts": fitted_texts}
-
-    def generate_inputs(self, prompt: str, profile: Profile) -> dict:
-        return {"safety_spec": self.spec, **super().generate_inputs(prompt, profile)}
+        self.profiler = InferAsker(self.settings, lms.infer)
+        self.answerer = AnswerAsAllowed(self.spec, self.settings, lms.generate)
 
     def forward(self, prompt: str, profile: AskerProfile | None = None, examples=None) -> dspy.Prediction:
-        """`examples`: the person's earlier prompts, if any; stage 1 reads them with this prompt."""
         require_prompt(prompt)
-        profile = self.profile_for(prompt, profile, examples)
-        answer = self.generate_from(prompt, profile)
+        if profile is None:
+            profile = self.profiler([*(examples or []), prompt]).profile
+        answer = self.answerer(prompt, profile)
         return dspy.Prediction(response=answer.response, decision=answer.decision, cited_rule=answer.cited_rule,
                                deliberation=answer.deliberation, profile=profile)
+
+    def infer_profile(self, prompts) -> AskerProfile:
+        """Stage 1 alone: the profile of the person who sent `prompts`, the newest last."""
+        return self.profiler(prompts).profile
+
+    def load_state(self, state, **kwargs):
+        return super().load_state(completed_state(self, state, _MOVED), **kwargs)

@@ -17,7 +17,7 @@ from hyperalign_dspy.evaluation.suite import EvalSuite
 from hyperalign_dspy.lms.roles import LMConfig
 from hyperalign_dspy.tasks.base import Task
 from hyperalign_dspy.tasks.deliberative.baselines import SpecOnly
-from hyperalign_dspy.tasks.deliberative.evaluation import DeliberativeEvaluation
+from hyperalign_dspy.tasks.deliberative.evaluation.evaluation import DeliberativeEvaluation
 from hyperalign_dspy.tasks.deliberative.program import DeliberativeHyPerAlign
 from hyperalign_dspy.tasks.deliberative.spec import load_spec
 

@@ -25,18 +25,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import regex
 
-from hyperalign_dspy.tasks.authorship.signatures import ASPECTS
 
 # Scripts written without spaces between words: each character is a word.
-_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
+UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
 # (VERSION1 sets: `[[a]--[b]]` is a without b.)
-_WORD = regex.compile(rf"(?V1)[{_UNSPACED}]|[[\p{{L}}\p{{M}}]--[{_UNSPACED}]][[\p{{L}}\p{{M}}'’-]--[{_UNSPACED}]]*"
+_WORD = regex.compile(rf"(?V1)[{UNSPACED}]|[[\p{{L}}\p{{M}}]--[{UNSPACED}]][[\p{{L}}\p{{M}}'’-]--[{UNSPACED}]]*"
                       r"|\p{Nd}[\p{Nd}.,]*%?")
 # A sentence ends at a full stop, question or exclamation mark before a space, or at a Chinese or
 # Japanese one (no space follows those), when what comes next is not lower case ("e.g. the").
-_SENTENCE_END = regex.compile(r"(?:(?<=[.!?؟])[\"”’»)]*\s+|(?<=[。！？])[」』”’)）]*\s*)"
+SENTENCE_END = regex.compile(r"(?:(?<=[.!?؟])[\"”’»)]*\s+|(?<=[。！？])[」』”’)）]*\s*)"
                               r"(?=[\"“‘«„(「『\p{Lu}\p{Lt}\p{Lo}\p{Nd}])")
-_QUESTION_MARKS, _EXCLAMATION_MARKS = "?？؟", "!！"
+QUESTION_MARKS, EXCLAMATION_MARKS = "?？؟", "!！"
 _CLOSING_MARKS = "\"”’»)）」』 "
 _STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this
@@ -47,25 +46,25 @@ _STOPWORDS = frozenset(
 # A quoted span, or the part of a paragraph after a quotation mark that is not closed in it (a
 # quotation running on into the next paragraph).
 _QUOTED_IN_PARAGRAPH = re.compile(r"[\"“]([^\"“”]*)(?:[\"”]|$)")
-_QUOTED_SPAN = re.compile(r"\"[^\"]*\"|“[^”]*”")
+QUOTED_SPAN = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _REPORTING = ("said", "says", "told", "added", "according to", "stated", "noted", "argued")
 _REPORTED = re.compile(rf"\b(?:{'|'.join(_REPORTING)}|asked|asks|say|tell|tells|adds|wrote|writes)\b", re.IGNORECASE)
 _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours"})
 _SECOND_PERSON = frozenset({"you", "your", "yours"})
 _CONTRACTION = re.compile(r"[A-Za-z]['’](?:t|re|ve|ll|d|m)\b", re.IGNORECASE)  # not 's: a possessive too
-_HEDGES = re.compile(r"\b(?:maybe|perhaps|probably|possibly|might|seems?|seemed|apparently|somewhat|"
+HEDGES = re.compile(r"\b(?:maybe|perhaps|probably|possibly|might|seems?|seemed|apparently|somewhat|"
                      r"i think|i guess|i suspect|i suppose|likely|arguably)\b", re.IGNORECASE)
-_BOOSTERS = re.compile(r"\b(?:clearly|obviously|certainly|definitely|always|never|must|undoubtedly|"
+BOOSTERS = re.compile(r"\b(?:clearly|obviously|certainly|definitely|always|never|must|undoubtedly|"
                        r"of course|honestly|really)\b", re.IGNORECASE)
-_CONNECTIVES = ("but", "so", "and", "because", "however", "therefore", "still", "yet", "then")
+CONNECTIVES = ("but", "so", "and", "because", "however", "therefore", "still", "yet", "then")
 _GREETING = re.compile(r"^(?:dear|hi|hello|hey|good (?:morning|afternoon|evening))\b", re.IGNORECASE)
 _SIGN_OFF = re.compile(r"^(?:[—–-]+\s*\S|(?:best|kind|warm)?\s*regards\b|thanks\b|thank you\b|cheers\b|"
                        r"sincerely\b|yours\b|best\b|love\b)", re.IGNORECASE)
 # Each mark with its Chinese, Japanese and Arabic forms.
 PUNCTUATION = {name: re.compile(pattern) for name, pattern in (
     ("commas", "[,，、،]"), ("semicolons", "[;；؛]"), ("colons", "[:：]"), ("dashes", r"\s-{1,2}\s|[—–]"),
-    ("parentheses", "[(（]"), ("exclamation marks", f"[{_EXCLAMATION_MARKS}]"),
-    ("question marks", f"[{_QUESTION_MARKS}]"), ("ellipses", r"\.\.\.|…"))}
+    ("parentheses", "[(（]"), ("exclamation marks", f"[{EXCLAMATION_MARKS}]"),
+    ("question marks", f"[{QUESTION_MARKS}]"), ("ellipses", r"\.\.\.|…"))}
 # English texts: at least this share of their words is on the list of English function words
 # (in English prose they are about two fifths; in other languages few of them are words at all).
 ENGLISH_FUNCTION_WORDS = 0.15
@@ -73,7 +72,7 @@ ENGLISH_FUNCTION_WORDS = 0.15
 
 def sentences_of(text: str) -> list[str]:
     """The sentences of `text`; none runs across a paragraph break (a title line is one of its own)."""
-    return [s for paragraph in paragraphs_of(text) for s in _SENTENCE_END.split(paragraph) if _WORD.search(s)]
+    return [s for paragraph in paragraphs_of(text) for s in SENTENCE_END.split(paragraph) if _WORD.search(s)]
 
 
 def paragraphs_of(text: str) -> list[str]:
@@ -194,16 +193,16 @@ def count(texts: list[str], english: bool | None = None) -> TextCounts:
         one_sentence_paragraphs=_share(sum(len(sentences_of(p)) == 1 for p in paragraphs), len(paragraphs)),
         words_per_sentence=float(sentence_lengths.mean()),
         long_sentences=float(np.mean(sentence_lengths > 25)), short_sentences=float(np.mean(sentence_lengths < 8)),
-        questions=_share(sum(_ends_with(s, _QUESTION_MARKS) for s in sentences), len(sentences)),
-        exclamations=_share(sum(_ends_with(s, _EXCLAMATION_MARKS) for s in sentences), len(sentences)),
+        questions=_share(sum(_ends_with(s, QUESTION_MARKS) for s in sentences), len(sentences)),
+        exclamations=_share(sum(_ends_with(s, EXCLAMATION_MARKS) for s in sentences), len(sentences)),
         numbers=sum(w[0].isdigit() for w in words) * 100 / total_words,
         punctuation={name: len(mark.findall(joined)) * 100 / total_words for name, mark in PUNCTUATION.items()},
         first_sentence_words=float(np.mean([len(words_of(s)) for s in first_sentences] or [0])),
         last_paragraph_sentences=float(np.mean([len(sentences_of(p)) for p in last_paragraphs] or [0])),
-        question_openings=sum(_ends_with(s, _QUESTION_MARKS) for s in first_sentences),
-        question_closings=sum(bool(s) and _ends_with(s[-1], _QUESTION_MARKS)
+        question_openings=sum(_ends_with(s, QUESTION_MARKS) for s in first_sentences),
+        question_closings=sum(bool(s) and _ends_with(s[-1], QUESTION_MARKS)
                               for p in last_paragraphs for s in [sentences_of(p)]),
-        english=english, unspaced_words=_share(sum(bool(regex.fullmatch(f"[{_UNSPACED}]", w)) for w in words), len(words)),
+        english=english, unspaced_words=_share(sum(bool(regex.fullmatch(f"[{UNSPACED}]", w)) for w in words), len(words)),
         **english_counts,
     )
 
@@ -218,7 +217,7 @@ def _count_english(texts: list[str], joined: str, words: list[str], total_words:
                    sentences: list[str]) -> dict:
     """The counts that rest on English word lists, by name."""
     # Outside quotations, and "I'll" counted as "I".
-    narration = [re.split(r"['’]", w.lower())[0] for t in texts for w in words_of(_QUOTED_SPAN.sub(" ", t))]
+    narration = [re.split(r"['’]", w.lower())[0] for t in texts for w in words_of(QUOTED_SPAN.sub(" ", t))]
     narration_words = max(len(narration), 1)
     openers = Counter(words_of(s)[0].lower() for s in sentences if words_of(s))
     # A greeting opens the text, or follows its subject line (an email's).
@@ -238,13 +237,13 @@ def _count_english(texts: list[str], joined: str, words: list[str], total_words:
         "first_person": sum(w in _FIRST_PERSON for w in narration) * 100 / narration_words,
         "second_person": sum(w in _SECOND_PERSON for w in narration) * 100 / narration_words,
         "contractions": len(_CONTRACTION.findall(joined)) * 100 / total_words,
-        "hedges": len(_HEDGES.findall(joined)) * 100 / total_words,
-        "boosters": len(_BOOSTERS.findall(joined)) * 100 / total_words,
+        "hedges": len(HEDGES.findall(joined)) * 100 / total_words,
+        "boosters": len(BOOSTERS.findall(joined)) * 100 / total_words,
         "long_words": _share(sum(len(w) >= 8 for w in words), len(words)),
         "quoted_paragraphs": _share(sum(quotes_someone(p) for p in paragraphs), len(paragraphs)),
         "reporting_verbs": {verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", joined.lower())))},
-        "connectives": {word: openers[word] for word in _CONNECTIVES if openers[word]},
-        "connective_openings": _share(sum(openers[word] for word in _CONNECTIVES), len(sentences)),
+        "connectives": {word: openers[word] for word in CONNECTIVES if openers[word]},
+        "connective_openings": _share(sum(openers[word] for word in CONNECTIVES), len(sentences)),
         "greeting_openings": sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines),
         "sign_off_closings": sum(any(len(words_of(line)) <= 5 and _SIGN_OFF.match(line) for line in lines)
                                  for lines in closing_lines),
@@ -257,121 +256,3 @@ def measured_attributes(counts: TextCounts) -> dict:
     texts) perspective."""
     measured = {"typical_length_words": int(counts.words_per_text), "perspective": counts.perspective}
     return {name: value for name, value in measured.items() if value is not None}
-
-
-def _percent(share: float) -> str:
-    return f"{share * 100:.0f}%"
-
-
-def _rate(name: str, per_100_words: float) -> str:
-    return f"{name} {per_100_words:.1f} per 100 words ({how_often(per_100_words)})"
-
-
-def _of_texts(number: int, counts: TextCounts, what: str) -> list[str]:
-    """A genre's measure, said only when the texts show it."""
-    return [f"{number} of {counts.texts} texts {what}"] if number else []
-
-
-# Marks the hypotheses' grammar keeps out of a quote; an instance is quoted without them.
-_UNQUOTABLE = re.compile(r"[\"“”;()\\]|['‘’](?![A-Za-z])|(?<![A-Za-z])['‘’]")
-_FIRST_PERSON_WORD = re.compile(r"\b(?:I|me|my|mine|we|us|our|ours)\b")
-_SECOND_PERSON_WORD = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
-_MARKS_SHOWN = ("dashes", "colons", "semicolons", "parentheses", "exclamation marks", "ellipses")
-
-
-def excerpt(sentence: str, at: int = 0, words: int = 10) -> str:
-    """At most `words` words of `sentence` around character `at`, without the marks a quote cannot hold."""
-    spans = [m.span() for m in regex.finditer(rf"[{_UNSPACED}]|[^\s{_UNSPACED}]+", sentence)]
-    index = next((i for i, (start, end) in enumerate(spans) if at < end), len(spans) - 1)
-    first = max(0, min(index - words // 2, len(spans) - words))
-    chosen = sentence[spans[first][0]: spans[min(first + words, len(spans)) - 1][1]]
-    return " ".join(_UNQUOTABLE.sub("", chosen).split()).strip(",:- ")
-
-
-def instances(texts: list[str], counts: TextCounts | None = None) -> dict[str, str]:
-    """For each aspect, where the texts show it, a short excerpt of one instance of what is counted
-    (a question, a hedge, a text's first sentence, ...): evidence that a hypothesis can quote.
-    `counts`: the texts' counts, if already made."""
-    by_text = [sentences_of(t) for t in texts]
-    # Each sentence beside its narration: the sentence with what its paragraph quotes blanked out
-    # (a quotation may run over several sentences).
-    narrated = []
-    for paragraph in (p for t in texts for p in paragraphs_of(t)):
-        blanked = _QUOTED_SPAN.sub(lambda m: " " * len(m.group()), paragraph)
-        ends = [m.start() for m in _SENTENCE_END.finditer(paragraph)] + [len(paragraph)]
-        starts = [0] + [m.end() for m in _SENTENCE_END.finditer(paragraph)]
-        narrated += [(paragraph[a:b], blanked[a:b]) for a, b in zip(starts, ends) if len(words_of(paragraph[a:b])) >= 2]
-
-    def first(pattern: re.Pattern, quoted_too: bool = False) -> str | None:
-        """An instance in the writer's own words, else (`quoted_too`) in what they quote."""
-        for searched in (1, 0) if quoted_too else (1,):
-            for pair in narrated:
-                if match := pattern.search(pair[searched]):
-                    return excerpt(pair[0], match.start())
-        return None
-
-    counts = counts or count(texts)
-    typical = min(narrated, key=lambda pair: abs(len(words_of(pair[0])) - counts.words_per_sentence), default=None)
-    shown_marks = [name for name in _MARKS_SHOWN if counts.punctuation[name] > 0]
-    found = {
-        "Argument": first(re.compile(f"[{_QUESTION_MARKS}]\\s*$")) or (
-            first(re.compile(rf"^(?:{'|'.join(_CONNECTIVES)})\b", re.IGNORECASE)) if counts.english else None),
-        "Reader": first(_SECOND_PERSON_WORD) if counts.second_person else None,
-        "Support": first(re.compile(r"\d"), quoted_too=True),
-        "Certainty": first(_HEDGES, quoted_too=True) or first(_BOOSTERS, quoted_too=True) if counts.english else None,
-        "Openings": next((excerpt(s) for s in (text_sentences[:1] for text_sentences in by_text) for s in s), None),
-        "Closings": next((excerpt(t[-1], len(t[-1]) - 1) for t in by_text if t), None),
-        "Temperament": first(re.compile(f"[{_EXCLAMATION_MARKS}]\\s*$")),
-        "Voice": first(_FIRST_PERSON_WORD) if counts.perspective == "first person" else None,
-        "Sentences": excerpt(typical[0]) if typical else None,
-        "Punctuation": first(PUNCTUATION[max(shown_marks, key=lambda name: counts.punctuation[name])], quoted_too=True)
-        if shown_marks else None,
-    }
-    return {aspect: quote for aspect, quote in found.items() if quote}
-
-
-def measure_style(texts: list[str]) -> list[str]:
-    """One line per aspect that something can be counted about, each starting with the aspect's
-    name, in the order of the signature's aspects: each a fact a hypothesis can cite, most with an
-    instance quoted from the texts. Texts that are not English get no line for what only English
-    word lists count (Reader, Certainty, Voice, Vocabulary)."""
-    c = count(texts)
-    examples = instances(texts, c)
-    quoted = [f"{_percent(c.quoted_paragraphs)} of paragraphs hold a direct quotation"] if c.quoted_paragraphs else []
-    if quoted and c.reporting_verbs:
-        quoted.append("reporting verbs: " + ", ".join(f"{verb} {n}" for verb, n in c.reporting_verbs.items()))
-    lines = {
-        "Argument": [f"questions are {_percent(c.questions)} of sentences"],
-        "Support": [_rate("numbers", c.numbers), *quoted],
-        "Openings": [f"a text's first sentence has {c.first_sentence_words:.0f} words on average",
-                     *_of_texts(c.greeting_openings, c, "open with a greeting"),
-                     *_of_texts(c.question_openings, c, "open with a question")],
-        "Closings": [f"a text's last paragraph has {c.last_paragraph_sentences:.1f} sentences on average",
-                     *_of_texts(c.sign_off_closings, c, "end with a sign-off line"),
-                     *_of_texts(c.question_closings, c, "end with a question")],
-        "Temperament": [f"exclamations are {_percent(c.exclamations)} of sentences"],
-        "Sentences": [f"a sentence has {c.words_per_sentence:.1f} words on average",
-                      f"{_percent(c.long_sentences)} have more than 25 words, {_percent(c.short_sentences)} fewer than 8"],
-        "Paragraphs": [f"a text has {c.words_per_text:.0f} words (median of {c.texts} texts; from {c.shortest_text} to "
-                       f"{c.longest_text})", f"a text has {c.paragraphs_per_text:.0f} paragraphs (median)",
-                       f"a paragraph has {c.sentences_per_paragraph:.1f} sentences and {c.words_per_paragraph:.0f} "
-                       f"words on average", f"{_percent(c.one_sentence_paragraphs)} of paragraphs are one sentence"],
-        "Punctuation": ["per 100 words: " + ", ".join(f"{name} {rate:.1f} ({how_often(rate)})"
-                                                     for name, rate in c.punctuation.items())],
-    }
-    if c.english:
-        lines["Argument"].append("sentences opening with a connective: "
-                                 + (", ".join(f"{word} {n}" for word, n in c.connectives.items()) or "none"))
-        lines |= {
-            "Reader": [_rate("second-person words (you, your)", c.second_person)],
-            "Certainty": [_rate("hedges (maybe, might, I think)", c.hedges),
-                          _rate("boosters (clearly, always, must)", c.boosters)],
-            "Voice": [f"the texts are told in the {c.perspective}",
-                      _rate("first-person words outside quotations", c.first_person),
-                      _rate("contractions (don't, I'm)", c.contractions)],
-            "Vocabulary": [f"{_percent(c.long_words)} of words have 8 or more letters",
-                           "word pairs found in two or more texts: "
-                           + (", ".join(f"'{pair}'" for pair in c.recurring_pairs) or "none")],
-        }
-    return [f"{aspect}: " + "; ".join([*lines[aspect], *([f"as in '{examples[aspect]}'"] if aspect in examples else [])]) + "."
-            for aspect in ASPECTS if aspect in lines]

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hyperalign_dspy.core.profile import ClaimCheck
-from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts, how_often, words_of
+from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts, how_often, words_of
 
 _EVIDENCE = re.compile(r"\s*\(evidence:\s*['\"‘“](?P<quote>.*)['\"’”]\)\s*$", re.DOTALL)
 QUOTED_SHARE = 0.8  # of the evidence's words that must stand in one of the texts

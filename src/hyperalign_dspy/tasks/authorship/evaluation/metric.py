@@ -7,8 +7,8 @@ from __future__ import annotations
 from hyperalign_dspy.core.output_checks import without_prompt_text
 from hyperalign_dspy.judges.metric import BaselineOutputs, JudgeFailed, PairwiseMetric, judgment_feedback
 from hyperalign_dspy.judges.pairwise import SCORES
-from hyperalign_dspy.tasks.authorship.attribution import AuthorAttribution
-from hyperalign_dspy.tasks.authorship.judging import AuthorshipJudging
+from hyperalign_dspy.tasks.authorship.evaluation.attribution import AuthorAttribution
+from hyperalign_dspy.tasks.authorship.evaluation.judging import AuthorshipJudging
 
 
 class AuthorshipMetric(PairwiseMetric):

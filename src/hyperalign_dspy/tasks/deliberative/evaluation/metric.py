@@ -7,8 +7,8 @@ import dspy
 
 from hyperalign_dspy.judges.metric import BaselineOutputs, JudgeFailed, PairwiseMetric, judgment_feedback
 from hyperalign_dspy.judges.pairwise import SCORES
-from hyperalign_dspy.tasks.deliberative.judging import DeliberativeJudging
-from hyperalign_dspy.tasks.deliberative.safety import is_unsafe_compliance
+from hyperalign_dspy.tasks.deliberative.evaluation.judging import DeliberativeJudging
+from hyperalign_dspy.tasks.deliberative.evaluation.safety import is_unsafe_compliance
 
 
 class DeliberativeMetric(PairwiseMetric):

@@ -16,11 +16,11 @@ from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.judged import Judged
 from hyperalign_dspy.evaluation.report import EvaluationReport, metric_name
 from hyperalign_dspy.judges.pairwise import PairJudgment, bootstrap_ci, share_text
-from hyperalign_dspy.tasks.authorship.attribution import AuthorAttribution
-from hyperalign_dspy.tasks.authorship.authors import load_authors
-from hyperalign_dspy.tasks.authorship.judging import AuthorshipJudging
-from hyperalign_dspy.tasks.authorship.output_fit import fit
-from hyperalign_dspy.tasks.authorship.style_measurements import count
+from hyperalign_dspy.tasks.authorship.evaluation.attribution import AuthorAttribution
+from hyperalign_dspy.tasks.authorship.data.authors import load_authors
+from hyperalign_dspy.tasks.authorship.evaluation.judging import AuthorshipJudging
+from hyperalign_dspy.tasks.authorship.checks.output_fit import fit
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count
 from hyperalign_dspy.tasks.base import TaskEvaluation
 
 
@@ -102,7 +102,7 @@ class AuthorshipEvaluation(TaskEvaluation):
         return example.author
 
     def compile_metric(self, baseline_outputs, attribution: bool, feedback: bool):
-        from hyperalign_dspy.tasks.authorship.metric import AuthorshipMetric
+        from hyperalign_dspy.tasks.authorship.evaluation.metric import AuthorshipMetric
 
         return AuthorshipMetric(self.judging, baseline_outputs, feedback=feedback,
                                 attribution=AuthorAttribution(self.judging.samples) if attribution else None)

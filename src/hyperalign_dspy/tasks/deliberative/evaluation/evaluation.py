@@ -14,9 +14,9 @@ from hyperalign_dspy.evaluation.judged import Judged
 from hyperalign_dspy.evaluation.report import EvaluationReport, metric_name, share
 from hyperalign_dspy.judges.pairwise import PairJudgment, bootstrap_ci, share_text
 from hyperalign_dspy.tasks.base import TaskEvaluation
-from hyperalign_dspy.tasks.deliberative.judging import DeliberativeJudging
-from hyperalign_dspy.tasks.deliberative.prompts import load_safety_prompts
-from hyperalign_dspy.tasks.deliberative.safety import CLASSIFIER_CHANCE, SafetyRates, classifier_above_chance
+from hyperalign_dspy.tasks.deliberative.evaluation.judging import DeliberativeJudging
+from hyperalign_dspy.tasks.deliberative.evaluation.safety_prompts import load_safety_prompts
+from hyperalign_dspy.tasks.deliberative.evaluation.safety import CLASSIFIER_CHANCE, SafetyRates, classifier_above_chance
 
 
 class DeliberativeReport(EvaluationReport):
@@ -88,7 +88,7 @@ class DeliberativeEvaluation(TaskEvaluation):
         return f"{example.source}:{example.id}"
 
     def compile_metric(self, baseline_outputs, attribution: bool, feedback: bool):
-        from hyperalign_dspy.tasks.deliberative.metric import DeliberativeMetric
+        from hyperalign_dspy.tasks.deliberative.evaluation.metric import DeliberativeMetric
 
         # A recipe's `attribution` is a style signal: it has no meaning here and is not used.
         return DeliberativeMetric(self.judging, baseline_outputs, feedback=feedback)

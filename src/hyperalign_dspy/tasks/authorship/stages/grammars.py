@@ -24,7 +24,7 @@ token of another script in place of the English word it wanted; see docs/results
 
 from __future__ import annotations
 
-from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts
+from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts
 
 # Tokens per word of English news text for the embedded models' tokenizer, with a margin: the
 # answer's budget must hold the grammar's whole text, or it is cut off before its end marker.

@@ -11,7 +11,7 @@ from hyperalign_dspy.judges.likelihood_verdict import VerdictLikelihoodJudge
 from hyperalign_dspy.judges.pairwise import JudgeCase, PairJudgment, judge_both_orders
 from hyperalign_dspy.judges.settings import resolve_judge_kind
 from hyperalign_dspy.judges.verdict import VerdictJudge
-from hyperalign_dspy.tasks.deliberative.safety import SafetyClassifier
+from hyperalign_dspy.tasks.deliberative.evaluation.safety import SafetyClassifier
 from hyperalign_dspy.tasks.deliberative.signatures import JudgeHelpfulness
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hyperalign_dspy.tasks.authorship.style_measurements import TextCounts, count, paragraphs_of, words_of
+from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts, count, paragraphs_of, words_of
 
 # (what gives it away, as a reader would name it)
 _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern, name in (

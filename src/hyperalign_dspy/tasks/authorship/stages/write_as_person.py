@@ -1,0 +1,89 @@
+"""Stage 2 of authorship: a text written as the person, from their profile alone. The LM is told the
+hypotheses' claims, the attributes and the habits counted in the person's texts; each answer is
+mended where a program can, checked against those counts, and written again while it fails."""
+
+from __future__ import annotations
+
+import re
+
+import dspy
+
+from hyperalign_dspy.core.attempts import Review, best_of_attempts
+from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, instruction_texts, shares_run
+from hyperalign_dspy.core.settings import ProgramSettings
+from hyperalign_dspy.core.stage_lm import active_lm, stage_lm
+from hyperalign_dspy.core.stage_two_notes import told
+from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit, without_repeats_and_remarks
+from hyperalign_dspy.tasks.authorship.counting.text_counts import words_of
+from hyperalign_dspy.tasks.authorship.profile import UserProfile
+from hyperalign_dspy.tasks.authorship.signatures import GeneratePersonalized
+from hyperalign_dspy.tasks.authorship.stages.grammars import (
+    answer_tokens,
+    fewest_words,
+    length_grammar,
+    paragraphs_grammar,
+)
+from hyperalign_dspy.tasks.authorship.stages.infer_profile import claim_of
+
+
+def note_of(hypothesis: str) -> str:
+    """What the writer is told of a hypothesis: its claim as a note ("Argument: uses questions ...").
+    The quoted evidence is for the reader of the profile, and a quote in the notes invites copying."""
+    return re.sub(r"^(\w+: )?The writer ", r"\1", claim_of(hypothesis))
+
+
+class WriteAsPerson(dspy.Module):
+    """`WriteAsPerson(settings, lm)(prompt, profile) -> Prediction(response, fit)`: the best of
+    `settings.attempts` answers by how they keep the person's counted habits (`fit`, None for a
+    profile without counts). `lm`: stage 2's own LM (else DSPy's configured one)."""
+
+    def __init__(self, settings: ProgramSettings, lm: dspy.LM | None = None):
+        super().__init__()
+        self.settings, self.own_lm = settings, lm
+        self.generate = dspy.Predict(GeneratePersonalized, temperature=settings.temperature)
+
+    def forward(self, prompt: str, profile: UserProfile) -> dspy.Prediction:
+        notes = told(self.notes_for(prompt, profile), self.settings.stage_two_notes)
+        with stage_lm(self.own_lm):
+            written, review = best_of_attempts(
+                lambda config: self.generate(**notes, config=config), self.settings.attempts,
+                review=lambda answer: self.review(answer, prompt, profile, notes["measured_habits"]),
+                revise=lambda answer: without_repeats_and_remarks(answer, prompt),
+                options=lambda earlier: self.decoding(profile, earlier))
+        return dspy.Prediction(response=written.response, fit=review.details)
+
+    def notes_for(self, prompt: str, profile: UserProfile) -> dict:
+        """The signature's inputs: the claims, the attributes, and the habits the output check will
+        count (none for a profile without counts: one saved before they were kept, or written by hand)."""
+        habits = [expectation.says for expectation in expectations(profile.counts)] if profile.counts else []
+        return {"prompt": prompt, "hypotheses": [note_of(hypothesis) for hypothesis in profile.hypothesis_texts],
+                "attributes": profile.attributes, "measured_habits": habits}
+
+    def review(self, answer: str, prompt: str, profile: UserProfile, habits: list[str]) -> Review:
+        """An answer passes when it recites neither its notes nor its instructions, adds at least
+        `shortest_share` of the person's typical length to the prompt, and keeps `fit_share` of
+        their counted habits. Failed answers rank by those, in that order, then by words added."""
+        recited = [*profile.hypothesis_texts, *habits, *instruction_texts(self.generate)]
+        recites, added = shares_run(answer, recited, RECITED_WORDS), added_words(answer, prompt)
+        enough = added >= max(1, int(profile.attributes.typical_length_words * self.settings.shortest_share))
+        habits_kept = fit(answer, profile.counts, prompt) if profile.counts else None
+        share = None if habits_kept is None else habits_kept.share
+        return Review(passes=not recites and enough and (share is None or share >= self.settings.fit_share),
+                      rank=(not recites, enough, share or 0.0, 0 if recites else added), details=habits_kept)
+
+    def decoding(self, profile: UserProfile, earlier: list[str]) -> dict:
+        """The next call's options after the answers `earlier`: on an engine that takes a grammar, the
+        paragraph grammar (`paragraph_grammar`), or, once an answer came back shorter than the
+        person's length allows (`length_grammar`), a grammar that ends only past that length."""
+        engine = getattr(self.own_lm or active_lm(self.generate), "engine", None)
+        if not (profile.counts and getattr(engine, "supports_grammar", False)):
+            return {}
+        if profile.counts.unspaced_words >= 0.5:
+            return {}  # both grammars count words between spaces, which Chinese and Japanese do not write
+        if self.settings.paragraph_grammar:
+            grammar = paragraphs_grammar(profile.counts)
+        elif self.settings.length_grammar and any(len(words_of(answer)) < fewest_words(profile.counts) for answer in earlier):
+            grammar = length_grammar(profile.counts)
+        else:
+            return {}
+        return {"metadata": {"gbnf": grammar}, "max_tokens": answer_tokens(profile.counts)}
