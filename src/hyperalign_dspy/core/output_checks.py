@@ -19,18 +19,21 @@ import dspy
 # such an answer again; the evaluation's injection report counts such outputs as leaks.
 RECITED_WORDS = 8
 
-_WORD = re.compile(r"\w+(?:['’]\w+)*")
+# Tokens for matching runs of text (lowercased, digits included): not the counted words of a
+# task's style counts, which are letters only.
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
 
 # Runs this long that a candidate shares with its prompt are the prompt's given text.
 PROMPT_RUN_WORDS = 5
 
 
-def words_of(text: str) -> list[str]:
-    return [token.lower() for token in _WORD.findall(text)]
+def tokens_of(text: str) -> list[str]:
+    """The lowercased tokens runs are matched on."""
+    return [token.lower() for token in _TOKEN.findall(text)]
 
 
 def _runs(text: str, words: int) -> set[tuple[str, ...]]:
-    tokens = words_of(text)
+    tokens = tokens_of(text)
     return {tuple(tokens[i : i + words]) for i in range(len(tokens) - words + 1)}
 
 
@@ -48,7 +51,7 @@ def shares_run(text: str, sources: list[str], words: int) -> bool:
 def prompt_segments(text: str, prompt: str) -> tuple[list[re.Match], list[tuple[int, int]]]:
     """The word matches of `text`, and the maximal segments (word index ranges) of it that are
     covered by runs of PROMPT_RUN_WORDS words that also occur in the prompt."""
-    matches = list(_WORD.finditer(text))
+    matches = list(_TOKEN.finditer(text))
     tokens = [match.group().lower() for match in matches]
     given = _runs(prompt, PROMPT_RUN_WORDS)
     covered = [False] * len(tokens)
@@ -99,7 +102,7 @@ def without_segments(text: str, matches: list[re.Match], segments: list[tuple[in
 
 def added_words(text: str, prompt: str) -> int:
     """How many words `text` has beyond the passages it shares with the prompt."""
-    return len(words_of(without_prompt_text(text, prompt)))
+    return len(tokens_of(without_prompt_text(text, prompt)))
 
 
 def instruction_texts(system: dspy.Module) -> list[str]:

@@ -15,8 +15,8 @@ from hyperalign_dspy.core.output_checks import (
     hands_over_opening,
     prompt_segments,
     shares_run,
+    tokens_of,
     without_segments,
-    words_of,
 )
 
 
@@ -26,12 +26,12 @@ def copy_flag(text: str, samples: list[str], prompt: str, words: int = 12) -> st
     opening the prompt hands over."""
     matches, segments = prompt_segments(text, prompt)
     own = without_segments(text, matches, segments)
-    if not words_of(own):
+    if not tokens_of(own):
         return "adds nothing to the prompt's given text"
     if shares_run(own, samples, words):
         return f"copies {words}+ consecutive words of the sample texts"
     # A passage of the opening counts from `words` words, or from the whole of a shorter opening.
-    passage = min(words, len(words_of(given_opening(prompt))))
+    passage = min(words, len(tokens_of(given_opening(prompt))))
     if hands_over_opening(prompt) and sum(end - start >= passage for start, end in segments) > 1:
         return "repeats the prompt's given text"
     return None

@@ -1,5 +1,7 @@
-"""Authorship: write as this person. The method is `signatures.py` (every prompt) and `program.py`
-(the two stages); `style_measurements.py` counts the facts stage 1 reads beside the texts."""
+"""Authorship: write as this person. The method is `signatures.py` (every prompt, and the sentences
+filled in from the counts) and `program.py` (the two stages, each a module in `stages/`).
+`counting/` counts the person's texts, `checks/` checks hypotheses and answers against the counts;
+`evaluation/`, `data/` and `demo.py` are not the method."""
 
 from hyperalign_dspy.tasks.authorship.data.authors import DEV_AUTHORS, load_authors
 from hyperalign_dspy.tasks.authorship.baselines import FewShotInContext

@@ -13,7 +13,7 @@ from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts
 class UserProfile(Profile):
     attributes: UserAttributes
     counts: TextCounts | None = Field(None, description="counted in the texts the profile was inferred from; "
-                                                        "what a new text is checked against (output_fit.py)")
+                                                        "what a new text is checked against (checks/output_fit.py)")
 
     @classmethod
     def kind_of(cls, text: str) -> str:

@@ -8,7 +8,8 @@ whose quote is not in the texts.
 Stage 2, `GeneratePersonalized`: answer a new prompt as that user, guided only by the
 hypotheses, the attributes and the habits counted in the texts (not by the texts themselves,
 which is what makes it cheap); the program checks each answer against those counts
-(`output_fit.py`) and samples again one that fits poorly.
+(`checks/output_fit.py`) and samples again one that fits poorly. Beside the signatures, as data:
+the sentences the program fills in from the counts (`MEASUREMENT`, `HABIT`).
 Baselines: `GenerateFromExamples` (the texts in the prompt) and the shared zero-shot one
 (`core/signatures.py`). The judge: `JudgeAuthorship`.
 """
@@ -47,7 +48,7 @@ class UserAttributes(BaseModel):
 
 
 # Stage 1 states one hypothesis about each aspect, in this order, and each aspect belongs to one of
-# the paper's three kinds of hypotheses. A counted fact about the texts (`style_measurements.py`)
+# the paper's three kinds of hypotheses. A counted fact about the texts (`MEASUREMENT`)
 # starts with the name of the aspect it bears on.
 KINDS = {
     "communication": ("Argument", "Reader", "Support", "Certainty", "Openings", "Closings"),
@@ -62,8 +63,10 @@ KIND_OF = {aspect: kind for kind, aspects in KINDS.items() for aspect in aspects
 # allowed), ended by its closing quote. Bounded in words, and words in characters, a small model
 # under the grammar cannot run on to max_tokens: unbounded, SmolLM2 spelled "1.1.1.1..." as one
 # word until the budget ran out, and sampling slowed with the word's length.
-_WORD = r"[^ ,;()\"\\\\]{1,30}"
-_CLAIM = rf"{_WORD}( {_WORD}){{0,24}}"
+# A hypothesis states its claim of "The writer"; stage 2 is told the claim without them.
+CLAIM_SUBJECT = "The writer"
+_CLAIM_WORD = r"[^ ,;()\"\\\\]{1,30}"
+_CLAIM = rf"{_CLAIM_WORD}( {_CLAIM_WORD}){{0,24}}"
 # A quoted word may hold an apostrophe before a letter ("don't"). (Words run together to quote more
 # than twelve are not in the texts: the claim check removes such a quote.)
 _QUOTED_WORD = r"([^ ';()\"\\\\]|'[A-Za-z]){1,30}"
@@ -85,7 +88,7 @@ class Hypotheses(list):
         # shows the schema, about 75 tokens an aspect (the instructions give the order).
         return {
             "type": "array", "minItems": len(ASPECTS), "maxItems": len(ASPECTS),
-            "items": {"type": "string", "pattern": f"^({'|'.join(ASPECTS)}): The writer {_CLAIM}{_EVIDENCE}"},
+            "items": {"type": "string", "pattern": f"^({'|'.join(ASPECTS)}): {CLAIM_SUBJECT} {_CLAIM}{_EVIDENCE}"},
             "x-in-order": True,  # one item per aspect, in this order, where the schema is a grammar
         }
 
@@ -165,3 +168,62 @@ class JudgeAuthorship(dspy.Signature):
     candidate_b: str = dspy.InputField()
     reason: str = dspy.OutputField(desc="one or two sentences naming the habits that decided")
     verdict: Literal["A", "B", "tie"] = dspy.OutputField()
+
+
+# --- What the LM reads beside the texts, filled in from the counts -------------------------------
+
+# Stage 1's style measurements: each line starts with its aspect and joins that aspect's facts
+# with "; " (`counting/measurements.py` picks the facts the counts support). A share is a
+# percentage, a rate is per 100 words with how often that is (never, rare, occasional, frequent).
+MEASUREMENT = {
+    "line": "{aspect}: {facts}.",
+    "instance": "as in '{instance}'",
+    "rate": "{name} {rate:.1f} per 100 words ({how_often})",
+    "of_texts": "{number} of {texts} texts {what}",
+    "questions": "questions are {share} of sentences",
+    "connectives": "sentences opening with a connective: {counted}",
+    "numbers": "numbers",
+    "quotations": "{share} of paragraphs hold a direct quotation",
+    "reporting_verbs": "reporting verbs: {counted}",
+    "first_sentence": "a text's first sentence has {words:.0f} words on average",
+    "greetings": "open with a greeting",
+    "question_openings": "open with a question",
+    "last_paragraph": "a text's last paragraph has {sentences:.1f} sentences on average",
+    "sign_offs": "end with a sign-off line",
+    "question_closings": "end with a question",
+    "exclamations": "exclamations are {share} of sentences",
+    "sentence_length": "a sentence has {words:.1f} words on average",
+    "long_and_short_sentences": "{long} have more than 25 words, {short} fewer than 8",
+    "text_length": "a text has {words:.0f} words (median of {texts} texts; from {shortest} to {longest})",
+    "paragraphs_per_text": "a text has {paragraphs:.0f} paragraphs (median)",
+    "paragraph_length": "a paragraph has {sentences:.1f} sentences and {words:.0f} words on average",
+    "one_sentence_paragraphs": "{share} of paragraphs are one sentence",
+    "punctuation": "per 100 words: {rates}",
+    "punctuation_rate": "{name} {rate:.1f} ({how_often})",
+    "second_person": "second-person words (you, your)",
+    "hedges": "hedges (maybe, might, I think)",
+    "boosters": "boosters (clearly, always, must)",
+    "perspective": "the texts are told in the {perspective}",
+    "first_person": "first-person words outside quotations",
+    "contractions": "contractions (don't, I'm)",
+    "long_words": "{share} of words have 8 or more letters",
+    "recurring_pairs": "word pairs found in two or more texts: {pairs}",
+    "none": "none",
+}
+
+# Stage 2's measured habits, each the habit a text of the person's should show: the same sentences
+# name what an answer kept or missed (`checks/output_fit.py`).
+HABIT = {
+    "length": "about {words:.0f} words long",
+    "sentence_length": "sentences of about {words:.0f} words",
+    "paragraph_length": "paragraphs of about {words:.0f} words ({sentences:.1f} sentences)",
+    "perspective": "in the {perspective}",
+    "no_questions": "no questions",
+    "no_exclamations": "no exclamations",
+    "quotations": "direct quotations",
+    "no_quotations": "no direct quotations",
+    "opening_or_closing": "a {name}",
+    "no_opening_or_closing": "no {name}",
+    "greeting": "greeting",
+    "sign_off": "sign-off",
+}

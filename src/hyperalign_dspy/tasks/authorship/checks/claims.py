@@ -3,10 +3,10 @@
 A hypothesis states a claim and quotes its evidence: "<Aspect>: The writer <claim> (evidence:
 '<quote>')". Two things are checked, and the profile records what either changed:
 - the evidence is in the texts (most of its words in one text, in order of appearance not
-  required): a "quote" that is not there is removed, and the claim is checked on its own (the
-  1.5B model, reading long news texts, wrote descriptions where it was asked for quotes), and
-  `HyPerAlign.quoted` then drops the hypothesis or, with `quote_again`, asks once more for a quote;
-- a countable claim agrees with the counts (`style_measurements.TextCounts`): a number of words,
+  required): a "quote" that is not there is removed, and the claim is checked on its own (a small
+  model may write a description where it is asked for a quote), and `InferProfile.with_evidence`
+  then drops the hypothesis or, with `quote_again`, asks once more for a quote;
+- a countable claim agrees with the counts (`counting.text_counts.TextCounts`): a number of words,
   sentences or paragraphs far from the counted one is corrected to it; a person, or how often a
   punctuation mark, a question, a quotation, a word to the reader ("you"), a greeting, a sign-off
   or a sentence-opening connective occurs ("never", "often", "each", or at all), that the counts refute is dropped.

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts, count, paragraphs_of, words_of
+from hyperalign_dspy.tasks.authorship.signatures import HABIT
 
 # (what gives it away, as a reader would name it)
 _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern, name in (
@@ -35,7 +36,7 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
 
 @dataclass(frozen=True)
 class Expectation:
-    says: str  # the habit, as a reader (and a revising writer) would be told it
+    says: str  # the habit, as the writer is told it and a reader is shown it (`HABIT`)
     met: Callable[[TextCounts], bool]
 
 
@@ -46,36 +47,39 @@ def _within(value: float, target: float, factor: float) -> bool:
 def expectations(person: TextCounts) -> list[Expectation]:
     """The habits a text by this person should show, from the counts of their texts."""
     found = [
-        Expectation(f"about {person.words_per_text:.0f} words long",
+        Expectation(HABIT["length"].format(words=person.words_per_text),
                     lambda c: _within(c.words_per_text, person.words_per_text, 2.0)),
-        Expectation(f"sentences of about {person.words_per_sentence:.0f} words",
+        Expectation(HABIT["sentence_length"].format(words=person.words_per_sentence),
                     lambda c: _within(c.words_per_sentence, person.words_per_sentence, 1.5)),
-        Expectation(f"paragraphs of about {person.words_per_paragraph:.0f} words "
-                    f"({person.sentences_per_paragraph:.1f} sentences)",
+        Expectation(HABIT["paragraph_length"].format(words=person.words_per_paragraph,
+                                                     sentences=person.sentences_per_paragraph),
                     lambda c: _within(c.words_per_paragraph, person.words_per_paragraph, 2.0)),
     ]
     if person.perspective:  # counted in English texts only
-        found.append(Expectation(f"in the {person.perspective}", lambda c: c.perspective == person.perspective))
+        found.append(Expectation(HABIT["perspective"].format(perspective=person.perspective),
+                                 lambda c: c.perspective == person.perspective))
     if person.questions == 0:
-        found.append(Expectation("no questions", lambda c: c.questions == 0))
+        found.append(Expectation(HABIT["no_questions"], lambda c: c.questions == 0))
     if person.exclamations == 0:
-        found.append(Expectation("no exclamations", lambda c: c.exclamations == 0))
+        found.append(Expectation(HABIT["no_exclamations"], lambda c: c.exclamations == 0))
     # Quotations are expected when a text of the person's typically holds at least one.
     quoted = person.quoted_paragraphs  # None: not counted (texts not in English)
     if quoted is not None and quoted * person.paragraphs_per_text >= 1:
-        found.append(Expectation("direct quotations", lambda c: bool(c.quoted_paragraphs)))
+        found.append(Expectation(HABIT["quotations"], lambda c: bool(c.quoted_paragraphs)))
     elif quoted == 0:
-        found.append(Expectation("no direct quotations", lambda c: c.quoted_paragraphs == 0))
+        found.append(Expectation(HABIT["no_quotations"], lambda c: c.quoted_paragraphs == 0))
     # A writer of emails and posts greets in one and not the other: only a habit of every text, or
     # of none, is expected of a new one.
-    for name, counted in (("greeting", "greeting_openings"), ("sign-off", "sign_off_closings")):
+    for name, counted in ((HABIT["greeting"], "greeting_openings"), (HABIT["sign_off"], "sign_off_closings")):
         if getattr(person, counted) is None:
             continue
         share = getattr(person, counted) / person.texts
         if share == 1:
-            found.append(Expectation(f"a {name}", lambda c, counted=counted: bool(getattr(c, counted))))
+            found.append(Expectation(HABIT["opening_or_closing"].format(name=name),
+                                     lambda c, counted=counted: bool(getattr(c, counted))))
         elif share == 0:
-            found.append(Expectation(f"no {name}", lambda c, counted=counted: getattr(c, counted) == 0))
+            found.append(Expectation(HABIT["no_opening_or_closing"].format(name=name),
+                                     lambda c, counted=counted: getattr(c, counted) == 0))
     return found
 
 

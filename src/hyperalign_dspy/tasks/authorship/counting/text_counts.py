@@ -1,5 +1,5 @@
 """Counted facts about a person's texts: evidence for stage 1, and the ground truth its countable
-claims are checked against (`claim_check.py`).
+claims are checked against (`checks/claims.py`).
 
 A small LM asked to infer a style from raw texts tends to summarize their content. Counting what
 can be counted (lengths, person, punctuation, hedges, questions, recurring phrases) gives it

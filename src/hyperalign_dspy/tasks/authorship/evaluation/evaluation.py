@@ -1,6 +1,6 @@
 """Evaluating authorship: judged by authorship (calibrated on real-vs-impostor texts), checked by
 stylometric attribution of every output to the nearest author, and by adherence: the share of the
-habits counted in the author's few-shot texts that each output keeps (`output_fit.py`, the
+habits counted in the author's few-shot texts that each output keeps (`checks/output_fit.py`, the
 author's real text for the prompt beside the systems)."""
 
 from __future__ import annotations

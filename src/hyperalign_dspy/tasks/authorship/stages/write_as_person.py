@@ -16,7 +16,7 @@ from hyperalign_dspy.core.stage_two_notes import told
 from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit, without_repeats_and_remarks
 from hyperalign_dspy.tasks.authorship.counting.text_counts import words_of
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
-from hyperalign_dspy.tasks.authorship.signatures import GeneratePersonalized
+from hyperalign_dspy.tasks.authorship.signatures import CLAIM_SUBJECT, GeneratePersonalized
 from hyperalign_dspy.tasks.authorship.stages.grammars import (
     answer_tokens,
     fewest_words,
@@ -29,7 +29,7 @@ from hyperalign_dspy.tasks.authorship.stages.infer_profile import claim_of
 def note_of(hypothesis: str) -> str:
     """What the writer is told of a hypothesis: its claim as a note ("Argument: uses questions ...").
     The quoted evidence is for the reader of the profile, and a quote in the notes invites copying."""
-    return re.sub(r"^(\w+: )?The writer ", r"\1", claim_of(hypothesis))
+    return re.sub(rf"^(\w+: )?{CLAIM_SUBJECT} ", r"\1", claim_of(hypothesis))
 
 
 class WriteAsPerson(dspy.Module):
