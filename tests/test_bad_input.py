@@ -68,6 +68,12 @@ def make_files(root: Path) -> None:
     (root / "recipe_gepa_no_reflection.toml").write_text(
         (PROJECT_ROOT / "optimizers" / "gepa.toml").read_text().replace('reflection_lm = "task"', ""))
     (root / "recipe_bad_toml.toml").write_text("teleprompter = ")
+    # A recipe's [program] holds the knobs of the suite's task: authorship's own ones are checked too.
+    (root / "recipe_unknown_knob.toml").write_text(recipe + "\n[program]\nflavour = 1\n")
+    (root / "recipe_bad_knob.toml").write_text(recipe + '\n[program]\nquote_again = "sometimes"\n')
+    deliberative = (PROJECT_ROOT / "evals" / "deliberative-dev.toml").read_text()
+    (root / "suite_knob_of_another_task.toml").write_text(
+        deliberative.replace('"data/', f'"{PROJECT_ROOT / "evals" / "data"}/') + "\n[program]\nparagraph_grammar = true\n")
     (root / "recipe_unknown_reflection_lm.toml").write_text(
         (PROJECT_ROOT / "optimizers" / "gepa.toml").read_text().replace('reflection_lm = "task"',
                                                                         'reflection_lm = "no-such-provider/m"'))
@@ -134,6 +140,11 @@ CASES = [
     # compile
     (["compile", "--optimizer", "{missing.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "no such file"),
     (["compile", "--optimizer", "{recipe_unknown_key.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "flavour"),
+    (["compile", "--optimizer", "{recipe_unknown_knob.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
+     "program.flavour: Extra inputs are not permitted"),
+    (["compile", "--optimizer", "{recipe_bad_knob.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
+     "program.quote_again: Input should be a valid boolean"),
+    (["eval", "{suite_knob_of_another_task.toml}", *LM], "program.paragraph_grammar: Extra inputs are not permitted"),
     (["compile", "--optimizer", "{recipe_bad_teleprompter.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
      "teleprompter"),
     (["compile", "--optimizer", "{recipe_bad_argument.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],

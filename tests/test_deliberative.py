@@ -223,3 +223,20 @@ def test_helpfulness_calibration_uses_only_answers_classified_as_compliance(serv
     assert server.requests == []  # skipped pairs cost no judge call
     with dspy.context(lm=task.judge_lm):
         assert task.judging.helpfulness_calibration(safe, answer, "full_compliance").outcome == "win"
+
+
+def test_a_program_saved_when_every_task_had_the_grammar_knobs_loads_without_them(tmp_path):
+    """Before `length_grammar`, `paragraph_grammar` and `quote_again` were authorship's own, a
+    deliberative program's metadata held them too; such a program loads, its other knobs kept.
+    A knob no task ever had is still refused."""
+    from hyperalign_dspy.program_files import save_program
+
+    path = tmp_path / "program.json"
+    settings = {**ha.ProgramSettings(attempts=2).model_dump(), "length_grammar": True, "paragraph_grammar": False,
+                "quote_again": False}
+    save_program(DeliberativeHyPerAlign(), path, {"task": "deliberative", "program_settings": settings})
+    loaded = ha.load_program(path, "deliberative")
+    assert loaded.settings == ha.ProgramSettings(attempts=2) and not hasattr(loaded.settings, "quote_again")
+    save_program(DeliberativeHyPerAlign(), path, {"task": "deliberative", "program_settings": {**settings, "colour": 1}})
+    with pytest.raises(ha.HyperAlignError, match="program_settings are not valid"):
+        ha.load_program(path, "deliberative")

@@ -262,7 +262,7 @@ def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
     language_model = ha.lm("local-small", cache=False)
     sent = []
-    for settings in (ha.ProgramSettings(attempts=1, paragraph_grammar=True), ha.ProgramSettings(attempts=1)):
+    for settings in (ha.AuthorshipSettings(attempts=1, paragraph_grammar=True), ha.ProgramSettings(attempts=1)):
         first = len(fake_llama.calls)
         with dspy.context(lm=language_model, adapter=dspy.ChatAdapter()):
             ha.HyPerAlign(settings=settings)(profile=profile, prompt="Write one.")
@@ -298,7 +298,7 @@ def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(mon
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
     language_model = ha.lm("local-small", cache=False)
     for settings, grammars in ((ha.ProgramSettings(attempts=3), [False, True, True]),
-                               (ha.ProgramSettings(attempts=3, length_grammar=False), [False, False, False])):
+                               (ha.AuthorshipSettings(attempts=3, length_grammar=False), [False, False, False])):
         first = len(fake.calls)
         with dspy.context(lm=language_model, adapter=dspy.ChatAdapter()):
             prediction = ha.HyPerAlign(settings=settings)(profile=profile, prompt="Write one.")

@@ -167,7 +167,7 @@ def test_with_quote_again_a_hypothesis_without_quoted_evidence_is_asked_again_on
                {"evidence": "Output is what matters most to them"}]  # not in the texts
     lm, adapter = scripted(answers)
     with dspy.context(lm=lm, adapter=adapter):
-        profile = HyPerAlign(settings=ProgramSettings(quote_again=True)).infer_profile(TEXTS)
+        profile = HyPerAlign(settings=ha.AuthorshipSettings(quote_again=True)).infer_profile(TEXTS)
     assert profile.hypothesis_texts == [
         quoted, "Openings: The writer opens with a market move (evidence: 'Shares of Barrick Gold rose on Monday')"]
     assert [(check.outcome, check.hypothesis.split(":")[0]) for check in profile.checks] == [

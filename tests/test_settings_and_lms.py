@@ -77,7 +77,7 @@ def test_a_recipes_program_table_is_compiled_saved_and_restored(server, tmp_path
     result = json.loads(capsys.readouterr().out)
     saved = json.loads(metadata_path(out).read_text())["program_settings"]
     assert (saved["attempts"], saved["infer_text_tokens"]) == (3, 900)  # the recipe's over the suite's
-    assert ha.load_program(out).settings == ha.ProgramSettings(**saved)
+    assert ha.load_program(out).settings == ha.AuthorshipSettings(**saved)
     assert mlflow.get_run(result["mlflow_run_id"]).data.params["program.attempts"] == "3"
 
 

@@ -28,6 +28,7 @@ from hyperalign_dspy.lms.names import lm  # noqa: E402
 from hyperalign_dspy.lms.roles import LMConfig, LMNames  # noqa: E402
 from hyperalign_dspy.registry import get_task, register, task_names  # noqa: E402
 from hyperalign_dspy.tasks.authorship import (  # noqa: E402
+    AuthorshipSettings,
     FewShotInContext,
     HyPerAlign,
     UserAttributes,
@@ -61,6 +62,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "AuthorshipSettings",
     "DeliberativeHyPerAlign",
     "EvaluationReport",
     "FewShotInContext",

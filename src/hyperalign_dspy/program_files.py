@@ -60,6 +60,18 @@ def read_metadata(path: str | Path) -> dict:
         raise HyperAlignError(f"program metadata {sidecar} cannot be read: {exc}") from None
 
 
+# Knobs every program had before they became authorship's own: a program of another task saved
+# them too (at their defaults), and loads without them.
+_ONCE_SHARED = frozenset({"length_grammar", "paragraph_grammar", "quote_again"})
+
+
+def _without_knobs_of_other_tasks(settings, settings_type: type[ProgramSettings]):
+    if not isinstance(settings, dict):
+        return settings
+    return {name: value for name, value in settings.items()
+            if name in settings_type.model_fields or name not in _ONCE_SHARED}
+
+
 def load_program(path: str | Path, task: str = DEFAULT_TASK, options: dict[str, Any] | None = None,
                  lms: LMConfig | None = None) -> dspy.Module:
     """A compiled program of `task` from `path` (its metadata, when present, names its task and
@@ -74,7 +86,8 @@ def load_program(path: str | Path, task: str = DEFAULT_TASK, options: dict[str, 
     task_type = get_task(task)
     settings = metadata.get("program_settings")
     try:
-        settings = task_type.default_settings if settings is None else ProgramSettings.model_validate(settings)
+        settings = task_type.default_settings if settings is None else task_type.settings_type.model_validate(
+            _without_knobs_of_other_tasks(settings, task_type.settings_type))
     except ValueError as exc:
         raise HyperAlignError(f"program metadata {metadata_path(path)}: its program_settings are not valid: {exc}") from None
     return load_program_state(task_type.new_program(settings, lms, options), path)

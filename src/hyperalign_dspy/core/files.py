@@ -72,13 +72,14 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise HyperAlignError(f"{what} {path}: not valid TOML: {exc}") from None
 
 
-def validated(raw: Any, model: type[Model], where: str) -> Model:
-    """`raw` validated as `model`; the first problem becomes one line starting with `where`."""
+def validated(raw: Any, model: type[Model], where: str, table: str | None = None) -> Model:
+    """`raw` validated as `model`; the first problem becomes one line starting with `where`, its
+    location within `table` (a file's table that `raw` is), if given."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        location = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        location = ".".join(str(part) for part in [*([table] if table else []), *first["loc"]]) or "(top level)"
         raise HyperAlignError(f"{where}: {location}: {first['msg']}") from None
 
 

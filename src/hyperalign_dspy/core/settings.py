@@ -1,5 +1,7 @@
 """The program's knobs as data: `ProgramSettings`, read from a suite's or a recipe's `[program]`
-table (over the task's defaults), saved with a compiled program and logged as MLflow params."""
+table (over the task's defaults), saved with a compiled program and logged as MLflow params. These
+are the knobs every task's program has; a task with knobs of its own derives its settings from
+them (authorship: `tasks/authorship/settings.py`)."""
 
 from __future__ import annotations
 
@@ -28,20 +30,14 @@ class ProgramSettings(BaseModel):
     fit_share: float = Field(
         1.0, ge=0, le=1, description="an answer that shows less than this share of the person's counted habits (or "
                                       "breaks character) is sampled again, within `attempts`")
-    length_grammar: bool = Field(
-        True, description="on an engine that takes a grammar (the embedded models), an attempt after one shorter than "
-                          "half the person's typical length writes under a grammar that lets it end only past that "
-                          "length (its sentences and paragraphs stay free)")
-    paragraph_grammar: bool = Field(
-        False, description="on an engine that takes a grammar (the embedded models), stage 2 writes under one: at "
-                           "least two paragraphs, each of at most 1.5 times the person's sentences per paragraph (off: "
-                           "under it the 1.5B model glued words across sentence ends, see docs/results.md)")
-    quote_again: bool = Field(
-        False, description="a hypothesis whose evidence is not in the person's texts is asked for a quote once more "
-                           "(one request, about as long as the texts, per such hypothesis); else it is dropped")
     same_hypothesis: float = Field(
         0.6, gt=0, le=1, description="hypotheses whose word sets overlap this much (Jaccard) say the same thing; the "
                                      "later one is dropped")
+
+    @classmethod
+    def of(cls, settings: ProgramSettings) -> ProgramSettings:
+        """`settings` as this type: knobs `settings` does not have (a task's own) at their defaults."""
+        return settings if isinstance(settings, cls) else cls(**settings.model_dump())
 
     def over(self, defaults: ProgramSettings) -> ProgramSettings:
         """`defaults` with the fields set here (explicitly, as in a TOML table) put in their place."""

@@ -22,7 +22,7 @@ import dspy
 import numpy as np
 from pydantic import BaseModel, SerializeAsAny
 
-from hyperalign_dspy.core.files import check_writable_folder
+from hyperalign_dspy.core.files import check_writable_folder, validated
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.harness import UNCOMPILED, evaluate
@@ -117,9 +117,9 @@ def compile_program(
     task_lm = roles.generate
     adapter, threads = run_settings(task_lm, adapter, threads)
     judge_adapter = judge_adapter if judge_adapter is not None else adapter_for(roles.judge)
-    settings: ProgramSettings = recipe.program.over(suite.settings)
-
     task_type = get_task(suite.task)
+    settings: ProgramSettings = validated(recipe.program, task_type.settings_type,
+                                          f"recipe {recipe.path}", table="program").over(suite.settings)
     task = task_type.evaluation(suite, roles.judge, judge_adapter, None, None, lms=LMConfig(infer=roles.infer),
                                 settings=settings)
     baseline = task_type.default_compile_baseline if recipe.metric.baseline == "default" else recipe.metric.baseline

@@ -11,7 +11,6 @@ import dspy
 from pydantic import BaseModel, ConfigDict, Field
 
 from hyperalign_dspy.core.files import read_toml_model
-from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 
 TELEPROMPTERS = ("BootstrapFewShot", "BootstrapFewShotWithRandomSearch", "MIPROv2", "COPRO", "SIMBA", "GEPA")
@@ -36,7 +35,8 @@ class Recipe(BaseModel):
     compile_arguments: dict[str, Any] = Field(default_factory=dict, description="extra arguments of its compile()")
     reflection_lm: str | None = Field(None, description="GEPA: 'task' for the task LM, or an LM name for ha.lm()")
     metric: MetricSettings = MetricSettings()
-    program: ProgramSettings = Field(ProgramSettings(), description="the program's knobs, over the suite's")
+    program: dict[str, Any] = Field(default_factory=dict, description="the program's knobs, over the suite's (its "
+                                                                      "task's settings, checked at compile)")
     path: Path | None = Field(None, exclude=True)
 
 

@@ -88,6 +88,11 @@ class Task:
     def default_settings(self) -> ProgramSettings:
         return self.systems[PROGRAM].default_settings
 
+    @property
+    def settings_type(self) -> type[ProgramSettings]:
+        """The type of the program's knobs: `ProgramSettings`, or a task's own that derives from it."""
+        return type(self.default_settings)
+
     def suite_options(self, suite: EvalSuite) -> dict[str, Any]:
         """What the task's systems take from a suite of its own (its `suite_type`'s fields)."""
         return {}

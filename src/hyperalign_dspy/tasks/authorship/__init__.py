@@ -7,6 +7,7 @@ from hyperalign_dspy.tasks.authorship.data.authors import DEV_AUTHORS, load_auth
 from hyperalign_dspy.tasks.authorship.baselines import FewShotInContext
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
+from hyperalign_dspy.tasks.authorship.settings import AuthorshipSettings
 from hyperalign_dspy.tasks.authorship.signatures import UserAttributes
 
-__all__ = ["DEV_AUTHORS", "FewShotInContext", "HyPerAlign", "UserAttributes", "UserProfile", "load_authors"]
+__all__ = ["AuthorshipSettings", "DEV_AUTHORS", "FewShotInContext", "HyPerAlign", "UserAttributes", "UserProfile", "load_authors"]

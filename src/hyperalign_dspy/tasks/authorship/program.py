@@ -12,6 +12,7 @@ from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.core.user_texts import require_examples, require_prompt
 from hyperalign_dspy.lms.roles import LMConfig
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
+from hyperalign_dspy.tasks.authorship.settings import AuthorshipSettings
 from hyperalign_dspy.tasks.authorship.stages.infer_profile import InferProfile
 from hyperalign_dspy.tasks.authorship.stages.write_as_person import WriteAsPerson
 
@@ -22,16 +23,17 @@ _MOVED = {"infer": "profiler.infer", "quote": "profiler.quote", "generate": "wri
 class HyPerAlign(dspy.Module):
     """`HyPerAlign(settings, lms)(prompt, profile=None, examples=None) -> Prediction(response,
     profile, fit)`. Give the person's `examples` (texts) or a `profile` inferred before.
-    `settings`: the knobs (default: `default_settings`); `lms`: an `LMConfig` whose `infer` and
+    `settings`: the knobs (default: `default_settings`; a plain `ProgramSettings` gets the task's
+    own knobs at their defaults); `lms`: an `LMConfig` whose `infer` and
     `generate` LMs, where set, run the two stages (else DSPy's configured LM runs both)."""
 
     # Each attempt is a whole text: the best of three by fit, unless one fits first.
-    default_settings = ProgramSettings(attempts=3)
+    default_settings = AuthorshipSettings(attempts=3)
     profile_reads_prompt = False  # one profile serves all of a person's prompts
 
     def __init__(self, settings: ProgramSettings | None = None, lms: LMConfig | None = None):
         super().__init__()
-        self.settings = settings or self.default_settings
+        self.settings = AuthorshipSettings.of(settings) if settings is not None else self.default_settings
         lms = lms or LMConfig()
         self.profiler = InferProfile(self.settings, lms.infer)
         self.writer = WriteAsPerson(self.settings, lms.generate)

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from hyperalign_dspy.core.baselines import ZeroShot
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.evaluation.suite import EvalSuite
+from hyperalign_dspy.evaluation.suite import EvalSuite, SystemVariant
 from hyperalign_dspy.tasks.authorship.baselines import FewShotInContext
 from hyperalign_dspy.tasks.authorship.evaluation.evaluation import AuthorshipEvaluation
 from hyperalign_dspy.tasks.authorship.checks.output_fit import fit_summary
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
+from hyperalign_dspy.tasks.authorship.settings import AuthorshipSettings
 from hyperalign_dspy.tasks.base import Task
 
 
+class AuthorshipVariant(SystemVariant):
+    program: AuthorshipSettings | None = None
+
+
 class AuthorshipSuite(EvalSuite):
+    program: AuthorshipSettings = Field(AuthorshipSettings(), description="the program's knobs, over the task's defaults")
+    variants: dict[str, AuthorshipVariant] = Field(default_factory=dict,
+                                                   description="systems with LMs of their own, by name")
+
     @model_validator(mode="after")
     def _one_data_file(self) -> "AuthorshipSuite":
         if len(self.data) != 1:

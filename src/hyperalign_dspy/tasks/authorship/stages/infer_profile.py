@@ -10,7 +10,6 @@ from dspy.utils.exceptions import AdapterParseError
 from hyperalign_dspy.core.hypotheses import distinct
 from hyperalign_dspy.core.profile import ClaimCheck
 from hyperalign_dspy.core.profile_cache import ProfileCache
-from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.core.stage_lm import active_lm, structured_output_adapter, texts_that_fit
 from hyperalign_dspy.core.user_texts import as_user_texts
 from hyperalign_dspy.errors import HyperAlignError
@@ -24,6 +23,7 @@ from hyperalign_dspy.tasks.authorship.counting.instances import excerpt
 from hyperalign_dspy.tasks.authorship.counting.measurements import measure_style
 from hyperalign_dspy.tasks.authorship.counting.text_counts import count, measured_attributes
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
+from hyperalign_dspy.tasks.authorship.settings import AuthorshipSettings
 from hyperalign_dspy.tasks.authorship.signatures import InferHypotheses, QuoteEvidence
 
 
@@ -39,7 +39,7 @@ class InferProfile(dspy.Module):
     `lm`: stage 1's own LM (else DSPy's configured one). A profile is inferred once per texts, LM
     and predictor state: N prompts for one person cost one stage-1 call."""
 
-    def __init__(self, settings: ProgramSettings, lm: dspy.LM | None = None):
+    def __init__(self, settings: AuthorshipSettings, lm: dspy.LM | None = None):
         super().__init__()
         self.settings, self.own_lm = settings, lm
         self.infer = dspy.Predict(InferHypotheses)

@@ -10,12 +10,12 @@ import dspy
 
 from hyperalign_dspy.core.attempts import Review, best_of_attempts
 from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, instruction_texts, shares_run
-from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.core.stage_lm import active_lm, stage_lm
 from hyperalign_dspy.core.stage_two_notes import told
 from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit, without_repeats_and_remarks
 from hyperalign_dspy.tasks.authorship.counting.text_counts import words_of
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
+from hyperalign_dspy.tasks.authorship.settings import AuthorshipSettings
 from hyperalign_dspy.tasks.authorship.signatures import CLAIM_SUBJECT, GeneratePersonalized
 from hyperalign_dspy.tasks.authorship.stages.grammars import (
     answer_tokens,
@@ -37,7 +37,7 @@ class WriteAsPerson(dspy.Module):
     `settings.attempts` answers by how they keep the person's counted habits (`fit`, None for a
     profile without counts). `lm`: stage 2's own LM (else DSPy's configured one)."""
 
-    def __init__(self, settings: ProgramSettings, lm: dspy.LM | None = None):
+    def __init__(self, settings: AuthorshipSettings, lm: dspy.LM | None = None):
         super().__init__()
         self.settings, self.own_lm = settings, lm
         self.generate = dspy.Predict(GeneratePersonalized, temperature=settings.temperature)

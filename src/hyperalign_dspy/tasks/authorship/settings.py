@@ -1,0 +1,21 @@
+"""`AuthorshipSettings`: the authorship program's knobs, the shared `ProgramSettings` and its own."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from hyperalign_dspy.core.settings import ProgramSettings
+
+
+class AuthorshipSettings(ProgramSettings):
+    length_grammar: bool = Field(
+        True, description="on an engine that takes a grammar (the embedded models), an attempt after one shorter than "
+                          "half the person's typical length writes under a grammar that lets it end only past that "
+                          "length (its sentences and paragraphs stay free)")
+    paragraph_grammar: bool = Field(
+        False, description="on an engine that takes a grammar (the embedded models), stage 2 writes under one: at "
+                           "least two paragraphs, each of at most 1.5 times the person's sentences per paragraph (off by "
+                           "default: see docs/decisions.md)")
+    quote_again: bool = Field(
+        False, description="a hypothesis whose evidence is not in the person's texts is asked for a quote once more "
+                           "(one request, about as long as the texts, per such hypothesis); else it is dropped")
