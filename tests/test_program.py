@@ -501,3 +501,24 @@ def test_a_completion_marker_left_in_the_text_is_removed():
     assert clean_response("The end of the article. [[ ## completed ## ]]") == "The end of the article."
     assert clean_response("Text.\n[[ ## completed ## ]]\n") == "Text."
     assert clean_response("Quoting [[ ## completed ## ]] mid-text stays.") == "Quoting [[ ## completed ## ]] mid-text stays."
+
+
+def test_a_writer_of_its_own_plugs_in_as_stage_two(profile):
+    """A program variant names its stage-2 module; stage 1 and the rest of the program stay."""
+
+    class Echo(dspy.Module):
+        def __init__(self, settings, lm=None):
+            super().__init__()
+            self.generate = dspy.Predict("prompt -> response")
+
+        def forward(self, prompt, profile):
+            return dspy.Prediction(response=self.generate(prompt=prompt).response.upper(), fit=None)
+
+    class EchoingHyPerAlign(HyPerAlign):
+        writer_type = Echo
+
+    program = EchoingHyPerAlign()
+    assert [name for name, _ in program.named_predictors()] == ["profiler.infer", "profiler.quote", "writer.generate"]
+    lm, adapter = scripted([{"response": "as written"}])
+    with dspy.context(lm=lm, adapter=adapter):
+        assert program(prompt="Write.", profile=profile).response == "AS WRITTEN"

@@ -29,6 +29,9 @@ class HyPerAlign(dspy.Module):
 
     # Each attempt is a whole text: the best of three by fit, unless one fits first.
     default_settings = AuthorshipSettings(attempts=3)
+    # Stage 2: any module called as `writer(prompt, profile) -> Prediction(response, fit)` and built
+    # as `writer_type(settings, lm)`; a variant of the program names its own.
+    writer_type: type[dspy.Module] = WriteAsPerson
     profile_reads_prompt = False  # one profile serves all of a person's prompts
 
     def __init__(self, settings: ProgramSettings | None = None, lms: LMConfig | None = None):
@@ -36,7 +39,7 @@ class HyPerAlign(dspy.Module):
         self.settings = AuthorshipSettings.of(settings) if settings is not None else self.default_settings
         lms = lms or LMConfig()
         self.profiler = InferProfile(self.settings, lms.infer)
-        self.writer = WriteAsPerson(self.settings, lms.generate)
+        self.writer = self.writer_type(self.settings, lms.generate)
 
     def forward(self, prompt: str, profile: UserProfile | None = None, examples=None) -> dspy.Prediction:
         require_prompt(prompt)
