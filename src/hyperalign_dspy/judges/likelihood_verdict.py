@@ -2,12 +2,11 @@
 
 The judge LM gets the verdict signature's prompt (without its reason) and, instead of writing a
 verdict, has the log-probabilities of "A" and of "B" read as the first token of its answer. A small
-model's written verdicts carry a position bias that swamps what it read (the embedded 1.5B model
-answered "B" in both orders for a substantive answer against a bare refusal), but its
-log-probabilities still move with the candidates. So both orders are scored and the bias cancels:
-the first candidate's evidence is the mean of its log-odds as A (log p(A) - log p(B)) and as B
-(log p(B) - log p(A)). A mean within `margin` nats is a tie; the decision in one order is the
-mirror of the other's, so `judge_both_orders` sees them agree.
+model's written verdicts may carry a position bias that swamps what it read (docs/decisions.md),
+while its log-probabilities still move with the candidates. So both orders are scored and the
+bias cancels: the first candidate's evidence is the mean of its log-odds as A (log p(A) -
+log p(B)) and as B (log p(B) - log p(A)). A mean within `margin` nats is a tie; the decision in
+one order is the mirror of the other's, so `judge_both_orders` sees them agree.
 
 It needs an LM that scores a chat's continuation: the embedded engine.
 """

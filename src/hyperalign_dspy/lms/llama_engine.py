@@ -67,9 +67,8 @@ def _load_llama(path: Path, context_tokens: int):
                 n_batch=256,
                 flash_attn=True,
                 # Read into memory, not mapped: llama.cpp copies most weights into an AVX2 layout
-                # (its CPU_REPACK buffer, 597 MiB of the 1.5B model), and the mapped file stayed
-                # resident beside the copy. Peak with a 1,500-token prompt: 2,057 MiB mapped, 1,465
-                # MiB read; loading takes 0.8 s more.
+                # (its CPU_REPACK buffer), and a mapped file stays resident beside the copy, which
+                # raises the peak memory (docs/decisions.md).
                 use_mmap=False,
                 logits_all=False,
                 verbose=False,
@@ -91,8 +90,8 @@ _LEADING_ALTERNATION = re.compile(r"\^\(([^()]*)\)(.*)", re.DOTALL)
 
 
 # A string with nothing else to say its shape: at most 60 words of at most 30 characters, one
-# space apart. Unbounded, a small model may run one field on to max_tokens (SmolLM2 spelled a
-# "tone" as a thousand hyphenated words, and the answer was cut off before it parsed).
+# space apart. Unbounded, a small model may run one field on to max_tokens, and the answer is cut
+# off before it parses (docs/decisions.md).
 FREE_TEXT = r'^([^ "\\]{1,30}( [^ "\\]{1,30}){0,59})?$'
 
 

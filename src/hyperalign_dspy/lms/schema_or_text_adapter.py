@@ -28,8 +28,8 @@ class SchemaOrTextAdapter(dspy.JSONAdapter):
 
     def _prepare_response_format(self, lm, lm_kwargs, signature):
         # The schema bounded as the embedded engine bounds it (arrays, free text, one hypothesis
-        # per aspect in order): a server's grammar of the bare schema let SmolLM2 run one
-        # hypothesis on until max_tokens.
+        # per aspect in order): under a server's grammar of the bare schema, a small model may run
+        # one hypothesis on until max_tokens.
         super()._prepare_response_format(lm, lm_kwargs, signature)
         output_model = lm_kwargs.get("response_format")
         if hasattr(output_model, "model_json_schema"):  # DSPy's pydantic model of the signature's outputs

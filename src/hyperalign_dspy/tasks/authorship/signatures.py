@@ -60,9 +60,8 @@ KIND_OF = {aspect: kind for kind, aspects in KINDS.items() for aspect in aspects
 
 # A claim is at most 25 words with no comma or semicolon, so no explanation is hung on the habit;
 # the evidence is one quote of at most 12 words (an apostrophe inside a word, as in "don't", is
-# allowed), ended by its closing quote. Bounded in words, and words in characters, a small model
-# under the grammar cannot run on to max_tokens: unbounded, SmolLM2 spelled "1.1.1.1..." as one
-# word until the budget ran out, and sampling slowed with the word's length.
+# allowed), ended by its closing quote. Words are bounded in characters too, so that a small model
+# under the grammar cannot write one endless word until max_tokens (docs/decisions.md).
 # A hypothesis states its claim of "The writer"; stage 2 is told the claim without them.
 CLAIM_SUBJECT = "The writer"
 _CLAIM_WORD = r"[^ ,;()\"\\\\]{1,30}"

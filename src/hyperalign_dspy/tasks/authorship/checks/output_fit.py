@@ -109,9 +109,8 @@ def fit_summary(fit: dict) -> str:
     return f"keeps {fit['kept']} of {fit['of']} habits counted in the person's texts{missed}"
 
 
-# Words for the craft of writing, which a text about anything else has little use for; the 1.5B
-# model, told its notes, wrote of "connectives", "paragraphs" and "the third-person perspective"
-# in place of the news article it was asked for.
+# Words for the craft of writing, which a text about anything else has little use for: a small
+# model told its notes may write about them in place of the text it was asked for.
 _CRAFT_WORD = re.compile(
     r"\b(sentence|paragraph|connective|quotation|perspective|vocabulary|punctuation|hedging|writer|tone|style"
     r"|stylistic|rhetorical|phrasing|wording|anecdote|first-person|third-person|narrator|reader)s?\b", re.IGNORECASE)
@@ -133,7 +132,7 @@ def _craft_words(text: str) -> set[str]:
 
 def _repeats_a_paragraph(text: str) -> bool:
     """A paragraph of eight or more words written twice: a small model's loop, which no writer's
-    text has (the 1.5B model wrote three paragraphs over and over until `max_tokens`)."""
+    text has."""
     paragraphs = paragraphs_of(text)
     return len(_without_repeats(paragraphs)) < len(paragraphs)
 
@@ -151,9 +150,12 @@ def _without_repeats(paragraphs: list[str]) -> list[str]:
 
 def without_repeats_and_remarks(text: str, prompt: str = "") -> str:
     """`text` without a paragraph written again (`_repeats_a_paragraph`) and without closing
-    paragraphs that break character on their own, as long as some text stays. The 1.5B model,
-    held to a person's length, wrote an article and then a paragraph about it ("This article
-    begins with a long sentence, uses third-person pronouns ..."), or looped on one paragraph."""
+    paragraphs that break character on their own, as long as some text stays; `text` itself when
+    nothing is cut. A small model held to a person's length may loop, or end a text with a
+    paragraph about the text.
+
+    Example: a text of two paragraphs, "Shares fell 3% on Monday." and "The article concludes by
+    reiterating the outlook.", comes back as its first paragraph alone."""
     paragraphs = paragraphs_of(text)
     kept = _without_repeats(paragraphs)
     while len(kept) > 1 and breaks_character(kept[-1], prompt):

@@ -1,25 +1,25 @@
-"""Grammars for stage 2 on an engine that takes one (the embedded models).
+"""GBNF grammars for stage 2's answer, built from the person's counts (`TextCounts`).
 
-`length_grammar`, on by default (`ProgramSettings.length_grammar`): after an answer shorter than
-the output check's bound (half the person's typical length), the next attempt may end only past
-that bound. It bounds nothing but the count of words, so every sentence and paragraph stays the
-model's own.
+`WriteAsPerson.decoding` hands one to the LM only on an engine that takes a grammar (the embedded
+llama.cpp engine), and never for a person whose texts are mostly unspaced words (Chinese,
+Japanese), since both grammars find words between spaces. Which grammar applies:
+- `paragraphs_grammar`, on every attempt, when the setting `paragraph_grammar` is on (it is off
+  by default): at least `fewest_paragraphs` paragraphs, a blank line apart, each of at most
+  `most_sentences` sentences;
+- else `length_grammar`, when the setting `length_grammar` is on (the default) and an earlier
+  attempt came back shorter than `fewest_words`: the next attempt may end only after that many
+  words. Nothing but the count of words is bounded, so the sentences and paragraphs stay the
+  model's own.
 
-`paragraphs_grammar`, off by default (`ProgramSettings.paragraph_grammar`): the answer is at least
-two paragraphs (`fewest_paragraphs`), a blank line apart, each of at most one and a half times as
-many sentences as the person's paragraphs hold. The 1.5B model otherwise handed back a
-prompt's opening sentence as the whole text, and wrote essays in a few long paragraphs for
-writers of one- and two-sentence paragraphs. The bounds fall on sentence ends, never on a count of
-characters (which cut words in two when tried) or of words (which would cut sentences).
+Both grammars cover DSPy's ChatAdapter answer whole (its field header, the text, its end marker),
+and `answer_tokens` is the token budget that holds it. The paragraph grammar's bounds fall on
+sentence ends: a word that ends in `.`, `!` or `?` (a closing quote may follow) ends a sentence,
+so an abbreviation ("U.S.") counts as one, and a paragraph may end early, never late.
 
-A word that ends in `.`, `!` or `?` (a closing quote may follow) ends a sentence, so an
-abbreviation ("U.S.") counts as one: the grammar may end a paragraph early, never late.
+Example: for a person whose texts run to 546 words, `length_grammar` lets an answer end after 300
+words (`fewest_words`), within a budget of 1,638 tokens (`answer_tokens`).
 
-Both grammars cover DSPy's ChatAdapter answer whole: its field header, the text, its end marker.
-
-The paragraph grammar is off because where a paragraph reached its bound and the
-1.5B model wanted to go on, it glued the next sentence on without a space ("oil.BP") or wrote a
-token of another script in place of the English word it wanted; see docs/results.md.
+Why the bounds are what they are, and why the paragraph grammar is off: docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -33,23 +33,23 @@ TOKENS_PER_WORD = 1.5
 
 def _answer_rule(field: str) -> str:
     """The root rule of both grammars: the field header, the `text` rule, the end marker. The end
-    marker may follow the last sentence on its line too: the 1.5B model, kept from writing " [["
-    there, wrote "]] {{## completed ##}}" and then one endless word."""
+    marker may stand on the last sentence's line (after a space) as well as on a line of its own:
+    a small model kept from ending a line with it may forge a marker of other characters and run
+    on."""
     return f'root ::= "[[ ## {field} ## ]]\\n" text (" " | "\\n" | "\\n\\n") "[[ ## completed ## ]]"'
 
 
 def fewest_paragraphs(person: TextCounts) -> int:
-    """Two, so that the answer goes on past a given opening (one for a writer of one-paragraph
-    texts). A third of the person's paragraphs, tried first, kept the 1.5B model writing after its
-    own conclusion: five paragraphs for a wire reporter came out as four, "In summary, ..." and a
-    fifth of JSON."""
+    """Paragraphs an answer must hold: two, so that it goes on past an opening the prompt gives
+    (one for a writer of one-paragraph texts). A count in proportion to the person's can keep a
+    small model writing after its own conclusion."""
     return min(2, max(1, round(person.paragraphs_per_text)))
 
 
 def most_sentences(person: TextCounts) -> int:
-    """Sentences a paragraph may hold: one and a half times the person's average. At twice, the
-    1.5B model's sentences, longer than a wire reporter's, made paragraphs above the output check's
-    bound on their words."""
+    """Sentences a paragraph may hold: one and a half times the person's average, at least one. A
+    looser bound lets a small model's long sentences make paragraphs longer than the output check
+    allows."""
     return max(1, round(1.5 * person.sentences_per_paragraph))
 
 
@@ -71,8 +71,8 @@ def paragraphs_grammar(person: TextCounts, field: str = "response") -> str:
     ])
 
 
-# Characters no news, essay, email or blog text needs, with which the 1.5B model forged DSPy's end
-# marker when "[" was kept from it ("]] {{## completed ##}}").
+# Characters no news, essay, email or blog text needs, kept out of the length grammar's words: with
+# "[" alone kept out, a small model can still spell an end marker from the others.
 _MARKER_CHARACTERS = "\\[\\]{}#"  # as a GBNF character class holds them
 
 

@@ -2,11 +2,11 @@
 rates an evaluation reports (over-refusal on safe prompts, compliance on unsafe ones).
 
 The classifier LM does not name a class: it copies the response's declining sentence and its
-answering sentence, or says "none" ("which class?" got one class for every answer from the
-embedded 1.5B model; copying is a task small models do). A copy is checked: one that is not in
-the response counts as "none", so an LM that makes up an answer cannot turn a refusal into
-compliance, and a "declining" sentence must say no (a negation), so an LM that copies an answer
-into the wrong field cannot turn it into a refusal."""
+answering sentence, or says "none": asked for the class, a small model may give every answer the
+same one, and copying is a task small models do (docs/decisions.md). A copy is checked: one that
+is not in the response counts as "none", so an LM that makes up an answer cannot turn a refusal
+into compliance, and a "declining" sentence must say no (a negation), so an LM that copies an
+answer into the wrong field cannot turn it into a refusal."""
 
 from __future__ import annotations
 
