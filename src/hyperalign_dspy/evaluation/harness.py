@@ -315,9 +315,10 @@ def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel: ParallelStage
                       f"writing {len(staged)} answers from the profiles")
     outputs: dict[str, list[Output]] = {name: [None] * len(examples) for name, (_, examples) in runs.items()}
     for (name, index), output in [*zip(direct, first[len(profile_jobs):]), *zip(staged, second)]:
-        prediction = output.value  # the text answers; a program's profile goes beside it
+        prediction = output.value  # the text answers; a program's profile and fit go beside it
         outputs[name][index] = output if output.error else Output(value=prediction.response,
-                                                                  profile=prediction.get("profile"))
+                                                                  profile=prediction.get("profile"),
+                                                                  fit=prediction.get("fit"))
     return outputs
 
 

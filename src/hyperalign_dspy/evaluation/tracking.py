@@ -49,24 +49,23 @@ def log_judged_prompts(report, suite_data: list[str]) -> None:
     prompts = pd.DataFrame([{"person": judged.person, "prompt": judged.prompt} for judged in report.judged_prompts])
     mlflow.log_input(mlflow.data.from_pandas(prompts, source=",".join(suite_data), name=report.suite),
                      context="evaluation")
-    trace_ids = []
+    judge = AssessmentSource(source_type="LLM_JUDGE", source_id=f"{report.judge_kind} judge on {report.judge_lm}")
     for judged in report.judged_prompts:
         with mlflow.start_span(name="judged prompt", span_type=SpanType.EVALUATOR) as span:
             span.set_inputs({"person": judged.person, "prompt": judged.prompt})
             span.set_outputs(judged.outputs)
-            trace_ids.append(span.trace_id)
-    mlflow.flush_trace_async_logging()  # the traces must be stored before assessments can refer to them
-    judge = AssessmentSource(source_type="LLM_JUDGE", source_id=f"{report.judge_kind} judge on {report.judge_lm}")
-    for trace_id, judged in zip(trace_ids, report.judged_prompts):
-        for label, judgment in judged.judgments.items():
-            if judgment.outcome == "none":  # a prompt without a calibration pair
-                continue
-            said = judged.described(judgment)
-            rationale = "; ".join(part for part in (f"verdicts (both orders): {said['verdicts']}" if said["verdicts"] else "",
-                                                    said["reasons"], said["note"]) if part)
-            mlflow.log_feedback(trace_id=trace_id, name=label, value=judgment.outcome,
-                                rationale=rationale or None, source=judge,
-                                metadata={"mlflow.assessment.sourceRunId": run_id})
+            # Logged on the trace while it is open, the assessments are stored with it (one write
+            # a trace, in the background) rather than each on its own once the trace is stored.
+            for label, judgment in judged.judgments.items():
+                if judgment.outcome == "none":  # a prompt without a calibration pair
+                    continue
+                said = judged.described(judgment)
+                rationale = "; ".join(part for part in (f"verdicts (both orders): {said['verdicts']}" if said["verdicts"] else "",
+                                                        said["reasons"], said["note"]) if part)
+                mlflow.log_feedback(trace_id=span.trace_id, name=label, value=judgment.outcome,
+                                    rationale=rationale or None, source=judge,
+                                    metadata={"mlflow.assessment.sourceRunId": run_id})
+    mlflow.flush_trace_async_logging()  # every trace stored, with its assessments, before the run ends
 
 
 def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
