@@ -90,7 +90,7 @@ def evaluate(
     _add_program(plan, program, program_path)
     params = _params(plan, subset, traces, program_path)
     with _tracked_run(plan, experiment) as (run, nested, started):
-        answered = _answer_and_judge(plan, progress, traces=traces and not nested)
+        answered = _answer_and_judge(plan, progress, traces=traces and not nested, run_id=run.info.run_id)
         report = _report(plan, answered, run.info.run_id, started)
         log_evaluation(report, params, [str(path) for path in suite.data])
     return report
@@ -117,11 +117,13 @@ class _Plan:
 
 @dataclass
 class _Answered:
-    """The systems' outputs per example, the planted-text cases, and each prompt's judgments."""
+    """The systems' outputs per example, the planted-text cases, and each prompt's judgments, also
+    as the report's judged prompts."""
 
     outputs: dict[str, list[Output]]
     injection_cases: list
     judged: list[Judged]
+    prompts: list[JudgedPrompt]
     calls: dict[str, int]  # the LM calls made, and their tokens
 
 
@@ -189,11 +191,13 @@ def _tracked_run(plan: _Plan, experiment: str):
         yield run, nested, started
 
 
-def _answer_and_judge(plan: _Plan, progress: Callable[[str], None], traces: bool) -> _Answered:
-    """Every system's answers (and the planted-text runs'), then each prompt judged, with DSPy's
-    traces logged if `traces`. An interrupt ends the MLflow run as KILLED (MLflow's own exit would
-    record FAILED)."""
+def _answer_and_judge(plan: _Plan, progress: Callable[[str], None], traces: bool, run_id: str) -> _Answered:
+    """Every system's answers (and the planted-text runs'), then each prompt judged and logged as a
+    trace of the run `run_id` (while other prompts wait on the LM), with DSPy's traces logged if
+    `traces`. An interrupt ends the MLflow run as KILLED (MLflow's own exit would record FAILED)."""
     import mlflow
+
+    from hyperalign_dspy.evaluation.tracking import judge_source, log_judged_prompt
 
     examples, systems, task = plan.examples, plan.systems, plan.task
     parallel = ParallelStages(plan.threads, max_errors=len(examples) * (len(systems) + 1) + 1, progress=progress)
@@ -210,16 +214,26 @@ def _answer_and_judge(plan: _Plan, progress: Callable[[str], None], traces: bool
                                           plan.suite.injection.marker)
                            for name, (system, planted_examples) in planted.items()
                            for example, output in zip(planted_examples, generated[name])]
-        judged = parallel([(_judge_example(task, examples, outputs, plan.comparisons), (index,))
-                           for index in range(len(examples))], "judging",
-                          f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
+        judge, source = _judge_example(task, examples, outputs, plan.comparisons), judge_source(task)
+
+        def judge_and_log(index):
+            judged = judge(index)
+            prompt = _judged_prompt(examples[index], {name: outputs[name][index] for name in systems}, judged,
+                                    plan.comparisons, task.group)
+            log_judged_prompt(prompt, source, run_id)
+            return judged, prompt
+
+        judged_and_prompts = parallel([(judge_and_log, (index,)) for index in range(len(examples))], "judging",
+                                      f"judging {len(examples)} prompts with the {task.judge_kind} judge "
+                                      f"({task.judge_lm.model})")
     except KeyboardInterrupt:
         mlflow.end_run(status="KILLED")
         raise
     finally:
         if traces:
             mlflow.dspy.autolog(disable=True, silent=True)
-    return _Answered(outputs, injection_cases, judged, counter.totals())
+    judged, prompts = (list(items) for items in zip(*judged_and_prompts)) if judged_and_prompts else ([], [])
+    return _Answered(outputs, injection_cases, judged, prompts, counter.totals())
 
 
 def _report(plan: _Plan, answered: _Answered, run_id: str, started: float) -> EvaluationReport:
@@ -245,7 +259,7 @@ def _report(plan: _Plan, answered: _Answered, run_id: str, started: float) -> Ev
         prompt_tokens=answered.calls["prompt_tokens"], completion_tokens=answered.calls["completion_tokens"],
         wall_seconds=round(time.perf_counter() - started, 1),
         mlflow_run_id=run_id,
-        judged_prompts=_judged_prompts(examples, systems, outputs, judged, plan.comparisons, task.group),
+        judged_prompts=answered.prompts,
         profiles=_profiles(examples, outputs, task.key),
         **task.figures(examples, outputs, judged, suite.seed),
     )
@@ -334,18 +348,14 @@ def _profiles(examples, outputs, person_of) -> list[InferredProfile]:
     return list(found.values())
 
 
-def _judged_prompts(examples, systems, outputs, judged, comparisons, group: str) -> list[JudgedPrompt]:
-    prompts = []
-    for index, example in enumerate(examples):
-        calibration = judged[index].calibration
-        # Not every prompt has a calibration pair (deliberative: only safe prompts whose baseline
-        # answer is compliance); it is not a failure of the judge.
-        judgments = {"calibration": calibration[0] if calibration else PairJudgment("none", error="no calibration pair")}
-        judgments |= {f"{system} vs {baseline}": judged[index].comparisons[(system, baseline)]
-                      for system, baseline in comparisons}
-        texts = {name: outputs[name][index].text if outputs[name][index].text is not None
-                 else f"FAILED: {outputs[name][index].error}" for name in systems}
-        behaviours = judged[index].behaviours
-        prompts.append(JudgedPrompt(person=example.get(group), prompt=example.prompt, outputs=texts, judgments=judgments,
-                                    behaviours={name: behaviours.get(name) for name in systems} if behaviours else {}))
-    return prompts
+def _judged_prompt(example, outputs: dict[str, Output], judged: Judged, comparisons, group: str) -> JudgedPrompt:
+    """One prompt of the report: each system's output (`outputs`) and each pair's judgment."""
+    calibration = judged.calibration
+    # Not every prompt has a calibration pair (deliberative: only safe prompts whose baseline
+    # answer is compliance); it is not a failure of the judge.
+    judgments = {"calibration": calibration[0] if calibration else PairJudgment("none", error="no calibration pair")}
+    judgments |= {f"{system} vs {baseline}": judged.comparisons[(system, baseline)] for system, baseline in comparisons}
+    texts = {name: output.text if output.text is not None else f"FAILED: {output.error}" for name, output in outputs.items()}
+    behaviours = judged.behaviours
+    return JudgedPrompt(person=example.get(group), prompt=example.prompt, outputs=texts, judgments=judgments,
+                        behaviours={name: behaviours.get(name) for name in outputs} if behaviours else {})
