@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ from hyperalign_dspy.evaluation.suite import PROGRAM, EvalSuite, load_suite
 from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.lms.names import adapter_for
 from hyperalign_dspy.lms.roles import LMConfig
-from hyperalign_dspy.tracking.store import check_experiment, prepare_store
+from hyperalign_dspy.tracking.store import check_experiment, prepare_store, use_experiment
 
 UNCOMPILED = "hyperalign-uncompiled"
 PLANTED = " (planted text)"  # the name of a run on examples with a planted instruction
@@ -124,6 +125,7 @@ class _Answered:
     injection_cases: list
     judged: list[Judged]
     prompts: list[JudgedPrompt]
+    output_figures: dict  # the task's figures of the outputs alone
     calls: dict[str, int]  # the LM calls made, and their tokens
 
 
@@ -182,7 +184,7 @@ def _tracked_run(plan: _Plan, experiment: str):
     import mlflow
 
     prepare_store()
-    mlflow.set_experiment(experiment)
+    use_experiment(experiment)
     started = time.perf_counter()
     nested = mlflow.active_run() is not None
     with mlflow.start_run(run_name=f"eval {plan.suite.name}", nested=nested) as run:
@@ -223,9 +225,13 @@ def _answer_and_judge(plan: _Plan, progress: Callable[[str], None], traces: bool
             log_judged_prompt(prompt, source, run_id)
             return judged, prompt
 
-        judged_and_prompts = parallel([(judge_and_log, (index,)) for index in range(len(examples))], "judging",
-                                      f"judging {len(examples)} prompts with the {task.judge_kind} judge "
-                                      f"({task.judge_lm.model})")
+        # The task's figures of the outputs (CPU work) are made beside the judge, which mostly waits on its LM.
+        with ThreadPoolExecutor(1) as beside:
+            output_figures = beside.submit(task.output_figures, examples, outputs, plan.suite.seed)
+            judged_and_prompts = parallel([(judge_and_log, (index,)) for index in range(len(examples))], "judging",
+                                          f"judging {len(examples)} prompts with the {task.judge_kind} judge "
+                                          f"({task.judge_lm.model})")
+            output_figures = output_figures.result()
     except KeyboardInterrupt:
         mlflow.end_run(status="KILLED")
         raise
@@ -233,7 +239,7 @@ def _answer_and_judge(plan: _Plan, progress: Callable[[str], None], traces: bool
         if traces:
             mlflow.dspy.autolog(disable=True, silent=True)
     judged, prompts = (list(items) for items in zip(*judged_and_prompts)) if judged_and_prompts else ([], [])
-    return _Answered(outputs, injection_cases, judged, prompts, counter.totals())
+    return _Answered(outputs, injection_cases, judged, prompts, output_figures, counter.totals())
 
 
 def _report(plan: _Plan, answered: _Answered, run_id: str, started: float) -> EvaluationReport:
@@ -261,6 +267,7 @@ def _report(plan: _Plan, answered: _Answered, run_id: str, started: float) -> Ev
         mlflow_run_id=run_id,
         judged_prompts=answered.prompts,
         profiles=_profiles(examples, outputs, task.key),
+        **answered.output_figures,
         **task.figures(examples, outputs, judged, suite.seed),
     )
 

@@ -47,7 +47,7 @@ from hyperalign_dspy.lms.names import adapter_for, choice_of
 from hyperalign_dspy.lms.roles import LMConfig, LMNames
 from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, load_recipe
 from hyperalign_dspy.program_files import metadata_path, save_program
-from hyperalign_dspy.tracking.store import check_experiment, prepare_store
+from hyperalign_dspy.tracking.store import check_experiment, prepare_store, use_experiment
 
 VALIDATION_SHARE = 1 / 3
 
@@ -193,7 +193,7 @@ def _tracked_run(plan: _Plan, experiment: str):
     import mlflow
 
     prepare_store()
-    mlflow.set_experiment(experiment)
+    use_experiment(experiment)
     plan.started = time.perf_counter()
     run = mlflow.start_run(run_name=f"compile {plan.recipe.name}", nested=mlflow.active_run() is not None)
     status = "FAILED"

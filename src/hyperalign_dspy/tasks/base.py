@@ -69,8 +69,13 @@ class TaskEvaluation:
                       comparisons: list[tuple[str, str]]) -> Judged:
         raise NotImplementedError
 
+    def output_figures(self, examples: list[dspy.Example], outputs: dict, seed: int) -> dict:
+        """The task's own report fields that rest on the outputs alone: the harness makes them
+        while the judge works."""
+        return {}
+
     def figures(self, examples: list[dspy.Example], outputs: dict, judged: list[Judged], seed: int) -> dict:
-        """The task's own report fields."""
+        """The task's own report fields that rest on the judgments too."""
         return {}
 
 

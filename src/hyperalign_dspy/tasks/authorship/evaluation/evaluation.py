@@ -120,7 +120,7 @@ class AuthorshipEvaluation(TaskEvaluation):
                 judged.comparisons[(system, baseline)] = judging.compare(example, texts[system], texts[baseline])
         return judged
 
-    def figures(self, examples, outputs, judged, seed: int) -> dict:
+    def output_figures(self, examples, outputs, seed: int) -> dict:
         model = AuthorAttribution(self.judging.samples)
         hits = {}
         for name, answers in outputs.items():
