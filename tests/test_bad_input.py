@@ -5,8 +5,11 @@ The Python API raises `HyperAlignError` with the same message."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -237,6 +240,20 @@ def test_bad_input_is_one_line_and_exit_2(argv, fragment, files, tmp_path, capsy
     assert fragment in lines[0]
     assert "Traceback" not in captured.err and captured.out == ""
     assert listing(tmp_path) == before  # nothing written, not even a partial file
+
+
+def test_a_bad_recipe_is_one_line_on_stderr_in_a_process_of_its_own(files, tmp_path):
+    """As a user runs it: nothing that an import prints (a warning of MLflow's, say) comes before
+    the one line; in-process, pytest would have caught such a warning."""
+    argv = ["compile", "--optimizer", str(files / "recipe_bad_teleprompter.toml"), "--suite", str(SUITE),
+            "--out", str(tmp_path / "p.json"), *LM]
+    environment = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path}/mlflow.db")
+    done = subprocess.run([str(Path(sys.executable).parent / "hyperalign"), *argv], env=environment, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("hyperalign: error: recipe ") and "teleprompter" in done.stderr
+    assert done.stdout == ""
 
 
 def test_serve_without_a_built_server(monkeypatch, tmp_path, capsys):

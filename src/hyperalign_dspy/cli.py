@@ -103,7 +103,7 @@ def cmd_hypotheses(args) -> None:
 
 def cmd_personalize(args) -> None:
     from hyperalign_dspy.core.user_texts import read_user_texts
-    from hyperalign_dspy.program_files import load_program
+    from hyperalign_dspy.program_files import load_program_for
 
     if not args.prompt or any(not prompt.strip() for prompt in args.prompt):
         raise HyperAlignError("give at least one non-empty --prompt")
@@ -111,7 +111,7 @@ def cmd_personalize(args) -> None:
     _refuse_other_tasks_options(args, task)
     lms = _configure(args)
     if args.program:
-        program = load_program(args.program, task.name, _program_options(args), lms=lms)
+        program = load_program_for(task, args.program, _program_options(args), lms=lms)
     else:
         program = task.new_program(lms=lms, options=_program_options(args))
     texts = read_user_texts(args.examples) if args.examples else None

@@ -18,7 +18,7 @@ from hyperalign_dspy.core.files import publish, signals_held
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.lms.roles import LMConfig
-from hyperalign_dspy.registry import DEFAULT_TASK, get_task
+from hyperalign_dspy.registry import DEFAULT_TASK, Task, get_task
 
 
 def metadata_path(path: str | Path) -> Path:
@@ -74,23 +74,29 @@ def _without_knobs_of_other_tasks(settings, settings_type: type[ProgramSettings]
 
 def load_program(path: str | Path, task: str = DEFAULT_TASK, options: dict[str, Any] | None = None,
                  lms: LMConfig | None = None) -> dspy.Module:
-    """A compiled program of `task` from `path` (its metadata, when present, names its task and
-    settings), with the task's `options` (deliberative: `{"spec": path}`) and the stages' `lms`."""
+    """A compiled program of the task named `task` from `path`: `load_program_for`."""
+    return load_program_for(get_task(task), path, options, lms)
+
+
+def load_program_for(task: Task, path: str | Path, options: dict[str, Any] | None = None,
+                     lms: LMConfig | None = None) -> dspy.Module:
+    """A compiled program of `task` (the registry's) from `path` (its metadata, when present, names
+    its task and settings), with the task's `options` (deliberative: `{"spec": path}`) and the
+    stages' `lms`."""
     path = Path(path)
     if not path.is_file():
         raise HyperAlignError(f"program file {path} does not exist")
     metadata = read_metadata(path)
     compiled_for = metadata.get("task", DEFAULT_TASK)
-    if compiled_for != task:
-        raise HyperAlignError(f"program file {path} was compiled for the '{compiled_for}' task, not '{task}'")
-    task_type = get_task(task)
+    if compiled_for != task.name:
+        raise HyperAlignError(f"program file {path} was compiled for the '{compiled_for}' task, not '{task.name}'")
     settings = metadata.get("program_settings")
     try:
-        settings = task_type.default_settings if settings is None else task_type.settings_type.model_validate(
-            _without_knobs_of_other_tasks(settings, task_type.settings_type))
+        settings = task.default_settings if settings is None else task.settings_type.model_validate(
+            _without_knobs_of_other_tasks(settings, task.settings_type))
     except ValueError as exc:
         raise HyperAlignError(f"program metadata {metadata_path(path)}: its program_settings are not valid: {exc}") from None
-    return load_program_state(task_type.new_program(settings, lms, options), path)
+    return load_program_state(task.new_program(settings, lms, options), path)
 
 
 def load_program_state(program: dspy.Module, path: str | Path) -> dspy.Module:

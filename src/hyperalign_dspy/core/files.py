@@ -72,11 +72,12 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise HyperAlignError(f"{what} {path}: not valid TOML: {exc}") from None
 
 
-def validated(raw: Any, model: type[Model], where: str, table: str | None = None) -> Model:
-    """`raw` validated as `model`; the first problem becomes one line starting with `where`, its
-    location within `table` (a file's table that `raw` is), if given."""
+def validated(raw: Any, model: type[Model], where: str, context: dict[str, Any] | None = None,
+              table: str | None = None) -> Model:
+    """`raw` validated as `model` (its validators given `context`); the first problem becomes one
+    line starting with `where`, its location within `table` (a file's table that `raw` is), if given."""
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=context)
     except ValidationError as exc:
         first = exc.errors()[0]
         location = ".".join(str(part) for part in [*([table] if table else []), *first["loc"]]) or "(top level)"

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dspy
 
@@ -40,8 +44,7 @@ from hyperalign_dspy.evaluation.suite import PROGRAM, EvalSuite, load_suite
 from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate
 from hyperalign_dspy.lms.names import adapter_for
 from hyperalign_dspy.lms.roles import LMConfig
-from hyperalign_dspy.registry import get_task
-from hyperalign_dspy.tracking.store import check_experiment, prepare_store
+from hyperalign_dspy.tracking.store import check_experiment, prepare_store, use_experiment
 
 UNCOMPILED = "hyperalign-uncompiled"
 PLANTED = " (planted text)"  # the name of a run on examples with a planted instruction
@@ -78,104 +81,195 @@ def evaluate(
     takes the first N, authors (or safe and unsafe prompts) interleaved. `traces` logs an MLflow
     trace of every DSPy call: about 11 ms of CPU per LM call (measured on 2 cores), which makes
     a parallel evaluation against a remote LM CPU-bound, so it is off unless asked for."""
-    import mlflow
-
     from hyperalign_dspy.evaluation.tracking import log_evaluation
-    from hyperalign_dspy.program_files import load_program
 
     suite = suite if isinstance(suite, EvalSuite) else load_suite(suite)
     check_counts(limit, threads)
     check_experiment(experiment)
-    roles = run_lms(suite.lms, lms, lm, judge_lm)
-    task_lm = roles.generate
-    adapter, threads = run_settings(task_lm, adapter, threads)
+    plan = _plan(suite, run_lms(suite.lms, lms, lm, judge_lm), adapter, judge_adapter, judge_kind, settings, threads,
+                 subset, limit)
+    _add_program(plan, program, program_path)
+    params = _params(plan, subset, traces, program_path)
+    with _tracked_run(plan, experiment) as (run, nested, started):
+        answered = _answer_and_judge(plan, progress, traces=traces and not nested, run_id=run.info.run_id)
+        report = _report(plan, answered, run.info.run_id, started)
+        log_evaluation(report, params, [str(path) for path in suite.data])
+    return report
+
+
+@dataclass
+class _Plan:
+    """What one evaluation runs: the suite, its task's side (`TaskEvaluation`), the LM of each role,
+    the task LM's adapter, the threads, the selected examples, the systems and the comparisons."""
+
+    suite: EvalSuite
+    task: Any  # the task's `TaskEvaluation` of the suite (tasks/base.py, above this part)
+    roles: LMConfig
+    adapter: dspy.Adapter | None
+    threads: int
+    examples: list[dspy.Example]
+    systems: dict[str, dspy.Module]
+    comparisons: list[tuple[str, str]]
+
+    @property
+    def task_lm(self) -> dspy.LM:
+        return self.roles.generate
+
+
+@dataclass
+class _Answered:
+    """The systems' outputs per example, the planted-text cases, and each prompt's judgments, also
+    as the report's judged prompts."""
+
+    outputs: dict[str, list[Output]]
+    injection_cases: list
+    judged: list[Judged]
+    prompts: list[JudgedPrompt]
+    output_figures: dict  # the task's figures of the outputs alone
+    calls: dict[str, int]  # the LM calls made, and their tokens
+
+
+def _plan(suite, roles, adapter, judge_adapter, judge_kind, settings, threads, subset, limit) -> _Plan:
+    """The task's side of the suite with the run's LMs, the examples, and the suite's systems."""
+    adapter, threads = run_settings(roles.generate, adapter, threads)
     judge_adapter = judge_adapter if judge_adapter is not None else adapter_for(roles.judge)
-    task = get_task(suite.task).evaluation(suite, roles.judge, judge_adapter, judge_kind, subset,
-                                          lms=LMConfig(infer=roles.infer), settings=settings)
+    task = suite.task_type.evaluation(suite, roles.judge, judge_adapter, judge_kind, subset,
+                                      lms=LMConfig(infer=roles.infer), settings=settings)
     examples = select_examples(task.pool, limit or suite.limit, suite.seed, group=task.group)
+    return _Plan(suite=suite, task=task, roles=roles, adapter=adapter, threads=threads, examples=examples,
+                 systems={name: task.new_system(name) for name in suite.systems},
+                 comparisons=[(c.system, c.baseline) for c in suite.comparisons])
 
-    systems = {name: task.new_system(name) for name in suite.systems}
-    comparisons = [(c.system, c.baseline) for c in suite.comparisons]
+
+def _add_program(plan: _Plan, program: dspy.Module | None, program_path: str | Path | None) -> None:
+    """A given program (or program file) in the place of the suite's, beside the uncompiled one."""
+    from hyperalign_dspy.program_files import load_program_for
+
+    suite, task = plan.suite, plan.task
     if program_path is not None:
-        program = load_program(program_path, suite.task, task.task.suite_options(suite))
-    if program is not None:
-        if PROGRAM not in systems:
-            raise HyperAlignError(f"suite {suite.name} has no '{PROGRAM}' system for the given program")
-        systems[PROGRAM] = program
-        systems[UNCOMPILED] = task.new_system(PROGRAM)
-        comparisons.append((PROGRAM, UNCOMPILED))
-        comparisons += [(UNCOMPILED, baseline) for system, baseline in suite.comparisons_of(PROGRAM)]
+        program = load_program_for(task.task, program_path, task.task.suite_options(suite))
+    if program is None:
+        return
+    if PROGRAM not in plan.systems:
+        raise HyperAlignError(f"suite {suite.name} has no '{PROGRAM}' system for the given program")
+    plan.systems[PROGRAM] = program
+    plan.systems[UNCOMPILED] = task.new_system(PROGRAM)
+    plan.comparisons.append((PROGRAM, UNCOMPILED))
+    plan.comparisons += [(UNCOMPILED, baseline) for system, baseline in suite.comparisons_of(PROGRAM)]
 
-    parallel = ParallelStages(threads, max_errors=len(examples) * (len(systems) + 1) + 1, progress=progress)
-    params = {
+
+def _params(plan: _Plan, subset, traces: bool, program_path) -> dict:
+    """The run's MLflow params."""
+    suite, task, task_lm = plan.suite, plan.task, plan.task_lm
+    return {
         "suite": suite.name, "suite_file": str(suite.path or ""), "task": suite.task,
-        "systems": ",".join(systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in comparisons),
+        "systems": ",".join(plan.systems), "comparisons": ",".join(f"{s} vs {b}" for s, b in plan.comparisons),
         **{f"variant.{name}": variant.model_dump_json(exclude_none=True) for name, variant in suite.variants.items()},
         "task_lm": task_lm.model, "task_api_base": task_lm.kwargs.get("api_base") or "",
-        "infer_lm": (roles.infer or task_lm).model,
+        "infer_lm": (plan.roles.infer or task_lm).model,
         "judge_lm": task.judge_lm.model, "judge_api_base": task.judge_lm.kwargs.get("api_base") or "",
-        "judge_kind": task.judge_kind, "examples": len(examples), "subset": ",".join(subset or []),
-        "threads": threads, "traces": traces, "seed": suite.seed, "program_file": str(program_path or ""),
+        "judge_kind": task.judge_kind, "examples": len(plan.examples), "subset": ",".join(subset or []),
+        "threads": plan.threads, "traces": traces, "seed": suite.seed, "program_file": str(program_path or ""),
         "program_sha256": file_sha256(program_path) if program_path else "",
         "data_sha256": ",".join(file_sha256(path) for path in suite.data), "dspy_version": dspy.__version__,
         **{f"suite.judge.{key}": value for key, value in suite.judge.model_dump().items()},
         **task.settings.as_params(),
     }
 
+
+@contextmanager
+def _tracked_run(plan: _Plan, experiment: str):
+    """The evaluation's MLflow run (nested in the active one, if any), whether it is nested, and
+    when it started."""
+    import mlflow
+
     prepare_store()
-    mlflow.set_experiment(experiment)
+    use_experiment(experiment)
     started = time.perf_counter()
     nested = mlflow.active_run() is not None
-    with mlflow.start_run(run_name=f"eval {suite.name}", nested=nested) as run:
-        mlflow.set_tags({"kind": "eval", "suite": suite.name, "lm": task_lm.model, "judge_lm": task.judge_lm.model})
-        if traces and not nested:  # a compile run has its own autolog
-            mlflow.dspy.autolog(log_traces=True, silent=True)
-        try:
-            counter = CallCounter()
-            planted = _planted_runs(suite, task, systems, examples)
-            with dspy.context(lm=task_lm, adapter=adapter):
-                generated = _generate({**{name: (system, examples) for name, system in systems.items()}, **planted},
-                                      parallel, task.group)
-            outputs = {name: generated[name] for name in systems}
-            injection_cases = [injection_case(name.removesuffix(PLANTED), system, example, output.text, output.error,
-                                              suite.injection.marker)
-                               for name, (system, planted_examples) in planted.items()
-                               for example, output in zip(planted_examples, generated[name])]
-            judged = parallel([(_judge_example(task, examples, outputs, comparisons), (index,))
-                               for index in range(len(examples))], "judging",
-                              f"judging {len(examples)} prompts with the {task.judge_kind} judge ({task.judge_lm.model})")
-        except KeyboardInterrupt:
-            mlflow.end_run(status="KILLED")  # MLflow's own exit would record FAILED
-            raise
-        finally:
-            if traces and not nested:
-                mlflow.dspy.autolog(disable=True, silent=True)
+    with mlflow.start_run(run_name=f"eval {plan.suite.name}", nested=nested) as run:
+        mlflow.set_tags({"kind": "eval", "suite": plan.suite.name, "lm": plan.task_lm.model,
+                         "judge_lm": plan.task.judge_lm.model})
+        yield run, nested, started
 
-        calibration = calibration_of(judged, suite.seed)
-        tokens = counter.totals()
-        report = task.report_type(
-            suite=suite.name, task=suite.task, judge_kind=task.judge_kind, judge_lm=task.judge_lm.model,
-            task_lm=task_lm.model, calibration=task.calibration_label,
-            judge_accuracy=calibration.win_rate, judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high,
-            judge_calibration_failures=calibration.failures,
-            judge_can_tell_authors_apart=calibration.above_chance,
-            comparisons=[WinRate.of(system, baseline, [item.comparisons[(system, baseline)] for item in judged], suite.seed)
-                         for system, baseline in comparisons],
-            injection={name: InjectionRates.of(name, [case for case in injection_cases if case.system == name])
-                       for name in dict.fromkeys(case.system for case in injection_cases)},
-            injection_cases=injection_cases,
-            system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},
-            examples=len(examples),
-            lm_calls=tokens["calls"] + task.scoring_calls,
-            prompt_tokens=tokens["prompt_tokens"], completion_tokens=tokens["completion_tokens"],
-            wall_seconds=round(time.perf_counter() - started, 1),
-            mlflow_run_id=run.info.run_id,
-            judged_prompts=_judged_prompts(examples, systems, outputs, judged, comparisons, task.group),
-            profiles=_profiles(examples, outputs, task.key),
-            **task.figures(examples, outputs, judged, suite.seed),
-        )
-        log_evaluation(report, params, [str(path) for path in suite.data])
-    return report
+
+def _answer_and_judge(plan: _Plan, progress: Callable[[str], None], traces: bool, run_id: str) -> _Answered:
+    """Every system's answers (and the planted-text runs'), then each prompt judged and logged as a
+    trace of the run `run_id` (while other prompts wait on the LM), with DSPy's traces logged if
+    `traces`. An interrupt ends the MLflow run as KILLED (MLflow's own exit would record FAILED)."""
+    import mlflow
+
+    from hyperalign_dspy.evaluation.tracking import judge_source, log_judged_prompt
+
+    examples, systems, task = plan.examples, plan.systems, plan.task
+    parallel = ParallelStages(plan.threads, max_errors=len(examples) * (len(systems) + 1) + 1, progress=progress)
+    if traces:
+        mlflow.dspy.autolog(log_traces=True, silent=True)
+    try:
+        counter = CallCounter()
+        planted = _planted_runs(plan.suite, task, systems, examples)
+        with dspy.context(lm=plan.task_lm, adapter=plan.adapter):
+            generated = _generate({**{name: (system, examples) for name, system in systems.items()}, **planted},
+                                  parallel, task.group)
+        outputs = {name: generated[name] for name in systems}
+        injection_cases = [injection_case(name.removesuffix(PLANTED), system, example, output.text, output.error,
+                                          plan.suite.injection.marker)
+                           for name, (system, planted_examples) in planted.items()
+                           for example, output in zip(planted_examples, generated[name])]
+        judge, source = _judge_example(task, examples, outputs, plan.comparisons), judge_source(task)
+
+        def judge_and_log(index):
+            judged = judge(index)
+            prompt = _judged_prompt(examples[index], {name: outputs[name][index] for name in systems}, judged,
+                                    plan.comparisons, task.group)
+            log_judged_prompt(prompt, source, run_id)
+            return judged, prompt
+
+        # The task's figures of the outputs (CPU work) are made beside the judge, which mostly waits on its LM.
+        with ThreadPoolExecutor(1) as beside:
+            output_figures = beside.submit(task.output_figures, examples, outputs, plan.suite.seed)
+            judged_and_prompts = parallel([(judge_and_log, (index,)) for index in range(len(examples))], "judging",
+                                          f"judging {len(examples)} prompts with the {task.judge_kind} judge "
+                                          f"({task.judge_lm.model})")
+            output_figures = output_figures.result()
+    except KeyboardInterrupt:
+        mlflow.end_run(status="KILLED")
+        raise
+    finally:
+        if traces:
+            mlflow.dspy.autolog(disable=True, silent=True)
+    judged, prompts = (list(items) for items in zip(*judged_and_prompts)) if judged_and_prompts else ([], [])
+    return _Answered(outputs, injection_cases, judged, prompts, output_figures, counter.totals())
+
+
+def _report(plan: _Plan, answered: _Answered, run_id: str, started: float) -> EvaluationReport:
+    """The task's report: the judge's calibration, the win-rates, the planted-text rates, the
+    failures, the cost, each judged prompt and profile, and the task's own figures."""
+    suite, task, examples, systems = plan.suite, plan.task, plan.examples, plan.systems
+    outputs, judged, cases = answered.outputs, answered.judged, answered.injection_cases
+    calibration = calibration_of(judged, suite.seed)
+    return task.report_type(
+        suite=suite.name, task=suite.task, judge_kind=task.judge_kind, judge_lm=task.judge_lm.model,
+        task_lm=plan.task_lm.model, calibration=task.calibration_label,
+        judge_accuracy=calibration.win_rate, judge_ci_low=calibration.ci_low, judge_ci_high=calibration.ci_high,
+        judge_calibration_failures=calibration.failures,
+        judge_can_tell_authors_apart=calibration.above_chance,
+        comparisons=[WinRate.of(system, baseline, [item.comparisons[(system, baseline)] for item in judged], suite.seed)
+                     for system, baseline in plan.comparisons],
+        injection={name: InjectionRates.of(name, [case for case in cases if case.system == name])
+                   for name in dict.fromkeys(case.system for case in cases)},
+        injection_cases=cases,
+        system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},
+        examples=len(examples),
+        lm_calls=answered.calls["calls"] + task.scoring_calls,
+        prompt_tokens=answered.calls["prompt_tokens"], completion_tokens=answered.calls["completion_tokens"],
+        wall_seconds=round(time.perf_counter() - started, 1),
+        mlflow_run_id=run_id,
+        judged_prompts=answered.prompts,
+        profiles=_profiles(examples, outputs, task.key),
+        **answered.output_figures,
+        **task.figures(examples, outputs, judged, suite.seed),
+    )
 
 
 def calibration_of(judged: list[Judged], seed: int) -> WinRate:
@@ -242,9 +336,10 @@ def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel: ParallelStage
                       f"writing {len(staged)} answers from the profiles")
     outputs: dict[str, list[Output]] = {name: [None] * len(examples) for name, (_, examples) in runs.items()}
     for (name, index), output in [*zip(direct, first[len(profile_jobs):]), *zip(staged, second)]:
-        prediction = output.value  # the text answers; a program's profile goes beside it
+        prediction = output.value  # the text answers; a program's profile and fit go beside it
         outputs[name][index] = output if output.error else Output(value=prediction.response,
-                                                                  profile=prediction.get("profile"))
+                                                                  profile=prediction.get("profile"),
+                                                                  fit=prediction.get("fit"))
     return outputs
 
 
@@ -260,18 +355,14 @@ def _profiles(examples, outputs, person_of) -> list[InferredProfile]:
     return list(found.values())
 
 
-def _judged_prompts(examples, systems, outputs, judged, comparisons, group: str) -> list[JudgedPrompt]:
-    prompts = []
-    for index, example in enumerate(examples):
-        calibration = judged[index].calibration
-        # Not every prompt has a calibration pair (deliberative: only safe prompts whose baseline
-        # answer is compliance); it is not a failure of the judge.
-        judgments = {"calibration": calibration[0] if calibration else PairJudgment("none", error="no calibration pair")}
-        judgments |= {f"{system} vs {baseline}": judged[index].comparisons[(system, baseline)]
-                      for system, baseline in comparisons}
-        texts = {name: outputs[name][index].text if outputs[name][index].text is not None
-                 else f"FAILED: {outputs[name][index].error}" for name in systems}
-        behaviours = judged[index].behaviours
-        prompts.append(JudgedPrompt(person=example.get(group), prompt=example.prompt, outputs=texts, judgments=judgments,
-                                    behaviours={name: behaviours.get(name) for name in systems} if behaviours else {}))
-    return prompts
+def _judged_prompt(example, outputs: dict[str, Output], judged: Judged, comparisons, group: str) -> JudgedPrompt:
+    """One prompt of the report: each system's output (`outputs`) and each pair's judgment."""
+    calibration = judged.calibration
+    # Not every prompt has a calibration pair (deliberative: only safe prompts whose baseline
+    # answer is compliance); it is not a failure of the judge.
+    judgments = {"calibration": calibration[0] if calibration else PairJudgment("none", error="no calibration pair")}
+    judgments |= {f"{system} vs {baseline}": judged.comparisons[(system, baseline)] for system, baseline in comparisons}
+    texts = {name: output.text if output.text is not None else f"FAILED: {output.error}" for name, output in outputs.items()}
+    behaviours = judged.behaviours
+    return JudgedPrompt(person=example.get(group), prompt=example.prompt, outputs=texts, judgments=judgments,
+                        behaviours={name: behaviours.get(name) for name in outputs} if behaviours else {})

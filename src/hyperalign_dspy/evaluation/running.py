@@ -25,6 +25,7 @@ class Output:
     value: object = None  # a response text, or a profile
     error: str | None = None
     profile: object = None  # beside a program's response: the profile it answered from
+    fit: object = None  # ... and its own check of the response, where it made one (authorship: a `Fit`)
 
     @property
     def text(self) -> str | None:

@@ -1,19 +1,20 @@
 """Evaluation suites: TOML files under `evals/` that say what to compare on which data. A suite
 names its task; the task (from the registry) says which systems exist and which sections of its
-own the suite may have (`suite_type`)."""
+own the suite may have (`suite_type`). A suite holds its task from the registry, looked up once
+when the suite is read (`EvalSuite.task_type`): whoever runs the suite takes it from there."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from hyperalign_dspy.core.files import read_toml, validated
 from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.judges.settings import JudgeSettings
 from hyperalign_dspy.lms.roles import LMChoice, LMNames
-from hyperalign_dspy.registry import get_task, task_names
+from hyperalign_dspy.registry import Task, get_task, task_names
 
 PROGRAM = "hyperalign"  # the system name of every task's program; the task's other systems are its baselines
 
@@ -67,6 +68,12 @@ class EvalSuite(BaseModel):
     program: ProgramSettings = Field(ProgramSettings(), description="the program's knobs, over the task's defaults")
     lms: LMNames = Field(LMNames(), description="the LM of each role, by name; the command line's flags come first")
     path: Path | None = Field(None, exclude=True)
+    _task: Task = PrivateAttr(None)  # the registry's `tasks.base.Task` of `task`, set when the suite is checked
+
+    @property
+    def task_type(self) -> Task:
+        """The suite's task (a `tasks.base.Task`): its systems, evaluation and defaults."""
+        return self._task
 
     def system_of(self, name: str) -> str:
         """The task's system that a name of `systems` runs: a variant's system, else the name itself."""
@@ -78,7 +85,7 @@ class EvalSuite(BaseModel):
     @property
     def settings(self) -> ProgramSettings:
         """The program's settings: the suite's `[program]` over its task's defaults."""
-        return self.program.over(get_task(self.task).default_settings)
+        return self.program.over(self.task_type.default_settings)
 
     @field_validator("task")
     @classmethod
@@ -93,8 +100,10 @@ class EvalSuite(BaseModel):
         return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _known_systems(self) -> "EvalSuite":
-        systems = get_task(self.task).systems
+    def _known_systems(self, info: ValidationInfo) -> "EvalSuite":
+        # The task that `load_suite` looked up to choose the suite type, else the registry's.
+        self._task = (info.context or {}).get("task") or get_task(self.task)
+        systems = self._task.systems
         for name, variant in self.variants.items():
             if name in systems:
                 raise ValueError(f"variant '{name}' has the name of a system of the {self.task} task")
@@ -124,8 +133,8 @@ def load_suite(path: str | Path) -> EvalSuite:
     path = Path(path)
     raw = read_toml(path, "suite")
     task = raw.get("task")
-    suite_type = get_task(task).suite_type if isinstance(task, str) and task in task_names() else EvalSuite
-    suite = validated(raw, suite_type, f"suite {path}")
+    task_type = get_task(task) if isinstance(task, str) and task in task_names() else None
+    suite = validated(raw, task_type.suite_type if task_type else EvalSuite, f"suite {path}", context={"task": task_type})
     suite.path = path
     suite.resolve_paths(path.parent)
     return suite

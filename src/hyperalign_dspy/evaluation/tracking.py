@@ -1,7 +1,7 @@
 """MLflow records of evaluations: params, metrics, the per-example table, a win-rate chart; and
 for MLflow's GenAI views the prompts as the run's dataset and one trace per prompt, on which each
 of the judge's pairwise verdicts is an assessment (source: the LLM judge; value: the outcome;
-rationale: the judge's reasons in both orders)."""
+rationale: the judge's reasons in both orders), logged as soon as the prompt is judged."""
 
 from __future__ import annotations
 
@@ -42,31 +42,36 @@ def win_rate_chart(report):
     return figure
 
 
-def log_judged_prompts(report, suite_data: list[str]) -> None:
-    """The prompts as the run's evaluation dataset, and a trace per prompt (its outputs) with the
-    judge's verdicts as assessments."""
-    run_id = mlflow.active_run().info.run_id
-    prompts = pd.DataFrame([{"person": judged.person, "prompt": judged.prompt} for judged in report.judged_prompts])
-    mlflow.log_input(mlflow.data.from_pandas(prompts, source=",".join(suite_data), name=report.suite),
-                     context="evaluation")
-    trace_ids = []
-    for judged in report.judged_prompts:
-        with mlflow.start_span(name="judged prompt", span_type=SpanType.EVALUATOR) as span:
-            span.set_inputs({"person": judged.person, "prompt": judged.prompt})
-            span.set_outputs(judged.outputs)
-            trace_ids.append(span.trace_id)
-    mlflow.flush_trace_async_logging()  # the traces must be stored before assessments can refer to them
-    judge = AssessmentSource(source_type="LLM_JUDGE", source_id=f"{report.judge_kind} judge on {report.judge_lm}")
-    for trace_id, judged in zip(trace_ids, report.judged_prompts):
+def judge_source(task) -> AssessmentSource:
+    """The judge of a task's evaluation (`TaskEvaluation`), as the source of its assessments."""
+    return AssessmentSource(source_type="LLM_JUDGE", source_id=f"{task.judge_kind} judge on {task.judge_lm.model}")
+
+
+def log_judged_prompt(judged, judge: AssessmentSource, run_id: str) -> None:
+    """One prompt as a trace of the run `run_id` (its outputs), with the judge's verdicts as
+    assessments. Logged on the open trace, they are stored with it, in the background (MLflow's
+    trace queue), while the evaluation goes on: each trace costs the store about 0.1 s."""
+    with mlflow.start_span(name="judged prompt", span_type=SpanType.EVALUATOR) as span:
+        span.set_inputs({"person": judged.person, "prompt": judged.prompt})
+        span.set_outputs(judged.outputs)
         for label, judgment in judged.judgments.items():
             if judgment.outcome == "none":  # a prompt without a calibration pair
                 continue
             said = judged.described(judgment)
             rationale = "; ".join(part for part in (f"verdicts (both orders): {said['verdicts']}" if said["verdicts"] else "",
                                                     said["reasons"], said["note"]) if part)
-            mlflow.log_feedback(trace_id=trace_id, name=label, value=judgment.outcome,
+            mlflow.log_feedback(trace_id=span.trace_id, name=label, value=judgment.outcome,
                                 rationale=rationale or None, source=judge,
                                 metadata={"mlflow.assessment.sourceRunId": run_id})
+
+
+def log_judged_prompts(report, suite_data: list[str]) -> None:
+    """The prompts as the run's evaluation dataset; their traces, logged as each prompt was judged
+    (`log_judged_prompt`), stored before the run ends."""
+    prompts = pd.DataFrame([{"person": judged.person, "prompt": judged.prompt} for judged in report.judged_prompts])
+    mlflow.log_input(mlflow.data.from_pandas(prompts, source=",".join(suite_data), name=report.suite),
+                     context="evaluation")
+    mlflow.flush_trace_async_logging()
 
 
 def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:

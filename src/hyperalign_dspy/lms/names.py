@@ -65,6 +65,8 @@ def lm(name: str = DEFAULT_LM, **kwargs) -> dspy.LM:
 
 
 SERVED_PROVIDER = "openai-compatible"
+# Providers that LiteLLM knows (and the served one), accepted without asking it.
+COMMON_PROVIDERS = frozenset({SERVED_PROVIDER, "openai", "anthropic", "gemini", "ollama_chat", "ollama"})
 
 
 def check_name(name: str) -> None:
@@ -76,11 +78,13 @@ def check_name(name: str) -> None:
         raise HyperAlignError(
             f"unknown LM '{name}': use {', '.join(EMBEDDED_MODELS)} or a provider/model string such as openai/gpt-4o-mini"
         )
+    provider = name.split("/", 1)[0]
+    if provider in COMMON_PROVIDERS:  # known without importing LiteLLM, which takes seconds to import
+        return
     import litellm
 
-    provider = name.split("/", 1)[0]
     known = {getattr(known, "value", known) for known in litellm.provider_list}
-    if provider != SERVED_PROVIDER and provider not in known:
+    if provider not in known:
         raise HyperAlignError(
             f"unknown LM provider '{provider}' in '{name}': use {', '.join(EMBEDDED_MODELS)}, openai/<model> with "
             "--api-base for an OpenAI-compatible server, or a provider LiteLLM knows (openai, anthropic, gemini, "

@@ -19,7 +19,6 @@ from hyperalign_dspy.evaluation.report import EvaluationReport
 from hyperalign_dspy.evaluation.suite import PROGRAM, EvalSuite
 from hyperalign_dspy.judges.pairwise import PairJudgment
 from hyperalign_dspy.lms.roles import LMConfig, LMNames
-from hyperalign_dspy.registry import get_task
 
 
 class TaskEvaluation:
@@ -37,7 +36,7 @@ class TaskEvaluation:
     judge_kind: str
 
     def __init__(self, suite: EvalSuite, lms: LMConfig | None = None, settings: ProgramSettings | None = None):
-        self.task, self.suite, self.lms = get_task(suite.task), suite, lms or LMConfig()
+        self.task, self.suite, self.lms = suite.task_type, suite, lms or LMConfig()
         self.settings = settings or suite.settings
 
     def new_system(self, name: str) -> dspy.Module:
@@ -70,8 +69,13 @@ class TaskEvaluation:
                       comparisons: list[tuple[str, str]]) -> Judged:
         raise NotImplementedError
 
+    def output_figures(self, examples: list[dspy.Example], outputs: dict, seed: int) -> dict:
+        """The task's own report fields that rest on the outputs alone: the harness makes them
+        while the judge works."""
+        return {}
+
     def figures(self, examples: list[dspy.Example], outputs: dict, judged: list[Judged], seed: int) -> dict:
-        """The task's own report fields."""
+        """The task's own report fields that rest on the judgments too."""
         return {}
 
 

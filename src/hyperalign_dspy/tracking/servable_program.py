@@ -57,9 +57,15 @@ def log_servable_program(program_path: str | Path, task: str, lms: LMNames, spec
 class ServableProgram(mlflow.pyfunc.PythonModel):
     """The program, its task and its LMs, built from the logged model's files and config."""
 
+    # MLflow checks `predict`'s type hints when the class is defined and, finding none, warns on
+    # stderr (in every command that imports this module) that it cannot validate the input from
+    # them. The model's signature (SIGNATURE) checks the input: no check from type hints is wanted,
+    # as for MLflow's own ChatModel.
+    _skip_type_hint_validation = True
+
     def load_context(self, context) -> None:
         from hyperalign_dspy.lms.names import adapter_for, runs_in_process
-        from hyperalign_dspy.program_files import load_program
+        from hyperalign_dspy.program_files import load_program_for
         from hyperalign_dspy.registry import get_task
 
         self.task = get_task(context.model_config["task"])
@@ -67,8 +73,8 @@ class ServableProgram(mlflow.pyfunc.PythonModel):
         if lms.generate is None:
             raise HyperAlignError("the logged model names no task LM")
         options = {"spec": context.artifacts["spec"]} if "spec" in context.artifacts else {}
-        self.program = load_program(context.artifacts["program"], self.task.name, options,
-                                    lms=LMConfig(infer=lms.infer if lms.infer is not lms.generate else None))
+        self.program = load_program_for(self.task, context.artifacts["program"], options,
+                                        lms=LMConfig(infer=lms.infer if lms.infer is not lms.generate else None))
         self.lm, self.adapter = lms.generate, adapter_for(lms.generate)
         # The server calls predict from several threads; an embedded model runs one call at a time.
         self.one_at_a_time = threading.Lock() if runs_in_process(self.lm) else contextlib.nullcontext()

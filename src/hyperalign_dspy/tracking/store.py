@@ -10,6 +10,7 @@ the database, and the others wait for it, then find them made.
 from __future__ import annotations
 
 import fcntl
+import os
 from pathlib import Path
 
 from hyperalign_dspy.errors import HyperAlignError
@@ -38,3 +39,20 @@ def prepare_store() -> None:
             MlflowClient(uri).search_experiments(max_results=1)  # the store's tables, made or migrated
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+_USED: dict[str, object] = {}  # what `use_experiment` last made active: (tracking URI, name) and its id
+
+
+def use_experiment(name: str) -> None:
+    """Make the experiment `name` the active one, unless this did so last in the same store and
+    nothing has changed it since. Once a trace was logged in the process, MLflow's `set_experiment`
+    also retires its trace exporter, waiting about 1 s on the exporter's threads: each evaluation
+    after the first in a process paid that."""
+    import mlflow
+
+    key = (mlflow.get_tracking_uri(), name)
+    if _USED.get("key") == key and os.environ.get("MLFLOW_EXPERIMENT_ID") == _USED.get("id"):  # set_experiment sets it
+        return
+    experiment = mlflow.set_experiment(name)
+    _USED.update(key=key, id=experiment.experiment_id)

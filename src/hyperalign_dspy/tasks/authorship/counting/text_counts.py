@@ -36,6 +36,8 @@ _WORD = regex.compile(rf"(?V1)[{UNSPACED}]|[[\p{{L}}\p{{M}}]--[{UNSPACED}]][[\p{
 SENTENCE_END = regex.compile(r"(?:(?<=[.!?؟])[\"”’»)]*\s+|(?<=[。！？])[」』”’)）]*\s*)"
                               r"(?=[\"“‘«„(「『\p{Lu}\p{Lt}\p{Lo}\p{Nd}])")
 QUESTION_MARKS, EXCLAMATION_MARKS = "?？؟", "!！"
+_APOSTROPHE = re.compile(r"['’]")  # compiled once: these two run per word, and a pattern's cache lookup costs
+_UNSPACED_CHARACTER = regex.compile(f"[{UNSPACED}]")
 _CLOSING_MARKS = "\"”’»)）」』 "
 _STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this
@@ -113,7 +115,7 @@ def _ends_with(sentence: str, marks: str) -> bool:
 
 def is_english(words: list[str]) -> bool:
     """Are these mostly English words? (`ENGLISH_FUNCTION_WORDS`; "I'll" counts as "I".)"""
-    function_words = sum(regex.split(r"['’]", word.lower())[0] in _STOPWORDS for word in words)
+    function_words = sum(_APOSTROPHE.split(word.lower(), maxsplit=1)[0] in _STOPWORDS for word in words)
     return function_words >= ENGLISH_FUNCTION_WORDS * len(words) > 0
 
 
@@ -202,7 +204,7 @@ def count(texts: list[str], english: bool | None = None) -> TextCounts:
         question_openings=sum(_ends_with(s, QUESTION_MARKS) for s in first_sentences),
         question_closings=sum(bool(s) and _ends_with(s[-1], QUESTION_MARKS)
                               for p in last_paragraphs for s in [sentences_of(p)]),
-        english=english, unspaced_words=_share(sum(bool(regex.fullmatch(f"[{UNSPACED}]", w)) for w in words), len(words)),
+        english=english, unspaced_words=_share(sum(bool(_UNSPACED_CHARACTER.fullmatch(w)) for w in words), len(words)),
         **english_counts,
     )
 
@@ -217,7 +219,7 @@ def _count_english(texts: list[str], joined: str, words: list[str], total_words:
                    sentences: list[str]) -> dict:
     """The counts that rest on English word lists, by name."""
     # Outside quotations, and "I'll" counted as "I".
-    narration = [re.split(r"['’]", w.lower())[0] for t in texts for w in words_of(QUOTED_SPAN.sub(" ", t))]
+    narration = [_APOSTROPHE.split(w.lower(), maxsplit=1)[0] for t in texts for w in words_of(QUOTED_SPAN.sub(" ", t))]
     narration_words = max(len(narration), 1)
     openers = Counter(words_of(s)[0].lower() for s in sentences if words_of(s))
     # A greeting opens the text, or follows its subject line (an email's).
@@ -225,6 +227,7 @@ def _count_english(texts: list[str], joined: str, words: list[str], total_words:
     # A sign-off stands on the last line or, above a name, on the one before it.
     closing_lines = [[line.strip() for line in t.strip().splitlines() if line.strip()][-2:] for t in texts]
 
+    lowered = joined.lower()
     pairs_by_texts: Counter = Counter()
     for text in texts:
         tokens = [w.lower() for w in words_of(text)]
@@ -241,7 +244,7 @@ def _count_english(texts: list[str], joined: str, words: list[str], total_words:
         "boosters": len(BOOSTERS.findall(joined)) * 100 / total_words,
         "long_words": _share(sum(len(w) >= 8 for w in words), len(words)),
         "quoted_paragraphs": _share(sum(quotes_someone(p) for p in paragraphs), len(paragraphs)),
-        "reporting_verbs": {verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", joined.lower())))},
+        "reporting_verbs": {verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", lowered)))},
         "connectives": {word: openers[word] for word in CONNECTIVES if openers[word]},
         "connective_openings": _share(sum(openers[word] for word in CONNECTIVES), len(sentences)),
         "greeting_openings": sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines),

@@ -19,8 +19,8 @@ from hyperalign_dspy.judges.pairwise import PairJudgment, bootstrap_ci, share_te
 from hyperalign_dspy.tasks.authorship.evaluation.attribution import AuthorAttribution
 from hyperalign_dspy.tasks.authorship.data.authors import load_authors
 from hyperalign_dspy.tasks.authorship.evaluation.judging import AuthorshipJudging
-from hyperalign_dspy.tasks.authorship.checks.output_fit import fit
-from hyperalign_dspy.tasks.authorship.counting.text_counts import count
+from hyperalign_dspy.tasks.authorship.checks.output_fit import Fit, fit
+from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts, count
 from hyperalign_dspy.tasks.base import TaskEvaluation
 
 
@@ -120,7 +120,7 @@ class AuthorshipEvaluation(TaskEvaluation):
                 judged.comparisons[(system, baseline)] = judging.compare(example, texts[system], texts[baseline])
         return judged
 
-    def figures(self, examples, outputs, judged, seed: int) -> dict:
+    def output_figures(self, examples, outputs, seed: int) -> dict:
         model = AuthorAttribution(self.judging.samples)
         hits = {}
         for name, answers in outputs.items():
@@ -131,19 +131,39 @@ class AuthorshipEvaluation(TaskEvaluation):
                                        [example.author for example in examples])
         attribution = {name: float(np.mean(found)) if found else None for name, found in hits.items()}
         attribution_ci = {name: bootstrap_ci(found, seed) for name, found in hits.items()}
-        texts = {name: [answer.text for answer in answers] for name, answers in outputs.items()}
-        texts["reference"] = [example.reference for example in examples]
-        adherence = {name: adherence_of(examples, answers, seed) for name, answers in texts.items()}
+        counts = person_counts(examples)
+        adherence = {name: adherence_of(examples, [answer.text for answer in answers], seed, counts,
+                                        [answer.fit for answer in answers])
+                     for name, answers in outputs.items()}
+        adherence["reference"] = adherence_of(examples, [example.reference for example in examples], seed, counts)
         return {"attribution": attribution, "attribution_ci": attribution_ci, "adherence": adherence,
                 "authors": self.authors}
 
 
-def adherence_of(examples, texts: list[str | None], seed: int) -> Adherence:
+def person_counts(examples) -> dict[tuple[str, ...], TextCounts]:
+    """The habits counted in each person's few-shot texts, once a person (by the texts themselves)."""
+    counted = {}
+    for example in examples:
+        texts = texts_of(example)
+        if texts not in counted:
+            counted[texts] = count(list(texts))
+    return counted
+
+
+def texts_of(example) -> tuple[str, ...]:
+    return tuple(sample.text for sample in example.examples)
+
+
+def adherence_of(examples, texts: list[str | None], seed: int, counts: dict[tuple[str, ...], TextCounts] | None = None,
+                 fits: list[Fit | None] | None = None) -> Adherence:
     """How well texts keep the habits counted in their authors' few-shot texts (a failed output is
-    left out, as it is of the win-rates)."""
-    fits = [fit(text, count([sample.text for sample in example.examples]), example.prompt)
-            for example, text in zip(examples, texts, strict=True) if text]
-    shares = [result.share for result in fits]
+    left out, as it is of the win-rates). `counts`: `person_counts(examples)`, if made already;
+    `fits`: a fit that the system found already (stage 2's check of its answer), else None."""
+    counts = counts if counts is not None else person_counts(examples)
+    fits = fits if fits is not None else [None] * len(texts)
+    found = [known if known is not None else fit(text, counts[texts_of(example)], example.prompt)
+             for example, text, known in zip(examples, texts, fits, strict=True) if text]
+    shares = [result.share for result in found]
     low, high = bootstrap_ci(shares, seed)
     return Adherence(share=float(np.mean(shares)) if shares else None, ci_low=low, ci_high=high,
-                     out_of_character=sum(result.breaks_character is not None for result in fits))
+                     out_of_character=sum(result.breaks_character is not None for result in found))
