@@ -5,7 +5,7 @@ counted in their script; what rests on English word lists is not counted (None),
 import pytest
 
 from hyperalign_dspy.tasks.authorship.checks.claims import check_hypotheses, is_quoted_from
-from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit
+from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit_of
 from hyperalign_dspy.tasks.authorship.counting.instances import excerpt
 from hyperalign_dspy.tasks.authorship.counting.measurements import measure_style
 from hyperalign_dspy.tasks.authorship.counting.text_counts import count, measured_attributes, sentences_of, words_of
@@ -109,5 +109,5 @@ def test_a_new_text_is_checked_only_against_what_was_counted():
     said = [expectation.says for expectation in expectations(person)]
     assert not any("person" in habit or "quotation" in habit or "greeting" in habit for habit in said)
     answer = "我今天走路去公园。天气很好，我拍了很多照片！你们去过那里吗？"
-    assert fit(answer, person).share == 1.0
-    assert fit("我。", person).share < 1.0  # one word: far from the person's length
+    assert fit_of(answer, person).share == 1.0
+    assert fit_of("我。", person).share < 1.0  # one word: far from the person's length

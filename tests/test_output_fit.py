@@ -8,7 +8,7 @@ import pytest
 from dspy.utils import DummyLM
 
 from hyperalign_dspy import HyPerAlign, ProgramSettings, UserProfile
-from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit, without_repeats_and_remarks
+from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit_of, without_repeats_and_remarks
 from hyperalign_dspy.tasks.authorship.counting.text_counts import count
 
 # A diarist: first person, short paragraphs of two short sentences, no questions or quotations.
@@ -40,7 +40,7 @@ def diarist():
 
 
 def test_the_persons_own_kind_of_text_fits(diarist):
-    result = fit(FITS, diarist)
+    result = fit_of(FITS, diarist)
     assert result.missed == [] and result.breaks_character is None and result.share == 1.0
     assert "in the first person" in result.met and "no questions" in result.met
 
@@ -55,7 +55,7 @@ def test_a_planted_failure_misses_the_habit_it_breaks(diarist, text, missed):
     assert [expectation.says for expectation in expectations(diarist)][:4] == [
         "about 35 words long", "sentences of about 6 words",
         "paragraphs of about 12 words (2.0 sentences)", "in the first person"]
-    result = fit(text, diarist)
+    result = fit_of(text, diarist)
     assert missed in result.missed
     assert result.share < 1.0
 
@@ -78,14 +78,14 @@ WRITES_ABOUT_WRITING = FITS + "\n\nThe company uses connectives such as but to b
 
 
 def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writing(diarist):
-    assert fit(WRITES_ABOUT_WRITING, diarist).breaks_character == "writes about writing"
+    assert fit_of(WRITES_ABOUT_WRITING, diarist).breaks_character == "writes about writing"
     # Asked for a piece about paragraphs and perspective, a text may name them: only the other
     # craft words count (connective, reader: two, below the three that break character).
     asked = "Write about how paragraphs and the third-person perspective work."
-    assert fit(WRITES_ABOUT_WRITING, diarist, asked).breaks_character is None
+    assert fit_of(WRITES_ABOUT_WRITING, diarist, asked).breaks_character is None
     # Two craft words in a real news text (a court's sentence, a law's paragraph) are no sign.
     court = FITS + "\n\nThe court cut his sentence to ten years under the first paragraph of the law."
-    assert fit(court, diarist).breaks_character is None
+    assert fit_of(court, diarist).breaks_character is None
 
 
 @pytest.mark.parametrize(("text", "reason"), [(AS_AN_AI, "speaks as an AI"), (TEMPLATE_SLOT, "leaves a template slot"),
@@ -96,14 +96,14 @@ def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writin
                                               (WRITES_ABOUT_WRITING, "writes about writing"),
                                               (LOOPS, "repeats a paragraph")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
-    result = fit(text, diarist)
+    result = fit_of(text, diarist)
     assert result.breaks_character == reason
     assert result.share == 0.0
 
 
 def test_short_paragraphs_written_twice_are_no_loop(diarist):
     # A one-line refrain ("Thank you.") may recur in a person's text; a loop is a whole paragraph.
-    assert fit(FITS + "\n\nThank you.\n\nThank you.", diarist).breaks_character is None
+    assert fit_of(FITS + "\n\nThank you.\n\nThank you.", diarist).breaks_character is None
 
 
 def test_a_loop_and_closing_remarks_are_cut_and_the_rest_stays():
@@ -125,8 +125,8 @@ def test_a_writer_who_quotes_in_every_text_is_expected_to_quote():
                'Rain flooded the road.\n\n"It rose fast," a driver said.\n\n"We shut it," police said.']
     reporter = count(reports)
     assert "direct quotations" in [expectation.says for expectation in expectations(reporter)]
-    assert "direct quotations" in fit('The bridge reopened.\n\n"At last," a cyclist said.', reporter).met
-    assert "direct quotations" in fit("The bridge reopened.\n\nCyclists were glad.", reporter).missed
+    assert "direct quotations" in fit_of('The bridge reopened.\n\n"At last," a cyclist said.', reporter).met
+    assert "direct quotations" in fit_of("The bridge reopened.\n\nCyclists were glad.", reporter).missed
     assert "no direct quotations" in [expectation.says for expectation in expectations(count(DIARY))]
 
 
@@ -178,7 +178,7 @@ def test_an_answer_that_adds_enough_stands_before_a_better_fit_that_adds_nothing
     opening = "I painted the shed this week."
     lm = DummyLM([{"response": opening}, {"response": ONE_PARAGRAPH}], adapter=dspy.JSONAdapter())
     profile = profile_of(DIARY)
-    assert fit(opening, profile.counts).share > fit(ONE_PARAGRAPH, profile.counts).share
+    assert fit_of(opening, profile.counts).share > fit_of(ONE_PARAGRAPH, profile.counts).share
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         result = HyPerAlign(settings=ProgramSettings(attempts=2))(
             profile=profile, prompt=f"Write a diary entry that starts with the following: {opening}")

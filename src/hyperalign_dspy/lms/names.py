@@ -120,8 +120,9 @@ def is_served(language_model: dspy.LM) -> bool:
 
 def adapter_for(language_model: str | dspy.LM | None) -> dspy.Adapter | None:
     """The adapter an LM (by name, or made by `lm()`) answers best with: a JSON-schema grammar for
-    models that need one (SmolLM2-135M parses 0 of 10 answers without it), in-process or served
-    under its own name (`hyperalign serve` names it so), else DSPy's default (None)."""
+    models that need one (the smallest embedded model rarely writes a parsable answer without it;
+    see docs/decisions.md), in-process or served under its own name (`hyperalign serve` names it
+    so), else DSPy's default (None)."""
     adapter = dspy.JSONAdapter
     if isinstance(language_model, str):
         name = language_model

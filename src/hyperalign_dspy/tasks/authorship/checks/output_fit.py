@@ -163,7 +163,7 @@ def without_repeats_and_remarks(text: str, prompt: str = "") -> str:
     return "\n\n".join(kept) if kept != paragraphs else text
 
 
-def fit(text: str, person: TextCounts, prompt: str = "") -> Fit:
+def fit_of(text: str, person: TextCounts, prompt: str = "") -> Fit:
     """How `text`, written for `prompt`, fits the habits counted in the person's texts."""
     counted = count([text], english=person.english)
     checked = [(expectation.says, expectation.met(counted)) for expectation in expectations(person)]

@@ -19,7 +19,7 @@ from hyperalign_dspy.judges.pairwise import PairJudgment, bootstrap_ci, share_te
 from hyperalign_dspy.tasks.authorship.evaluation.attribution import AuthorAttribution
 from hyperalign_dspy.tasks.authorship.data.authors import load_authors
 from hyperalign_dspy.tasks.authorship.evaluation.judging import AuthorshipJudging
-from hyperalign_dspy.tasks.authorship.checks.output_fit import Fit, fit
+from hyperalign_dspy.tasks.authorship.checks.output_fit import Fit, fit_of
 from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts, count
 from hyperalign_dspy.tasks.base import TaskEvaluation
 
@@ -161,7 +161,7 @@ def adherence_of(examples, texts: list[str | None], seed: int, counts: dict[tupl
     `fits`: a fit that the system found already (stage 2's check of its answer), else None."""
     counts = counts if counts is not None else person_counts(examples)
     fits = fits if fits is not None else [None] * len(texts)
-    found = [known if known is not None else fit(text, counts[texts_of(example)], example.prompt)
+    found = [known if known is not None else fit_of(text, counts[texts_of(example)], example.prompt)
              for example, text, known in zip(examples, texts, fits, strict=True) if text]
     shares = [result.share for result in found]
     low, high = bootstrap_ci(shares, seed)

@@ -12,7 +12,7 @@ from hyperalign_dspy.core.attempts import Review, best_of_attempts
 from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, instruction_texts, shares_run
 from hyperalign_dspy.core.stage_lm import active_lm, stage_lm
 from hyperalign_dspy.core.stage_two_notes import told
-from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit, without_repeats_and_remarks
+from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit_of, without_repeats_and_remarks
 from hyperalign_dspy.tasks.authorship.counting.text_counts import words_of
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.settings import AuthorshipSettings
@@ -66,7 +66,7 @@ class WriteAsPerson(dspy.Module):
         recited = [*profile.hypothesis_texts, *habits, *instruction_texts(self.generate)]
         recites, added = shares_run(answer, recited, RECITED_WORDS), added_words(answer, prompt)
         enough = added >= max(1, int(profile.attributes.typical_length_words * self.settings.shortest_share))
-        habits_kept = fit(answer, profile.counts, prompt) if profile.counts else None
+        habits_kept = fit_of(answer, profile.counts, prompt) if profile.counts else None
         share = None if habits_kept is None else habits_kept.share
         return Review(passes=not recites and enough and (share is None or share >= self.settings.fit_share),
                       rank=(not recites, enough, share or 0.0, 0 if recites else added), details=habits_kept)
