@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dspy
 import pytest
-from dspy.utils import DummyLM
+from helpers import json_lm, personalized
 
 from hyperalign_dspy import HyPerAlign, HyperAlignError
 from hyperalign_dspy.tasks.authorship.checks.claims import check_hypotheses, split_hypothesis
@@ -127,7 +127,7 @@ def test_split_hypothesis():
 def scripted_profile(hypotheses: list[str]):
     from lm_answers import sample_attributes
 
-    lm = DummyLM([{"hypotheses": hypotheses, "attributes": sample_attributes()}], adapter=dspy.JSONAdapter())
+    lm = json_lm([{"hypotheses": hypotheses, "attributes": sample_attributes()}])
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         return HyPerAlign().infer_profile(POSTS)
 
@@ -157,8 +157,8 @@ def test_a_long_or_short_style_the_counts_refute_is_replaced_by_the_count():
     from lm_answers import sample_attributes
 
     guessed = {**sample_attributes(), "sentence_style": "lengthy, complex", "paragraph_style": "short paragraphs"}
-    lm = DummyLM([{"hypotheses": ["Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')"],
-                   "attributes": guessed}], adapter=dspy.JSONAdapter())
+    lm = json_lm([{"hypotheses": ["Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')"],
+                   "attributes": guessed}])
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         profile = HyPerAlign().infer_profile(POSTS)
     words = count(POSTS).words_per_sentence
@@ -174,9 +174,7 @@ def test_stage_two_reads_the_claims_without_their_evidence():
 
     profile = UserProfile(hypotheses=["Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')"],
                           attributes=sample_attributes(), source_ids=["a"])
-    lm = DummyLM([{"response": "We painted the shed on Sunday and it rained on it by Monday."}], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        HyPerAlign()(profile=profile, prompt="Write about the shed.")
+    _, lm = personalized(profile, "Write about the shed.", ["We painted the shed on Sunday and it rained on it by Monday."])
     sent = lm.history[0]["messages"][-1]["content"]
     assert "Voice: speaks in the first person" in sent and "I fixed the gate today" not in sent
 

@@ -10,8 +10,9 @@ import dspy
 import mlflow
 import pytest
 from fake_openai import API_KEY, FakeOpenAI
-from project import PROJECT_ROOT
-from word_authors import write_suite
+from helpers import BOOTSTRAP, RECIPE_IDS, RECIPES, compile_args
+from mlflow import MlflowClient
+from word_authors import SIX_AUTHORS, write_suite
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
@@ -19,21 +20,15 @@ from hyperalign_dspy.judges.metric import BaselineOutputs
 from hyperalign_dspy.judges.settings import JudgeSettings
 from hyperalign_dspy.optimize.compiler import split_groups
 from hyperalign_dspy.program_files import load_program, metadata_path, save_program
+from hyperalign_dspy.optimize.comparison import compare_runs
 from hyperalign_dspy.tasks.authorship.data.authors import load_authors
 from hyperalign_dspy.tasks.authorship.evaluation.judging import AuthorshipJudging
 from hyperalign_dspy.tasks.authorship.evaluation.metric import AuthorshipMetric
 
-RECIPES = sorted((PROJECT_ROOT / "optimizers").glob("*.toml"))
-
 
 @pytest.fixture
 def suite(tmp_path) -> Path:
-    return write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
-
-
-def compile_args(server, recipe, suite, out, *extra):
-    return ["compile", "--optimizer", str(recipe), "--suite", str(suite), "--out", str(out),
-            "--lm", "openai/test-model", "--api-base", server.base, *extra]
+    return write_suite(tmp_path, **SIX_AUTHORS)
 
 
 def test_split_groups_is_disjoint_seeded_and_keeps_both_sides():
@@ -61,11 +56,10 @@ def changed_predictors(program: dspy.Module, saved: Path) -> dict[str, list[str]
     return changes
 
 
-@pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
-def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsys):
-    out = tmp_path / "programs" / f"{recipe.stem}.json"
-    assert main([*compile_args(server, recipe, suite, out, "--limit", "2", "--json")]) == 0, capsys.readouterr().err
-    result = json.loads(capsys.readouterr().out)
+@pytest.mark.parametrize("recipe", RECIPES, ids=RECIPE_IDS)
+def test_every_recipe_compiles_end_to_end(recipe, compiled):
+    run = compiled(recipe)  # `compile --limit 2 --json` on the six-author suite, on a server of its own
+    result, out = run.result, run.paths["out"]
     assert set(result["train"]).isdisjoint(result["validation"])
     assert len(result["train"]) == 4 and len(result["validation"]) == 2
     assert result["judge_accuracy"] == 1.0
@@ -74,7 +68,7 @@ def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsy
                       ("hyperalign-uncompiled", "few-shot")}
     # Beyond calibration (2 prompts x 2 orders), the teleprompter ran the program and the metric.
     assert result["train_lm_calls"] > 4 + 2 and result["lm_calls"] > result["train_lm_calls"]
-    assert result["lm_calls"] == len(server.requests)  # the teleprompter's calls through LM copies too
+    assert result["lm_calls"] == run.requests  # the teleprompter's calls through LM copies too
     metadata = json.loads(metadata_path(out).read_text())
     assert metadata["task"] == "authorship" and metadata["recipe"]["name"] == recipe.stem
     assert metadata["split"]["validation"] == result["validation"]
@@ -94,19 +88,17 @@ def test_every_recipe_compiles_end_to_end(recipe, server, suite, tmp_path, capsy
     assert artifacts == {f"program/{out.name}", f"program/{metadata_path(out).name}"}
 
 
-def test_bootstrapped_demos_reach_the_saved_program_and_personalize_uses_it(server, suite, tmp_path, capsys):
+def test_bootstrapped_demos_reach_the_saved_program_and_personalize_uses_it(demos_compile, monkeypatch, tmp_path,
+                                                                           capsys):
     # Against the zero-shot baseline the fake judge ties every pair (½ ≥ the threshold): demos.
-    recipe = tmp_path / "bootstrap.toml"
-    recipe.write_text((PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml").read_text()
-                      .replace('baseline = "default"', 'baseline = "zero-shot"'))
-    out = tmp_path / "bootstrap.json"
-    assert main([*compile_args(server, recipe, suite, out, "--limit", "2")]) == 0
-    assert "Compiled bootstrap-fewshot" in capsys.readouterr().out
+    server, out = demos_compile.server, demos_compile.paths["out"]
+    assert demos_compile.result["recipe"] == "bootstrap-fewshot"
     state = json.loads(out.read_text())
     assert len(state["profiler.infer"]["demos"]) == 1 and len(state["writer.generate"]["demos"]) == 1
     program = load_program(out)
     assert len(program.profiler.infer.demos) == 1 and len(program.writer.generate.demos) == 1
 
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     texts = tmp_path / "me.txt"
     texts.write_text("harbor ships cargo tide dock crane freight pier harbor ships.")
     assert main(["personalize", "--program", str(out), "--examples", str(texts), "--prompt", "Write about tides.",
@@ -120,9 +112,9 @@ def test_bootstrapped_demos_reach_the_saved_program_and_personalize_uses_it(serv
 def test_a_judge_that_fails_calibration_stops_the_compile(monkeypatch, fresh_dspy_cache, suite, tmp_path, capsys):
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     out = tmp_path / "p.json"
-    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
+    recipe = BOOTSTRAP
     with FakeOpenAI(always="A") as fake:
-        assert main(compile_args(fake, recipe, suite, out, "--limit", "2")) == 2
+        assert main(compile_args(fake.base, recipe, suite, out, "--limit", "2")) == 2
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert "fails calibration on the training prompts (real vs impostor" in err and "--force" in err
         assert not out.exists() and not metadata_path(out).exists()
@@ -130,8 +122,9 @@ def test_a_judge_that_fails_calibration_stops_the_compile(monkeypatch, fresh_dsp
         failed = mlflow.search_runs(experiment_names=["hyperalign"], output_format="list",
                                     filter_string="tags.kind = 'compile'")
         assert failed[0].info.status == "FAILED"
-        assert main([*compile_args(fake, recipe, suite, out, "--limit", "2", "--force")]) == 0
+        assert main([*compile_args(fake.base, recipe, suite, out, "--limit", "2", "--force")]) == 0
     assert out.exists() and metadata_path(out).exists()
+    assert "Compiled bootstrap-fewshot" in capsys.readouterr().out  # the compile's text summary
 
 
 def test_metric_scores_wins_ties_losses_copies_and_failures(suite):
@@ -228,32 +221,30 @@ def test_a_signal_while_saving_leaves_the_old_pair_and_one_while_renaming_the_ne
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "p.meta.json"]
 
 
-def test_load_program_refuses_other_tasks_and_bad_files(tmp_path):
-    out = tmp_path / "p.json"
-    save_program(ha.HyPerAlign(), out, {})
-    metadata_path(out).write_text(json.dumps({"task": "deliberative"}))
-    with pytest.raises(ha.HyperAlignError, match="compiled for the 'deliberative' task"):
-        load_program(out)
-    with pytest.raises(ha.HyperAlignError, match="does not exist"):
-        load_program(tmp_path / "missing.json")
-    broken = tmp_path / "broken.json"
-    broken.write_text("{not json")
-    with pytest.raises(ha.HyperAlignError, match="cannot be loaded"):
-        load_program(broken)
-
-
-def test_compare_lists_compile_runs_best_first(server, suite, tmp_path, capsys):
-    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
-    for name in ("first", "second"):
-        assert main([*compile_args(server, recipe, suite, tmp_path / f"{name}.json", "--limit", "1",
-                                   "--experiment", "compare-test")]) == 0
-    capsys.readouterr()
+def test_compare_lists_compile_runs_best_first(compiled, tmp_path, capsys):
+    # Copies of a real compile run (its tags, params and metrics) with other validation win-rates
+    # against the uncompiled program, one with none: compare lists them best first, None last.
+    real = mlflow.get_run(compiled(BOOTSTRAP).result["mlflow_run_id"])
+    client = MlflowClient()
+    experiment = client.create_experiment("compare-test")
+    rates = (0.25, 0.75, None, 0.5)
+    for rate in rates:
+        copy = client.create_run(experiment, tags={k: v for k, v in real.data.tags.items() if not k.startswith("mlflow.")})
+        for key, value in real.data.params.items():
+            client.log_param(copy.info.run_id, key, value)
+        for key, value in real.data.metrics.items():
+            if not key.startswith("validation.vs_uncompiled."):
+                client.log_metric(copy.info.run_id, key, value)
+        if rate is not None:
+            for key, value in (("win_rate", rate), ("ci_low", rate - 0.2), ("ci_high", rate + 0.2)):
+                client.log_metric(copy.info.run_id, f"validation.vs_uncompiled.{key}", value)
+        client.set_terminated(copy.info.run_id, "FINISHED")
     chart = tmp_path / "chart.png"
     assert main(["compare", "--experiment", "compare-test", "--chart", str(chart), "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
-    assert len(listing["runs"]) == 2 and chart.stat().st_size > 1000
-    rates = [run["vs_uncompiled"] for run in listing["runs"]]
-    assert rates == sorted(rates, reverse=True)
+    assert len(listing["runs"]) == 4 and chart.stat().st_size > 1000
+    assert [run["vs_uncompiled"] for run in listing["runs"]] == [0.75, 0.5, 0.25, None]
+    assert [run.vs_uncompiled for run in compare_runs("compare-test")] == [0.75, 0.5, 0.25, None]
     assert {run["recipe"] for run in listing["runs"]} == {"bootstrap-fewshot"}
     assert main(["compare", "--experiment", "compare-test", "--chart", str(chart)]) == 0
     table = capsys.readouterr().out
@@ -268,8 +259,7 @@ def test_ctrl_c_during_compile_ends_the_run_killed_and_writes_nothing(server, su
 
     monkeypatch.setattr("hyperalign_dspy.optimize.compiler.build_teleprompter", lambda *args: Interrupted())
     out = tmp_path / "p.json"
-    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
-    assert main([*compile_args(server, recipe, suite, out, "--limit", "1", "--experiment", "ctrl-c")]) == 130
+    assert main([*compile_args(server.base, BOOTSTRAP, suite, out, "--limit", "1", "--experiment", "ctrl-c")]) == 130
     assert capsys.readouterr().err.strip().splitlines()[-1] == "hyperalign: interrupted"
     assert list(tmp_path.glob("p*.json")) == [] and list(tmp_path.glob(".p.json*")) == []
     (run,) = mlflow.search_runs(experiment_names=["ctrl-c"], output_format="list")

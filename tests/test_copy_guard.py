@@ -1,8 +1,7 @@
 """Verbatim runs, and the program's resampling of responses that copy the hypotheses."""
 
-import dspy
 import pytest
-from dspy.utils import DummyLM
+from helpers import personalized
 
 from hyperalign_dspy import HyPerAlign, UserAttributes, UserProfile
 from hyperalign_dspy.core.hypotheses import distinct
@@ -36,23 +35,16 @@ def test_shares_run_without_sources_is_false():
 @pytest.fixture
 def profile(attributes):
     # A person of 20-word texts: an answer of 2 new words is long enough for them.
-    return profile_of(attributes, 20)
+    return noted_profile(attributes, 20)
 
 
-def profile_of(attributes, typical_length_words: int) -> UserProfile:
+def noted_profile(attributes, typical_length_words: int) -> UserProfile:
     return UserProfile(hypotheses=[NOTE], source_ids=["a"],
                        attributes=UserAttributes(**{**attributes, "typical_length_words": typical_length_words}))
 
 
-def personalize(profile: UserProfile, prompt: str, answers: list[str]):
-    """HyPerAlign's response to `prompt` from a DummyLM that answers `answers` in turn, and the LM."""
-    lm = DummyLM([{"response": answer} for answer in answers], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        return HyPerAlign()(profile=profile, prompt=prompt), lm
-
-
 def test_a_response_that_copies_the_hypotheses_is_sampled_again(profile):
-    out, lm = personalize(profile, "Write about shares.", [f"{NOTE}. And so on.", "Shares rose, an analyst said."])
+    out, lm = personalized(profile, "Write about shares.", [f"{NOTE}. And so on.", "Shares rose, an analyst said."])
     assert out.response == "Shares rose, an analyst said."
     assert len(lm.history) == 2
     assert lm.history[1]["kwargs"].get("rollout_id") == 1
@@ -60,7 +52,7 @@ def test_a_response_that_copies_the_hypotheses_is_sampled_again(profile):
 
 def test_resampling_stops_after_the_last_attempt(profile):
     echoes = [f"Attempt {n}: {NOTE}." for n in range(GENERATION_ATTEMPTS)]
-    out, lm = personalize(profile, "Write about shares.", echoes)
+    out, lm = personalized(profile, "Write about shares.", echoes)
     assert len(lm.history) == GENERATION_ATTEMPTS
     assert out.response.startswith(f"Attempt {GENERATION_ATTEMPTS - 1}:")
     assert RECITED_WORDS <= len(NOTE.split())
@@ -145,7 +137,7 @@ def test_the_given_opening_is_not_counted_as_a_copy_of_the_samples():
 
 
 def test_an_answer_that_only_hands_back_the_prompts_opening_is_sampled_again(profile):
-    out, lm = personalize(profile, PROMPT, [OPENING, f"{OPENING} Dealers cited a weaker dollar."])
+    out, lm = personalized(profile, PROMPT, [OPENING, f"{OPENING} Dealers cited a weaker dollar."])
     assert out.response.endswith("Dealers cited a weaker dollar.")
     assert len(lm.history) == 2 and lm.history[1]["kwargs"].get("rollout_id") == 1
     assert added_words(OPENING, PROMPT) == 0 and added_words(out.response, PROMPT) > 0
@@ -155,7 +147,7 @@ def test_the_opening_followed_by_the_end_marker_is_sampled_again(profile):
     # Seen on the 1.5B model: the opening, then ChatAdapter's end marker on the same line, which
     # the parser leaves in the field; the marker's words are not something the answer added.
     answers = [f"{OPENING} [[ ## completed ## ]]", f"{OPENING} Dealers cited a weaker dollar."]
-    out, lm = personalize(profile, PROMPT, answers)
+    out, lm = personalized(profile, PROMPT, answers)
     assert len(lm.history) == 2
     assert out.response.endswith("Dealers cited a weaker dollar.")
 
@@ -174,7 +166,7 @@ def test_rewordings_of_a_hypothesis_are_dropped_and_different_ones_kept():
 def test_an_answer_that_recites_the_generation_instructions_is_sampled_again(profile):
     recited = ("As the writer the private style notes describe, I write only the text, "
                "beginning with the opening the task gives.")
-    out, lm = personalize(profile, "Write about shares.", [recited, "Shares rose, an analyst said."])
+    out, lm = personalized(profile, "Write about shares.", [recited, "Shares rose, an analyst said."])
     assert out.response == "Shares rose, an analyst said."
     assert len(lm.history) == 2
 
@@ -182,14 +174,14 @@ def test_an_answer_that_recites_the_generation_instructions_is_sampled_again(pro
 def test_an_answer_far_shorter_than_the_persons_texts_is_sampled_again(attributes):
     # Seen on the 1.5B model: the opening handed back reworded, 9 words for an author of 546-word
     # articles. A tenth of the typical length is the least an answer must add.
-    profile = profile_of(attributes, 500)
+    profile = noted_profile(attributes, 500)
     prompt = "Write an article that starts with the following: American movies, hamburgers, jeans -- and U.S."
     short = "The American movies, hamburgers, jeans -- and U. S."
     longer = short + " " + " ".join(["Word"] * 50)
-    out, lm = personalize(profile, prompt, [short, longer])
+    out, lm = personalized(profile, prompt, [short, longer])
     assert len(lm.history) == 2 and out.response == longer
     # 51 added words ("The" and 50 more) are enough at the first attempt.
-    out, lm = personalize(profile, prompt, [longer])
+    out, lm = personalized(profile, prompt, [longer])
     assert out.response == longer
     assert len(lm.history) == 1
 
@@ -197,6 +189,6 @@ def test_an_answer_far_shorter_than_the_persons_texts_is_sampled_again(attribute
 def test_when_no_attempt_passes_the_longest_that_does_not_recite_stands(attributes):
     answers = [f"{OPENING} {NOTE}, and more words here.", f"{OPENING} Dealers cited the dollar."]
     answers += [OPENING] * (GENERATION_ATTEMPTS - len(answers))
-    out, lm = personalize(profile_of(attributes, 500), PROMPT, answers)
+    out, lm = personalized(noted_profile(attributes, 500), PROMPT, answers)
     assert len(lm.history) == GENERATION_ATTEMPTS
     assert out.response == answers[1]  # too short, but it adds words and recites nothing

@@ -4,7 +4,6 @@ the tracking server on PostgreSQL: the Evaluation runs view, a trace's assessmen
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import sys
@@ -12,9 +11,6 @@ import sys
 import mlflow
 import pytest
 from project import PROJECT_ROOT
-from word_authors import write_suite
-
-from hyperalign_dspy.cli import main
 
 spec = importlib.util.spec_from_file_location("mlflow_ui_check", PROJECT_ROOT / "evals" / "mlflow_ui_check.py")
 ui = importlib.util.module_from_spec(spec)
@@ -27,22 +23,18 @@ if not (shutil.which("chromium") and importlib.util.find_spec("playwright")):
     pytest.skip("needs Debian's chromium (apt-get install chromium) and playwright", allow_module_level=True)
 
 
-def test_the_ui_shows_win_rates_verdict_reasons_and_the_servable_program(tracking_server, server, tmp_path,
-                                                                           monkeypatch, capsys):
+def test_the_ui_shows_win_rates_verdict_reasons_and_the_servable_program(tracking_server, tracked_runs, tmp_path,
+                                                                           monkeypatch):
     uri, _ = tracking_server
+    # `eval --limit 2` and `compile --limit 2` of bootstrap-fewshot on the six-author suite, logged
+    # to the tracking server in an experiment of their own (test_tracking_server.py reads them back)
+    evaluation_run, compile_run = tracked_runs
+    report = evaluation_run.result
+    assert compile_run.code == 0, compile_run.err
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
-    experiment = f"ui-{tmp_path.name}"
-    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
-    lm = ["--lm", "openai/test-model", "--api-base", server.base, "--experiment", experiment, "--limit", "2"]
     try:
-        assert main(["compile", "--optimizer", str(PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"),
-                     "--suite", str(suite), "--out", str(tmp_path / "ui.json"), *lm]) == 0
-        capsys.readouterr()
-        assert main(["eval", str(suite), "--json", *lm]) == 0
-        report = json.loads(capsys.readouterr().out)
-
-        runs = ui.latest_runs(experiment)
+        runs = ui.latest_runs(evaluation_run.experiment)
         assert runs.eval_run_id == report["mlflow_run_id"] and runs.win_rate_metric == "hyperalign_vs_few-shot.win_rate"
         shots = ui.check_ui(uri, runs, tmp_path / "shots")
         assert sorted(shots) == ["mlflow-compile-run", "mlflow-evaluation-runs", "mlflow-trace-assessments"]

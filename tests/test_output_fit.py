@@ -3,11 +3,10 @@ failures, and the program's sampling budget when answers fail it (scripted LM, n
 
 from __future__ import annotations
 
-import dspy
 import pytest
-from dspy.utils import DummyLM
+from helpers import personalized
 
-from hyperalign_dspy import HyPerAlign, ProgramSettings, UserProfile
+from hyperalign_dspy import ProgramSettings, UserProfile
 from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit_of, without_repeats_and_remarks
 from hyperalign_dspy.tasks.authorship.counting.text_counts import count
 
@@ -130,7 +129,7 @@ def test_a_writer_who_quotes_in_every_text_is_expected_to_quote():
     assert "no direct quotations" in [expectation.says for expectation in expectations(count(DIARY))]
 
 
-def profile_of(texts: list[str]) -> UserProfile:
+def diary_profile(texts: list[str]) -> UserProfile:
     attributes = {"domain": "home", "genre": "diary", "typical_length_words": 34, "formality": "casual",
                   "perspective": "first person", "tone": "plain", "sentence_style": "short",
                   "paragraph_style": "two sentences", "recurring_devices": [], "characteristic_phrases": []}
@@ -139,10 +138,7 @@ def profile_of(texts: list[str]) -> UserProfile:
 
 
 def run(answers: list[str], settings: ProgramSettings | None = None):
-    lm = DummyLM([{"response": answer} for answer in answers], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        result = HyPerAlign(settings=settings)(profile=profile_of(DIARY), prompt="Write about the shed.")
-    return result, lm
+    return personalized(diary_profile(DIARY), "Write about the shed.", answers, settings)
 
 
 def test_an_answer_that_breaks_character_is_sampled_again_whatever_its_counts():
@@ -176,12 +172,10 @@ def test_an_answer_that_adds_enough_stands_before_a_better_fit_that_adds_nothing
     # The 1.5B model handed back a prompt's opening sentence alone: it keeps most habits of a short
     # text, but it is no answer.
     opening = "I painted the shed this week."
-    lm = DummyLM([{"response": opening}, {"response": ONE_PARAGRAPH}], adapter=dspy.JSONAdapter())
-    profile = profile_of(DIARY)
+    profile = diary_profile(DIARY)
     assert fit_of(opening, profile.counts).share > fit_of(ONE_PARAGRAPH, profile.counts).share
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        result = HyPerAlign(settings=ProgramSettings(attempts=2))(
-            profile=profile, prompt=f"Write a diary entry that starts with the following: {opening}")
+    result, lm = personalized(profile, f"Write a diary entry that starts with the following: {opening}",
+                              [opening, ONE_PARAGRAPH], ProgramSettings(attempts=2))
     assert len(lm.history) == 2
     assert result.response == ONE_PARAGRAPH
 
@@ -194,8 +188,6 @@ def test_an_answer_that_fits_costs_one_call_and_the_habits_are_told():
 
 
 def test_a_profile_without_counts_is_not_checked():
-    profile = profile_of(DIARY).model_copy(update={"counts": None})
-    lm = DummyLM([{"response": AS_AN_AI}], adapter=dspy.JSONAdapter())
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        result = HyPerAlign()(profile=profile, prompt="Write about the shed.")
+    profile = diary_profile(DIARY).model_copy(update={"counts": None})
+    result, lm = personalized(profile, "Write about the shed.", [AS_AN_AI])
     assert result.response == AS_AN_AI and len(lm.history) == 1

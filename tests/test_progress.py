@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
-from project import PROJECT_ROOT
-from word_authors import write_suite
+from helpers import BOOTSTRAP
 
 from hyperalign_dspy.cli import main
 from hyperalign_dspy.evaluation.progress import StageProgress
@@ -50,15 +49,11 @@ def test_quiet_on_a_terminal():
     assert lines == []
 
 
-def test_compile_off_a_terminal_reports_each_stage_and_its_items(server, tmp_path, capsys):
-    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
-    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
-    argv = ["compile", "--optimizer", str(recipe), "--suite", str(suite), "--out", str(tmp_path / "p.json"),
-            "--lm", "openai/test-model", "--api-base", server.base, "--limit", "2"]
-    assert main(argv) == 0
-    captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if STAMP.match(line)]
-    assert lines and not STAMP.search(captured.out)
+def test_compile_off_a_terminal_reports_each_stage_and_its_items(compiled):
+    run = compiled(BOOTSTRAP)  # `compile --limit 2` on the six-author suite, its stderr no terminal
+    assert run.code == 0, run.err
+    lines = [line for line in run.err.splitlines() if STAMP.match(line)]
+    assert lines and not STAMP.search(run.out)
     messages = [STAMP.sub("", line) for line in lines]
     stages = ["calibrating the", "compiling with BootstrapFewShot on 2 training prompts",
               "validating on 2 held-out authors", "inferring ", "writing ", "judging 2 prompts"]

@@ -18,10 +18,7 @@ import mlflow
 import pytest
 from fake_openai import API_KEY
 from mlflow import MlflowClient
-from project import PROJECT_ROOT
-from word_authors import write_suite
 
-from hyperalign_dspy.cli import main
 from hyperalign_dspy.lms.llama_server import free_port
 from hyperalign_dspy.lms.roles import LMNames
 from hyperalign_dspy.program_files import save_program
@@ -67,15 +64,9 @@ def served(model_uri: str, environment: dict, timeout_seconds: float = 120):
         process.wait(timeout=30)
 
 
-def test_a_compiled_program_is_registered_and_served_with_its_demos(server, tmp_path, capsys):
-    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
-    recipe = tmp_path / "bootstrap.toml"  # against zero-shot the fake judge ties: the compile keeps demos
-    recipe.write_text((PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml").read_text()
-                      .replace('baseline = "default"', 'baseline = "zero-shot"'))
-    out = tmp_path / "tides.json"
-    assert main(["compile", "--optimizer", str(recipe), "--suite", str(suite), "--out", str(out), "--limit", "2",
-                 "--lm", "openai/test-model", "--api-base", server.base, "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
+def test_a_compiled_program_is_registered_and_served_with_its_demos(demos_compile, tmp_path):
+    # bootstrap-fewshot against zero-shot, where the fake judge ties: the compile kept demos.
+    server, out, result = demos_compile.server, demos_compile.paths["out"], demos_compile.result
 
     client = MlflowClient()
     logged = mlflow.get_logged_model(result["model_uri"].removeprefix("models:/"))

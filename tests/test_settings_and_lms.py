@@ -9,8 +9,8 @@ import json
 import dspy
 import mlflow
 import pytest
-from dspy.utils import DummyLM
 from fake_openai import FakeOpenAI
+from helpers import json_lm, responses_lm
 from lm_answers import sample_attributes, sample_hypotheses
 from project import PROJECT_ROOT
 from word_authors import write_suite
@@ -24,9 +24,9 @@ NOTE = "The author quotes a named analyst in the second paragraph of nearly ever
 TEXTS = ["Harbor cranes lift freight at dawn, the dock foreman said.", "The tide turned and the pier woke, he said."]
 
 
-def echoing_lm(count: int) -> DummyLM:
+def echoing_lm(count: int):
     """Answers that recite the profile's hypothesis, so that the program samples again every time."""
-    return DummyLM([{"response": f"Attempt {n}: {NOTE}."} for n in range(count)], adapter=dspy.JSONAdapter())
+    return responses_lm([f"Attempt {n}: {NOTE}." for n in range(count)])
 
 
 def profile() -> ha.UserProfile:
@@ -85,9 +85,8 @@ def test_a_recipes_program_table_is_compiled_saved_and_restored(server, tmp_path
 
 
 def test_each_stage_runs_on_its_own_lm():
-    reader = DummyLM([{"hypotheses": sample_hypotheses(2), "attributes": sample_attributes()}], adapter=dspy.JSONAdapter())
-    writer = DummyLM([{"response": "Cranes lifted the last freight of the year on Friday, the foreman said."}],
-                     adapter=dspy.JSONAdapter())
+    reader = json_lm([{"hypotheses": sample_hypotheses(2), "attributes": sample_attributes()}])
+    writer = responses_lm(["Cranes lifted the last freight of the year on Friday, the foreman said."])
     with dspy.context(lm=writer, adapter=dspy.JSONAdapter()):
         out = ha.HyPerAlign(lms=ha.LMConfig(infer=reader))(examples=TEXTS, prompt="Write about the harbor.")
     assert out.response.startswith("Cranes lifted")

@@ -10,10 +10,6 @@ import mlflow
 import pytest
 import sqlalchemy
 from mlflow import MlflowClient
-from project import PROJECT_ROOT
-from word_authors import write_suite
-
-from hyperalign_dspy.cli import main
 
 
 @pytest.fixture
@@ -38,19 +34,13 @@ def stored_run_ids(store: str, experiment: str) -> set[str]:
         engine.dispose()
 
 
-def test_an_eval_and_a_compile_are_stored_in_postgresql_and_read_back(on_the_server, server, tmp_path, capsys):
+def test_an_eval_and_a_compile_are_stored_in_postgresql_and_read_back(on_the_server, tracked_runs, tmp_path):
     client, store = on_the_server
-    experiment = f"shared-{tmp_path.name}"
-    suite = write_suite(tmp_path, authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
-    lm = ["--lm", "openai/test-model", "--api-base", server.base, "--experiment", experiment]
-
-    assert main(["eval", str(suite), "--limit", "2", "--json", *lm]) == 0
-    report = json.loads(capsys.readouterr().out)
-    recipe = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
-    out = tmp_path / "program.json"
-    assert main(["compile", "--optimizer", str(recipe), "--suite", str(suite), "--out", str(out),
-                 "--limit", "2", "--json", *lm]) == 0
-    compiled = json.loads(capsys.readouterr().out)
+    # `eval --limit 2`, then `compile --limit 2` of bootstrap-fewshot, on the six-author suite, to
+    # the tracking server, in an experiment of their own
+    evaluation_run, compile_run = tracked_runs
+    experiment, report, compiled = evaluation_run.experiment, evaluation_run.result, compile_run.result
+    out = compile_run.paths["out"]
 
     assert stored_run_ids(store, experiment) >= {report["mlflow_run_id"], compiled["mlflow_run_id"],
                                                   compiled["validation_report"]["mlflow_run_id"]}

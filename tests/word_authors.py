@@ -14,6 +14,8 @@ VOCABULARIES = {
     "Comet": "comet orbit telescope nebula crater planet dust tail",
     "Bakery": "bakery dough oven crust flour yeast loaf butter",
 }
+# The suite that compiles use: six authors (4 for training, 2 held out), hyperalign against few-shot.
+SIX_AUTHORS = dict(authors=6, systems=["hyperalign", "few-shot"], baselines=["few-shot"], seed=1)
 
 
 def author_row(name: str, words: str) -> dict:
