@@ -48,7 +48,7 @@ demo: setup
 	$(BIN)/hyperalign demo
 
 test: setup llama-server
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 # The cost and speed benchmark: ten ratios beside their targets (evals/benchmark.toml); 9 and 10 use llama.cpp's own tools.
 bench: setup llama-server
