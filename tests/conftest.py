@@ -34,6 +34,8 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
 
+from helpers import new_dspy_cache  # noqa: E402
+
 # The loader fuzzing (test_loader_fuzzing.py): random examples on a developer's machine, kept in the
 # session folder; CI draws the same examples on every run, so that a run fails for a change and not
 # for the dice.
@@ -88,18 +90,6 @@ def hyperalign_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "hyperalign_home"
     monkeypatch.setenv("HYPERALIGN_HOME", str(home))
     return home
-
-
-@contextlib.contextmanager
-def new_dspy_cache(folder: Path):
-    """A new, empty DSPy cache (memory and disk) in `folder` while the block runs."""
-    previous = dspy.cache
-    dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(folder / "dspy_cache"))
-    try:
-        yield dspy.cache
-    finally:
-        with dspy._cache_lock:
-            dspy.cache = previous
 
 
 @pytest.fixture
