@@ -28,7 +28,9 @@ def run_eval(server, suite, capsys, *extra) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suite, capsys):
+def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suite, async_trace_logging, capsys):
+    # With MLflow's background trace queue (the default outside the tests), the eval waits for the
+    # traces to be stored before it logs the verdicts on them.
     report = run_eval(server, suite, capsys, "--experiment", "eval-test", "--threads", "4")
     assert report["judge_kind"] == "verdict"  # a remote LM defaults to the verdict judge
     # The fake judge prefers the candidate sharing more words with the samples: the real text
