@@ -28,11 +28,18 @@ os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_SESSION_DIR / 'mlflow.db'}"
 os.environ["HYPERALIGN_HOME"] = str(_SESSION_DIR / "hyperalign_home")
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "true"
 os.environ.pop("HYPERALIGN_DEBUG", None)
+# MLflow writes traces from a queue in the background by default, and every eval waits for it to
+# drain (`flush_trace_async_logging`: its consumer thread wakes once a second), as does every
+# `hyperalign` process at exit: about a second each. Here they are written as each span ends; the
+# `async_trace_logging` fixture turns the queue back on for a test that checks the eval waits for it.
+os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
 
 import dspy  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
+
+from helpers import new_dspy_cache  # noqa: E402
 
 # The loader fuzzing (test_loader_fuzzing.py): random examples on a developer's machine, kept in the
 # session folder; CI draws the same examples on every run, so that a run fails for a change and not
@@ -90,23 +97,17 @@ def hyperalign_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
-@contextlib.contextmanager
-def new_dspy_cache(folder: Path):
-    """A new, empty DSPy cache (memory and disk) in `folder` while the block runs."""
-    previous = dspy.cache
-    dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(folder / "dspy_cache"))
-    try:
-        yield dspy.cache
-    finally:
-        with dspy._cache_lock:
-            dspy.cache = previous
-
-
 @pytest.fixture
 def fresh_dspy_cache(tmp_path):
     """A new, empty DSPy cache (memory and disk) for one test, so no call is answered from a cache."""
     with new_dspy_cache(tmp_path) as cache:
         yield cache
+
+
+@pytest.fixture
+def async_trace_logging(monkeypatch):
+    """MLflow's background trace queue, as outside the tests (read when an experiment is set)."""
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "true")
 
 
 @pytest.fixture(autouse=True)

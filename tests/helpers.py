@@ -3,6 +3,7 @@ recipes, and the profiles the scripted-LM tests write from."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -13,6 +14,18 @@ from project import PROJECT_ROOT
 RECIPES = sorted((PROJECT_ROOT / "optimizers").glob("*.toml"))
 RECIPE_IDS = [path.stem for path in RECIPES]
 BOOTSTRAP = PROJECT_ROOT / "optimizers" / "bootstrap-fewshot.toml"
+
+
+@contextlib.contextmanager
+def new_dspy_cache(folder: Path):
+    """A new, empty DSPy cache (memory and disk) in `folder` while the block runs."""
+    previous = dspy.cache
+    dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(folder / "dspy_cache"))
+    try:
+        yield dspy.cache
+    finally:
+        with dspy._cache_lock:
+            dspy.cache = previous
 
 
 def json_lm(answers: list[dict], **kwargs) -> DummyLM:

@@ -8,6 +8,7 @@ import dspy
 import mlflow
 import pytest
 from dspy.utils import DummyLM
+from helpers import RECIPE_IDS, RECIPES
 from project import PROJECT_ROOT
 
 import hyperalign_dspy as ha
@@ -160,10 +161,7 @@ def test_personalize_deliberative_prints_hypotheses_decision_and_answer(server, 
                  "--api-base", server.base]) == 2
 
 
-RECIPES = sorted((PROJECT_ROOT / "optimizers").glob("*.toml"))
-
-
-@pytest.mark.parametrize("recipe", RECIPES, ids=[path.stem for path in RECIPES])
+@pytest.mark.parametrize("recipe", RECIPES, ids=RECIPE_IDS)
 def test_every_recipe_compiles_on_the_deliberative_suite(recipe, server, safety_suite, tmp_path, capsys):
     out = tmp_path / f"{recipe.stem}.json"
     argv = ["compile", "--optimizer", str(recipe), "--suite", str(safety_suite), "--out", str(out),

@@ -11,6 +11,7 @@ import json
 
 import dspy
 import pytest
+from helpers import new_dspy_cache
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
@@ -88,8 +89,17 @@ def texts():
     return [{"id": "ridge", "text": TEXT_1}, {"id": "highland", "text": TEXT_2}]
 
 
-def test_program_on_local_small(texts, fresh_dspy_cache):
-    language_model = ha.lm("local-small", cache=False)
+@pytest.fixture(scope="module")
+def one_users_cache(tmp_path_factory):
+    """A DSPy cache, empty at first, for the two tests that give the program the same two texts and
+    prompt: the API's calls on the model fill it, and the command line's, the same calls, are
+    answered from it (in a run of the CLI test alone, the model answers them)."""
+    with new_dspy_cache(tmp_path_factory.mktemp("one-user")) as cache:
+        yield cache
+
+
+def test_program_on_local_small(texts, one_users_cache):
+    language_model = ha.lm("local-small")
     with dspy.context(lm=language_model, adapter=dspy.JSONAdapter()):
         result = ha.HyPerAlign()(examples=texts, prompt=PROMPT)
     profile = result.profile
@@ -111,7 +121,7 @@ def test_program_on_local_small(texts, fresh_dspy_cache):
         assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
 
 
-def test_cli_personalize_on_local_small(tmp_path, capsys, fresh_dspy_cache):
+def test_cli_personalize_on_local_small(tmp_path, capsys, one_users_cache):
     paths = []
     for name, text in (("ridge.txt", TEXT_1), ("highland.txt", TEXT_2)):
         path = tmp_path / name

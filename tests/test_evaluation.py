@@ -10,6 +10,7 @@ from pathlib import Path
 import mlflow
 import pytest
 from fake_openai import API_KEY, FakeOpenAI, field_value, judge_is_wrong
+from helpers import run_eval
 from word_authors import VOCABULARIES, author_row, write_suite
 
 import hyperalign_dspy as ha
@@ -22,14 +23,10 @@ def suite(tmp_path) -> Path:
                        baselines=["zero-shot", "few-shot"], seed=3)
 
 
-def run_eval(server, suite, capsys, *extra) -> dict:
-    argv = ["eval", str(suite), "--lm", "openai/test-model", "--api-base", server.base, "--json", *extra]
-    assert main(argv) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
-
-
-def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suite, capsys):
-    report = run_eval(server, suite, capsys, "--experiment", "eval-test", "--threads", "4")
+def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suite, async_trace_logging, capsys):
+    # With MLflow's background trace queue (the default outside the tests), the eval waits for the
+    # traces to be stored before it logs the verdicts on them.
+    report = run_eval(server.base, suite, capsys, "--experiment", "eval-test", "--threads", "4")
     assert report["judge_kind"] == "verdict"  # a remote LM defaults to the verdict judge
     # The fake judge prefers the candidate sharing more words with the samples: the real text
     # always, over an impostor whose vocabulary is another author's.
@@ -87,7 +84,7 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
 def test_copies_lose_their_pairs(server, suite, capsys):
     # With a 4-word copy threshold the few-shot answers (4 words in a row of the samples) are copies.
     suite.write_text(suite.read_text().replace("neutral_authors = 1", "neutral_authors = 1\ncopy_words = 4"))
-    report = run_eval(server, suite, capsys, "--limit", "4")
+    report = run_eval(server.base, suite, capsys, "--limit", "4")
     few = next(c for c in report["comparisons"] if c["baseline"] == "few-shot")
     assert (few["wins"], few["baseline_copies"], few["copies"], few["win_rate"]) == (4, 4, 0, 1.0)
     # Copies are decided without the judge: only the zero-shot pairs were judged.
@@ -96,16 +93,16 @@ def test_copies_lose_their_pairs(server, suite, capsys):
 
 
 def test_a_second_eval_makes_no_lm_calls(server, suite, capsys):
-    first = run_eval(server, suite, capsys, "--limit", "3")
+    first = run_eval(server.base, suite, capsys, "--limit", "3")
     calls = len(server.requests)
     assert first["lm_calls"] == calls > 0
-    second = run_eval(server, suite, capsys, "--limit", "3")
+    second = run_eval(server.base, suite, capsys, "--limit", "3")
     assert len(server.requests) == calls and second["lm_calls"] == 0
     assert second["comparisons"] == first["comparisons"] and second["judge_accuracy"] == first["judge_accuracy"]
 
 
 def test_likelihood_judge_on_a_server_with_prompt_logprobs(server, suite, capsys):
-    report = run_eval(server, suite, capsys, "--judge-kind", "likelihood", "--limit", "3")
+    report = run_eval(server.base, suite, capsys, "--judge-kind", "likelihood", "--limit", "3")
     assert report["judge_kind"] == "likelihood"
     # Words seen before are likely: the real text repeats the user's samples, the impostor does not.
     assert report["judge_accuracy"] == 1.0
@@ -118,7 +115,7 @@ def test_likelihood_judge_on_a_server_with_prompt_logprobs(server, suite, capsys
 def test_likelihood_judge_refuses_a_server_without_logprobs(monkeypatch, fresh_dspy_cache, suite, capsys):
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     with FakeOpenAI(logprobs=False) as fake:
-        report = run_eval(fake, suite, capsys, "--judge-kind", "likelihood", "--limit", "2")
+        report = run_eval(fake.base, suite, capsys, "--judge-kind", "likelihood", "--limit", "2")
     # Every judgment failed and says why; none counts as a win, tie or loss.
     assert report["judge_accuracy"] is None and report["judge_calibration_failures"] == 2
     assert all(c["n"] == 0 and c["failures"] == 2 and c["win_rate"] is None for c in report["comparisons"])
@@ -193,7 +190,7 @@ def test_ctrl_c_during_eval_ends_the_run_killed(server, suite, monkeypatch, caps
 
 
 def test_the_api_key_never_reaches_the_mlflow_store(server, suite, tmp_path, capsys):
-    report = run_eval(server, suite, capsys, "--limit", "2", "--experiment", "secrets", "--traces")
+    report = run_eval(server.base, suite, capsys, "--limit", "2", "--experiment", "secrets", "--traces")
     assert {r["auth"] for r in server.requests} == {f"Bearer {API_KEY}"}  # the key was in use
     run = mlflow.get_run(report["mlflow_run_id"])
     assert mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")  # traces were logged

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import dspy
 import pytest
+from helpers import new_dspy_cache
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
@@ -46,6 +47,16 @@ def served_small():
         yield server
 
 
+@pytest.fixture(scope="module")
+def one_users_cache(tmp_path_factory):
+    """A DSPy cache, empty at first, for the two tests that give the served model the example user's
+    texts and the same prompts: the API's calls (stage 1 and one attempt a prompt) fill it, and the
+    command line's first calls, the same requests, are answered from it; only its further attempts
+    reach the server (in a run of the CLI test alone, the server answers them all)."""
+    with new_dspy_cache(tmp_path_factory.mktemp("one-user")) as cache:
+        yield cache
+
+
 def server_metrics(server: LlamaServer) -> dict[str, float]:
     url = f"http://{server.settings.host}:{server.settings.port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as answer:
@@ -53,7 +64,7 @@ def server_metrics(server: LlamaServer) -> dict[str, float]:
     return {name: float(value) for name, value in re.findall(r"^llamacpp:(\w+) ([0-9.e+-]+)$", text, re.MULTILINE)}
 
 
-def test_n_prompts_of_one_user_cost_n_plus_one_calls_on_the_server(served_small, fresh_dspy_cache):
+def test_n_prompts_of_one_user_cost_n_plus_one_calls_on_the_server(served_small, one_users_cache):
     lm = ha.lm(served_small.settings.lm_name, api_base=served_small.settings.base_url)
     assert lm.model == "openai-compatible/local-small"
     program = ha.HyPerAlign(settings=ha.HyPerAlign.default_settings.model_copy(update={"attempts": 1}))
@@ -77,7 +88,7 @@ def test_n_prompts_of_one_user_cost_n_plus_one_calls_on_the_server(served_small,
     assert after["prompt_tokens_total"] > before["prompt_tokens_total"]
 
 
-def test_cli_personalize_against_the_served_model(served_small, capsys, fresh_dspy_cache):
+def test_cli_personalize_against_the_served_model(served_small, capsys, one_users_cache):
     argv = ["personalize", "--lm", served_small.settings.lm_name, "--api-base", served_small.settings.base_url,
             "--examples", str(EXAMPLE_USER), "--json"]
     for prompt in PROMPTS:

@@ -10,9 +10,9 @@ from pathlib import Path
 import mlflow
 import pytest
 from fake_openai import API_KEY, FakeOpenAI
+from helpers import run_eval
 from word_authors import write_suite
 
-from hyperalign_dspy.cli import main
 
 
 @pytest.fixture
@@ -25,11 +25,7 @@ def is_judge(body) -> bool:
 
 
 def run(fake, suite, capsys, *extra):
-    argv = ["eval", str(suite), "--lm", "openai/test-model", "--api-base", fake.base, "--limit", "3", "--json", *extra]
-    code = main(argv)
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    return json.loads(captured.out)
+    return run_eval(fake.base, suite, capsys, "--limit", "3", *extra)
 
 
 @pytest.mark.parametrize("fault", ["500", "429", "drop", "slow:0.2"])

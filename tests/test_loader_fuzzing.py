@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import RECIPE_IDS, RECIPES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from project import PROJECT_ROOT
@@ -176,7 +177,6 @@ def suites_folder() -> Path:
         shutil.copytree(PROJECT_ROOT / "evals" / "data", folder / "data")
         _SUITES_FOLDER.append(folder)
     return _SUITES_FOLDER[0]
-RECIPES = sorted((PROJECT_ROOT / "optimizers").glob("*.toml"))
 
 
 @pytest.mark.parametrize("original", SUITES, ids=[path.stem for path in SUITES])
@@ -188,7 +188,7 @@ def test_any_change_to_a_suite(original, data):
                       data.draw(mutated_toml(original.read_text())))
 
 
-@pytest.mark.parametrize("original", RECIPES, ids=[path.stem for path in RECIPES])
+@pytest.mark.parametrize("original", RECIPES, ids=RECIPE_IDS)
 @MANY
 @given(data=st.data())
 def test_any_change_to_a_recipe(original, data):
