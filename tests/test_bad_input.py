@@ -218,6 +218,17 @@ CASES = [
     (["tracking-server", "--postgres-port", "0"], "--postgres-port 0 is not a TCP port"),
     (["tracking-server", "--port", "5433"], "--port and --postgres-port must differ"),
     (["tracking-server", "--workers", "0"], "--workers must be at least 1"),
+    # --set NAME=VALUE: a program setting from the command line, checked as a [program] table is
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--set", "attempts", *LM], "--set attempts: give NAME=VALUE"),
+    (["personalize", "--examples", "{good.txt}", "--prompt", "x", "--set", "attempts=0", *LM],
+     "--set attempts: Input should be greater than 0"),
+    (["hypotheses", "--examples", "{good.txt}", "--set", "flavour=1", *LM], "--set flavour: not a setting of this program"),
+    (["personalize", "--task", "deliberative", "--prompt", "x", "--set", "paragraph_grammar=true", *LM],
+     "--set paragraph_grammar: not a setting"),
+    (["demo", "--set", "temperature=hot", *LM], "--set temperature: Input should be a valid number"),
+    (["eval", str(SUITE), "--set", "fit_share=2", *LM], "--set fit_share: Input should be less than or equal to 1"),
+    (["compile", "--optimizer", str(RECIPE), "--suite", str(SUITE), "--out", "{p.json}", "--set", "nope=1", *LM],
+     "--set nope: not a setting"),
 ]
 
 

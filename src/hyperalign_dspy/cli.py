@@ -81,6 +81,14 @@ def _program_options(args) -> dict:
     return {option: getattr(args, option) for option in PROGRAM_OPTIONS if getattr(args, option, None)}
 
 
+def _setting_changes(args, settings):
+    """`settings` with the command line's `--set NAME=VALUE` changes, checked; None if there are none."""
+    from hyperalign_dspy.core.settings import parse_assignments
+
+    changes = parse_assignments(args.set)
+    return settings.updated(changes) if changes else None
+
+
 def cmd_hypotheses(args) -> None:
     from hyperalign_dspy.core.files import check_writable_folder
     from hyperalign_dspy.core.user_texts import read_user_texts
@@ -90,8 +98,9 @@ def cmd_hypotheses(args) -> None:
     if args.out:
         check_writable_folder(Path(args.out).parent, f"--out {args.out}")
     task = get_task(args.task)
+    settings = _setting_changes(args, task.default_settings)
     lms = _configure(args)
-    program = task.new_program(lms=lms)
+    program = task.new_program(settings, lms=lms)
     texts = read_user_texts(args.examples)
     _progress(f"inferring hypotheses from {len(texts)} texts")
     profile = program.infer_profile(texts)
@@ -109,11 +118,16 @@ def cmd_personalize(args) -> None:
         raise HyperAlignError("give at least one non-empty --prompt")
     task = get_task(args.task)
     _refuse_other_tasks_options(args, task)
+    from hyperalign_dspy.core.settings import parse_assignments
+
+    changes = parse_assignments(args.set)
+    if not args.program:
+        settings = task.default_settings.updated(changes) if changes else None
     lms = _configure(args)
     if args.program:
-        program = load_program_for(task, args.program, _program_options(args), lms=lms)
+        program = load_program_for(task, args.program, _program_options(args), lms=lms, changes=changes)
     else:
-        program = task.new_program(lms=lms, options=_program_options(args))
+        program = task.new_program(settings, lms=lms, options=_program_options(args))
     texts = read_user_texts(args.examples) if args.examples else None
     result = task.personalize(program, args.prompt, texts, args.profile, _progress)
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else task.personalized_text(result))
@@ -137,9 +151,10 @@ def cmd_demo(args) -> None:
     from hyperalign_dspy.tasks.authorship.checks.output_fit import fit_summary
     from hyperalign_dspy.tasks.authorship.program import HyPerAlign
 
+    settings = _setting_changes(args, HyPerAlign.default_settings)
     lms = _configure(args)
     started = time.perf_counter()
-    result = run_demo(author=args.author, progress=_progress, program=HyPerAlign(lms=lms))
+    result = run_demo(author=args.author, progress=_progress, program=HyPerAlign(settings, lms=lms))
     print(f"Author: {result.author} (profile from {len(result.profile.source_ids)} texts)\n")
     print(result.profile.as_text())
     for item in result.items:
@@ -163,13 +178,14 @@ def cmd_eval(args) -> None:
     from hyperalign_dspy.evaluation.suite import load_suite
 
     suite = load_suite(args.suite)
+    settings = _setting_changes(args, suite.settings)
     lms, adapter, judge_adapter = _run_lms(args, suite)
     # DSPy's progress bars and MLflow's notices write to stdout, which belongs to the result.
     with contextlib.redirect_stdout(sys.stderr):
         report = evaluate(
             suite, lms=lms, adapter=adapter, judge_adapter=judge_adapter, judge_kind=args.judge_kind,
-            program_path=args.program, limit=args.limit, threads=args.threads, experiment=args.experiment,
-            traces=args.traces, progress=_progress,
+            settings=settings, program_path=args.program, limit=args.limit, threads=args.threads,
+            experiment=args.experiment, traces=args.traces, progress=_progress,
         )
     print(report.model_dump_json(indent=2) if args.json else report.table())
 
@@ -180,8 +196,14 @@ def cmd_compile(args) -> None:
     from hyperalign_dspy.optimize.compiler import compile_program
     from hyperalign_dspy.optimize.recipe import load_recipe
 
+    from hyperalign_dspy.core.settings import parse_assignments
+
     recipe = load_recipe(args.optimizer)
     suite = load_suite(args.suite)
+    changes = parse_assignments(args.set)
+    if changes:  # over the recipe's [program] table, checked against the task's settings first
+        suite.task_type.default_settings.updated(changes)
+        recipe = recipe.model_copy(update={"program": {**recipe.program, **changes}})
     lms, adapter, judge_adapter = _run_lms(args, suite)
     with contextlib.redirect_stdout(sys.stderr):
         result = compile_program(
@@ -282,6 +304,11 @@ def _lm_options(parser: argparse.ArgumentParser, judge: bool = False) -> None:
         parser.add_argument("--judge-api-base", help="base URL of the judge's OpenAI-compatible server")
 
 
+def _settings_option(parser: argparse.ArgumentParser, over: str) -> None:
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE",
+                        help=f"a program setting over {over}, e.g. --set attempts=1 (docs/settings.md); repeat for several")
+
+
 def _task_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", choices=task_names(), default=DEFAULT_TASK,
                         help="; ".join(f"{name}: {get_task(name).description}" for name in task_names()))
@@ -310,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     _task_option(personalize)
     personalize.add_argument("--spec", help="deliberative: a safety specification in Markdown (default: the packaged one)")
     _lm_options(personalize)
+    _settings_option(personalize, "the task's defaults (or the --program's own)")
     personalize.set_defaults(handler=cmd_personalize)
 
     hypotheses = commands.add_parser("hypotheses", help="infer and print (or save) the user's profile")
@@ -319,11 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     hypotheses.add_argument("--json", action="store_true", help="print the profile as JSON")
     _task_option(hypotheses)
     _lm_options(hypotheses)
+    _settings_option(hypotheses, "the task's defaults")
     hypotheses.set_defaults(handler=cmd_hypotheses)
 
     demo = commands.add_parser("demo", help="personalize two prompts for one dev author, beside their real texts")
     demo.add_argument("--author", help="a dev author's name (default: the first)")
     _lm_options(demo)
+    _settings_option(demo, "the program's defaults")
     demo.set_defaults(handler=cmd_demo)
 
     evaluation = commands.add_parser("eval", help="evaluate systems on a suite with a calibrated judge; one MLflow run")
@@ -337,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--traces", action="store_true",
                             help="log an MLflow trace of every DSPy call (about 11 ms of CPU per LM call)")
     evaluation.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    _settings_option(evaluation, "the suite's [program] table (a --program keeps its own)")
     _lm_options(evaluation, judge=True)
     evaluation.set_defaults(handler=cmd_eval)
 
@@ -350,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     compiling.add_argument("--force", action="store_true", help="compile even if the judge fails calibration")
     compiling.add_argument("--experiment", default="hyperalign", help="MLflow experiment (default: hyperalign)")
     compiling.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    _settings_option(compiling, "the recipe's [program] table")
     _lm_options(compiling, judge=True)
     compiling.set_defaults(handler=cmd_compile)
 

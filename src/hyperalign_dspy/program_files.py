@@ -79,10 +79,10 @@ def load_program(path: str | Path, task: str = DEFAULT_TASK, options: dict[str, 
 
 
 def load_program_for(task: Task, path: str | Path, options: dict[str, Any] | None = None,
-                     lms: LMConfig | None = None) -> dspy.Module:
+                     lms: LMConfig | None = None, changes: dict[str, Any] | None = None) -> dspy.Module:
     """A compiled program of `task` (the registry's) from `path` (its metadata, when present, names
-    its task and settings), with the task's `options` (deliberative: `{"spec": path}`) and the
-    stages' `lms`."""
+    its task and settings), with the task's `options` (deliberative: `{"spec": path}`), the
+    stages' `lms`, and `changes` of its settings (name -> value, e.g. `{"attempts": 1}`)."""
     path = Path(path)
     if not path.is_file():
         raise HyperAlignError(f"program file {path} does not exist")
@@ -96,6 +96,8 @@ def load_program_for(task: Task, path: str | Path, options: dict[str, Any] | Non
             _without_knobs_of_other_tasks(settings, task.settings_type))
     except ValueError as exc:
         raise HyperAlignError(f"program metadata {metadata_path(path)}: its program_settings are not valid: {exc}") from None
+    if changes:
+        settings = settings.updated(changes)
     return load_program_state(task.new_program(settings, lms, options), path)
 
 

@@ -5,9 +5,12 @@ them (authorship: `tasks/authorship/settings.py`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import tomllib
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hyperalign_dspy.errors import HyperAlignError
 
 
 class ProgramSettings(BaseModel):
@@ -43,6 +46,36 @@ class ProgramSettings(BaseModel):
         """`defaults` with the fields set here (explicitly, as in a TOML table) put in their place."""
         return defaults.model_copy(update=self.model_dump(include=self.model_fields_set))
 
+    def updated(self, changes: dict[str, Any], source: str = "--set") -> ProgramSettings:
+        """These settings with `changes` (name -> value) in their place, checked as a TOML table's
+        are; a bad name or value is a `HyperAlignError` naming it (`source` says where it came from)."""
+        unknown = sorted(set(changes) - set(type(self).model_fields))
+        if unknown:
+            raise HyperAlignError(f"{source} {unknown[0]}: not a setting of this program; known: "
+                                  f"{', '.join(type(self).model_fields)}")
+        try:
+            checked = type(self).model_validate({**self.model_dump(include=self.model_fields_set), **changes})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise HyperAlignError(f"{source} {error['loc'][0]}: {error['msg']}") from None
+        return self.model_copy(update=checked.model_dump(include=set(changes)))
+
     def as_params(self) -> dict[str, float | int | bool | str]:
         return {f"program.{name}": ",".join(value) if isinstance(value, list) else value
                 for name, value in self.model_dump().items()}
+
+
+def parse_assignments(assignments: list[str] | None) -> dict[str, Any]:
+    """`NAME=VALUE` pairs (the command line's `--set`) as a dict: VALUE is read as a TOML value
+    (`attempts=2`, `temperature=0.3`, `length_grammar=false`, `stage_two_notes=["hypotheses"]`), and
+    as plain text where it is not one."""
+    changes: dict[str, Any] = {}
+    for assignment in assignments or []:
+        name, equals, raw = assignment.partition("=")
+        if not equals or not name.strip():
+            raise HyperAlignError(f"--set {assignment}: give NAME=VALUE, e.g. --set attempts=2")
+        try:
+            changes[name.strip()] = tomllib.loads(f"value = {raw.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            changes[name.strip()] = raw.strip()
+    return changes
