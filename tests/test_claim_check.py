@@ -186,3 +186,17 @@ def test_most_is_a_majority_of_a_share():
                                      "Closings: The writer ends most texts with a sign-off"], emails, counts)
     assert kept == ["Closings: The writer ends most texts with a sign-off"]
     assert checks[0].reason == "counted: 33% of texts open with a greeting"
+
+
+@pytest.mark.parametrize(("empty_claim", "reason"), [
+    ("Punctuation: The writer uses punctuation (evidence: 'It took an hour.')", "true of any text"),
+    ("Openings: The writer starts with a sentence's first word (evidence: 'I fixed the gate today')", "true of any text"),
+    ("Closings: The writer ends with a paragraph's last sentence (evidence: 'I turned it down.')", "true of any text"),
+    ("Support: The writer mentions numbers 0.0 per 100 words (evidence: 'It took an hour')", "a count restated"),
+])
+def test_a_claim_that_says_nothing_of_the_person_is_dropped(empty_claim, reason):
+    kept_claim = "Values: The writer values work done by hand (evidence: 'My back hurts. Worth it.')"
+    (kept, checks), _ = run([empty_claim, kept_claim])
+    assert kept == [kept_claim]
+    assert [(check.hypothesis, check.outcome) for check in checks] == [(empty_claim, "dropped")]
+    assert reason in checks[0].reason

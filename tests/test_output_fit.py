@@ -28,6 +28,10 @@ FITS = ("I painted the shed this week. The old paint came off in strips.\n\n"
 TOO_LONG = FITS + "\n\n" + "\n\n".join(f"On day {n} I kept on painting. The brush was worn down." for n in range(30))
 WRONG_PERSON = FITS.replace("I ", "She ").replace("my ", "her ").replace("I\n", "She\n")
 ONE_PARAGRAPH = " ".join(["The shed needed paint and the paint was bought in town on a Saturday morning"] * 4) + "."
+# An answer that talks about its task, wherever it stands (held-out answers did, after the opening).
+TALKS_ABOUT_ITS_TASK = FITS.replace("The old paint came off in strips.",
+                                    "The old paint came off in strips. This post adheres to the guidelines: it is short.")
+MEETS_REQUIREMENTS = "This is a clear and concise entry that meets all the specified requirements.\n\n" + FITS
 AS_AN_AI = "As an AI language model, I do not paint sheds. " + FITS
 TEMPLATE_SLOT = "Dear [Recipient's Name],\n\n" + FITS
 QUESTIONS = FITS.replace("The old paint came off in strips.", "Why did the old paint come off in strips?")
@@ -93,7 +97,11 @@ def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writin
                                               (DESCRIBES_ITS_OPENING, "describes itself"),
                                               (DESCRIBES_WHAT_FOLLOWS, "describes itself"),
                                               (WRITES_ABOUT_WRITING, "writes about writing"),
-                                              (LOOPS, "repeats a paragraph")])
+                                              (LOOPS, "repeats a paragraph"),
+                                              (TALKS_ABOUT_ITS_TASK, "mentions its notes or task"),
+                                              (MEETS_REQUIREMENTS, "mentions its notes or task"),
+                                              (FITS + "\n\nThe response ends with the marker for `completed`.",
+                                               "mentions its notes or task")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
     result = fit_of(text, diarist)
     assert result.breaks_character == reason
@@ -191,3 +199,9 @@ def test_a_profile_without_counts_is_not_checked():
     profile = diary_profile(DIARY).model_copy(update={"counts": None})
     result, lm = personalized(profile, "Write about the shed.", [AS_AN_AI])
     assert result.response == AS_AN_AI and len(lm.history) == 1
+
+
+def test_guidelines_and_requirements_of_others_are_in_character(diarist):
+    # A person may write of rules that are not their task's: a bank's guidelines, a court's requirements.
+    told = FITS + "\n\nThe bank follows the guidelines of the central bank. The court set new requirements in May."
+    assert fit_of(told, diarist).breaks_character is None

@@ -10,6 +10,9 @@ A hypothesis states a claim and quotes its evidence: "<Aspect>: The writer <clai
   sentences or paragraphs far from the counted one is corrected to it; a person, or how often a
   punctuation mark, a question, a quotation, a word to the reader ("you"), a greeting, a sign-off
   or a sentence-opening connective occurs ("never", "often", "each", or at all), that the counts refute is dropped.
+A claim that says nothing of this person is dropped: one true of any text ("uses punctuation",
+"starts with a sentence's first word": only words naming a text's parts) or a count restated
+("mentions numbers 0.0 per 100 words": stage 2 gets the counts as habits anyway).
 Claims nothing here can count (how the writer argues, what they value) pass as stated. The
 attributes' sentence and paragraph styles are checked the same way: a "long" or "short" the counts
 refute is replaced by the counted length.
@@ -117,6 +120,24 @@ _HABITS = (
 _REFUTES_NEVER, _REFUTES_OFTEN = 1.0, 0.2
 
 
+# The words of a claim about a text's parts alone: a claim of nothing else is true of any text.
+_ANY_TEXT = frozenset("""the a an writer writes write uses use using has have text texts sentence sentences word words
+paragraph paragraphs punctuation first last start starts begin begins end ends open opens close closes with of in
+their his her its s and or each every some all marks letters own""".split())
+# A rate as the style measurements state it: a count restated.
+_RESTATED_COUNT = re.compile(r"\d+(?:\.\d+)?\s*per 100 words", re.IGNORECASE)
+
+
+def says_nothing(claim: str) -> str | None:
+    """Why a claim says nothing of this person (true of any text, or a count restated), or None."""
+    if _RESTATED_COUNT.search(claim):
+        return "a count restated, not a habit (stage 2 is told the counts)"
+    words = {word.lower() for word in re.findall(r"[A-Za-z]+|\d+", claim)}
+    if words and words <= _ANY_TEXT:
+        return "true of any text"
+    return None
+
+
 def _per_text(texts_with_it: int | None, counts: TextCounts) -> float | None:
     return None if texts_with_it is None else texts_with_it / counts.texts
 
@@ -203,6 +224,10 @@ def check_hypotheses(hypotheses: list[str], texts: list[str], counts: TextCounts
     kept, checks = [], []
     for hypothesis in hypotheses:
         aspect, claim, quote = split_hypothesis(hypothesis)
+        empty = says_nothing(claim)
+        if empty:
+            checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped", reason=empty))
+            continue
         refuted = _refuted_quality(claim, counts)
         if refuted:
             checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped", reason=f"counted: {refuted}"))

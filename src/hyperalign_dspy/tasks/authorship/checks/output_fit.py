@@ -24,11 +24,17 @@ from hyperalign_dspy.tasks.authorship.signatures import HABIT
 _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern, name in (
     (r"\bas an ai\b|\blanguage model\b|\bai assistant\b|\bI do not have personal\b", "speaks as an AI"),
     ((r"\bstyle notes?\b|\b(?:the|my|these|your) (?:notes|instructions)\b|\bthe (?:given )?(?:prompt|writing task)\b"
-      r"|\bas instructed\b"), "mentions its notes or task"),
+      r"|\bas instructed\b"
+      # "This article adheres to the guidelines provided", "meets all the specified requirements"
+      r"|\b(?:this|the) (?:article|text|response|answer|essay|post|email|letter|piece)\b[^.\n]{0,80}"
+      r"\b(?:guidelines|requirements|criteria|instructions)\b"
+      r"|\b(?:the |all the )?(?:specified|given|provided|stated) (?:guidelines|requirements|criteria)\b"
+      r"|\b(?:guidelines|requirements|criteria) (?:provided|specified|given)\b"
+      r"|\[\[ ##|`completed`"), "mentions its notes or task"),
     (r"\[[A-Z][^\]\n]{0,40}\]", "leaves a template slot"),
     # "The article continues with details about ...": a description of the text instead of the text.
     # "The article then goes on to describe ...", "The article concludes by reiterating ...".
-    ((r"\b(?:the|this) (?:article|text|essay|post|email|letter|story|piece)(?: then| also)? (?:continues|starts|begins|"
+    ((r"\b(?:the|this) (?:article|text|essay|post|email|letter|story|piece|response)(?: then| also)? (?:continues|starts|begins|"
       r"ends|concludes|goes on|moves on|touches upon|sets the tone|is written|provides an overview|has been completed)\b"
       r"|\b(?:sentence|paragraph|writing) style\b"), "describes itself"),
 ))
