@@ -137,6 +137,7 @@ class LlamaCppEngine:
 
     supports_response_schema = True
     supports_grammar = True  # a GBNF grammar of free text, in the call's metadata
+    supports_token_bans = True  # banned marks and repeated n-grams, in the call's metadata (`token_bans.py`)
     supported_params = ("response_format", "temperature", "max_tokens", "stop", "top_p", "top_k", "seed")
 
     def __init__(self, model_name: str, context_tokens: int | None = None, repeat_penalty: float = 1.1):
@@ -182,7 +183,17 @@ class LlamaCppEngine:
         # A grammar of the answer's free text (GBNF), given as `config={"metadata": {"gbnf": ...}}`,
         # the one per-call key DSPy passes to an engine unchanged (and keeps in its cache key). A
         # response schema wins: DSPy's JSON fallback keeps the metadata of the call it replaces.
-        gbnf = ((config.extensions or {}).get("metadata") or {}).get("gbnf")
+        metadata = (config.extensions or {}).get("metadata") or {}
+        gbnf = metadata.get("gbnf")
+        if schema is None and not config.response_format and (metadata.get("banned_marks") or metadata.get("no_repeat_ngram")):
+            # Free text only: a JSON answer needs its braces and may repeat its keys.
+            from llama_cpp import LogitsProcessorList
+
+            from hyperalign_dspy.lms.token_bans import TokenBans, tokens_holding
+
+            marks = metadata.get("banned_marks")
+            settings["logits_processor"] = LogitsProcessorList([TokenBans(
+                tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram"))])
         if schema is not None:
             settings["response_format"] = {"type": "json_object", "schema": schema}
         elif config.response_format:

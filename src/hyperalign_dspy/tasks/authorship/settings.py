@@ -19,3 +19,9 @@ class AuthorshipSettings(ProgramSettings):
     quote_again: bool = Field(
         False, description="a hypothesis whose evidence is not in the person's texts is asked for a quote once more "
                            "(one request, about as long as the texts, per such hypothesis); else it is dropped")
+    token_bans: bool = Field(
+        False, description="on an engine that bans tokens (the embedded models), stage 2 may not write a mark the "
+                           "person's texts never hold (brackets, braces, markdown) nor a run of `no_repeat_ngram` "
+                           "tokens twice")
+    no_repeat_ngram: int = Field(5, ge=2, description="with `token_bans`: the tokens in a run that an answer may "
+                                                      "not write twice")

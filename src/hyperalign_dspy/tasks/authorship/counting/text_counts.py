@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import regex
 
+from hyperalign_dspy.lms.token_bans import unused_marks
+
 
 # Scripts written without spaces between words: each character is a word.
 UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
@@ -158,6 +160,7 @@ class TextCounts:
     recurring_pairs: list[str] | None = field(default_factory=list)  # word pairs found in two or more texts
     english: bool = True  # the English word-list counts were made
     unspaced_words: float = 0.0  # share of words that are a Chinese or Japanese character
+    unused_marks: str | None = None  # the marks of `token_bans.MARKS` no text has (None: not counted)
 
     @property
     def perspective(self) -> str | None:
@@ -205,6 +208,7 @@ def count(texts: list[str], english: bool | None = None) -> TextCounts:
         question_closings=sum(bool(s) and _ends_with(s[-1], QUESTION_MARKS)
                               for p in last_paragraphs for s in [sentences_of(p)]),
         english=english, unspaced_words=_share(sum(bool(_UNSPACED_CHARACTER.fullmatch(w)) for w in words), len(words)),
+        unused_marks=unused_marks(texts),
         **english_counts,
     )
 

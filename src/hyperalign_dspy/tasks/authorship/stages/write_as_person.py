@@ -74,16 +74,27 @@ class WriteAsPerson(dspy.Module):
     def decoding(self, profile: UserProfile, earlier: list[str]) -> dict:
         """The next call's options after the answers `earlier`: on an engine that takes a grammar, the
         paragraph grammar (`paragraph_grammar`), or, once an answer came back shorter than the
-        person's length allows (`length_grammar`), a grammar that ends only past that length."""
+        person's length allows (`length_grammar`), a grammar that ends only past that length; and
+        the token bans (`token_bans`)."""
         engine = getattr(self.own_lm or active_lm(self.generate), "engine", None)
+        bans = self.token_bans(profile, engine)
         if not (profile.counts and getattr(engine, "supports_grammar", False)):
-            return {}
+            return {"metadata": bans} if bans else {}
         if profile.counts.unspaced_words >= 0.5:
-            return {}  # both grammars count words between spaces, which Chinese and Japanese do not write
+            # both grammars count words between spaces, which Chinese and Japanese do not write
+            return {"metadata": bans} if bans else {}
         if self.settings.paragraph_grammar:
             grammar = paragraphs_grammar(profile.counts)
         elif self.settings.length_grammar and any(len(words_of(answer)) < fewest_words(profile.counts) for answer in earlier):
             grammar = length_grammar(profile.counts)
         else:
+            return {"metadata": bans} if bans else {}
+        return {"metadata": {"gbnf": grammar, **bans}, "max_tokens": answer_tokens(profile.counts)}
+
+    def token_bans(self, profile: UserProfile, engine) -> dict:
+        """With `token_bans`, on an engine that takes them: the marks the person never writes and
+        the run of tokens an answer may not write twice (`lms/token_bans.py`)."""
+        if not (self.settings.token_bans and getattr(engine, "supports_token_bans", False)):
             return {}
-        return {"metadata": {"gbnf": grammar}, "max_tokens": answer_tokens(profile.counts)}
+        marks = profile.counts.unused_marks if profile.counts else None
+        return {"no_repeat_ngram": self.settings.no_repeat_ngram, **({"banned_marks": marks} if marks else {})}
