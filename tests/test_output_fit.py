@@ -31,6 +31,7 @@ ONE_PARAGRAPH = " ".join(["The shed needed paint and the paint was bought in tow
 # An answer that talks about its task, wherever it stands (held-out answers did, after the opening).
 TALKS_ABOUT_ITS_TASK = FITS.replace("The old paint came off in strips.",
                                     "The old paint came off in strips. This post adheres to the guidelines: it is short.")
+WILL_FEATURE = FITS + "\n\nThe article will also feature a detailed breakdown of the company's finances."
 MEETS_REQUIREMENTS = "This is a clear and concise entry that meets all the specified requirements.\n\n" + FITS
 AS_AN_AI = "As an AI language model, I do not paint sheds. " + FITS
 TEMPLATE_SLOT = "Dear [Recipient's Name],\n\n" + FITS
@@ -100,6 +101,7 @@ def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writin
                                               (LOOPS, "repeats a paragraph"),
                                               (TALKS_ABOUT_ITS_TASK, "mentions its notes or task"),
                                               (MEETS_REQUIREMENTS, "mentions its notes or task"),
+                                              (WILL_FEATURE, "describes itself"),
                                               (FITS + "\n\nThe response ends with the marker for `completed`.",
                                                "mentions its notes or task")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):
