@@ -58,3 +58,19 @@ def test_set_goes_over_the_suites_program_table_in_an_eval(server, tmp_path, cap
     report = run_eval(server.base, suite, capsys, "--limit", "2", "--set", "attempts=1", "--set", "fit_share=0.5")
     params = mlflow.get_run(report["mlflow_run_id"]).data.params
     assert (params["program.attempts"], params["program.fit_share"]) == ("1", "0.5")
+
+
+def test_set_goes_over_the_recipes_program_table_in_a_compile(server, tmp_path):
+    import json
+
+    from helpers import BOOTSTRAP, compile_args
+    from word_authors import SIX_AUTHORS, write_suite
+
+    from hyperalign_dspy.cli import main
+    from hyperalign_dspy.program_files import load_program, metadata_path
+
+    out = tmp_path / "p.json"
+    suite = write_suite(tmp_path, **SIX_AUTHORS)
+    assert main(compile_args(server.base, BOOTSTRAP, suite, out, "--limit", "1", "--set", "attempts=2")) == 0
+    assert json.loads(metadata_path(out).read_text())["program_settings"]["attempts"] == 2
+    assert load_program(out).settings.attempts == 2
