@@ -81,11 +81,16 @@ def _program_options(args) -> dict:
     return {option: getattr(args, option) for option in PROGRAM_OPTIONS if getattr(args, option, None)}
 
 
-def _setting_changes(args, settings):
-    """`settings` with the command line's `--set NAME=VALUE` changes, checked; None if there are none."""
+def _changes(args) -> dict:
+    """The command line's `--set NAME=VALUE` changes of the program's settings (name -> value)."""
     from hyperalign_dspy.core.settings import parse_assignments
 
-    changes = parse_assignments(args.set)
+    return parse_assignments(args.set)
+
+
+def _setting_changes(args, settings):
+    """`settings` with the command line's `--set` changes, checked; None if there are none."""
+    changes = _changes(args)
     return settings.updated(changes) if changes else None
 
 
@@ -118,11 +123,8 @@ def cmd_personalize(args) -> None:
         raise HyperAlignError("give at least one non-empty --prompt")
     task = get_task(args.task)
     _refuse_other_tasks_options(args, task)
-    from hyperalign_dspy.core.settings import parse_assignments
-
-    changes = parse_assignments(args.set)
-    if not args.program:
-        settings = task.default_settings.updated(changes) if changes else None
+    changes = _changes(args)  # over a compiled program's own settings, else over the task's defaults
+    settings = None if args.program else _setting_changes(args, task.default_settings)
     lms = _configure(args)
     if args.program:
         program = load_program_for(task, args.program, _program_options(args), lms=lms, changes=changes)
@@ -196,11 +198,9 @@ def cmd_compile(args) -> None:
     from hyperalign_dspy.optimize.compiler import compile_program
     from hyperalign_dspy.optimize.recipe import load_recipe
 
-    from hyperalign_dspy.core.settings import parse_assignments
-
     recipe = load_recipe(args.optimizer)
     suite = load_suite(args.suite)
-    changes = parse_assignments(args.set)
+    changes = _changes(args)
     if changes:  # over the recipe's [program] table, checked against the task's settings first
         suite.task_type.default_settings.updated(changes)
         recipe = recipe.model_copy(update={"program": {**recipe.program, **changes}})
