@@ -11,8 +11,8 @@ from dspy.lm15 import Config, Message, Request
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.lms.llama_engine import LlamaCppEngine
-from hyperalign_dspy.lms.token_bans import TokenBans, repeated_next_tokens, unused_marks
-from hyperalign_dspy.tasks.authorship.counting.text_counts import count
+from hyperalign_dspy.lms.token_bans import TokenBans, repeated_next_tokens
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count, unused_marks
 from hyperalign_dspy.tasks.authorship.stages.write_as_person import WriteAsPerson
 
 

@@ -124,7 +124,7 @@ def cmd_personalize(args) -> None:
     task = get_task(args.task)
     _refuse_other_tasks_options(args, task)
     changes = _changes(args)  # over a compiled program's own settings, else over the task's defaults
-    settings = None if args.program else _setting_changes(args, task.default_settings)
+    settings = task.default_settings.updated(changes) if changes and not args.program else None
     lms = _configure(args)
     if args.program:
         program = load_program_for(task, args.program, _program_options(args), lms=lms, changes=changes)

@@ -1,7 +1,7 @@
 """Tokens the embedded engine may not sample, as a llama.cpp logits processor: no run of `ngram`
 tokens written twice in one answer (a small model's loop), and no token holding a mark the person
 never writes (a template slot "[Name]", markdown "**" or a heading "#" in the text of someone whose
-texts have none). DSPy's own field markers ("[[ ## response ## ]]") stay writable.
+texts have none: `TextCounts.unused_marks`). DSPy's own field markers ("[[ ## response ## ]]") stay writable.
 
 Asked for in a call's metadata: `{"banned_marks": "[]#*", "no_repeat_ngram": 5}`."""
 
@@ -12,20 +12,12 @@ import threading
 
 import numpy as np
 
-# The marks a person may never write, which a model's assistant register uses: brackets, braces,
-# markdown and code marks.
-MARKS = "[]{}<>#*_|~`^@\\=+"
 # DSPy's ChatAdapter writes its fields between these markers; their tokens are never banned.
 _FIELD_MARKERS = ("[[ ## response ## ]]", "[[ ## completed ## ]]", "\n\n[[ ## completed ## ]]")
 
 _PIECES: dict[int, list[str]] = {}  # id(llama) -> the text of each token
 _BANNED: dict[tuple[int, str], np.ndarray] = {}
 _LOCK = threading.Lock()
-
-
-def unused_marks(texts: list[str]) -> str:
-    """The marks of `MARKS` that none of `texts` contains."""
-    return "".join(mark for mark in MARKS if not any(mark in text for text in texts))
 
 
 def tokens_holding(llama, marks: str) -> np.ndarray:

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import regex
 
-from hyperalign_dspy.lms.token_bans import unused_marks
-
 
 # Scripts written without spaces between words: each character is a word.
 UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
@@ -160,7 +158,7 @@ class TextCounts:
     recurring_pairs: list[str] | None = field(default_factory=list)  # word pairs found in two or more texts
     english: bool = True  # the English word-list counts were made
     unspaced_words: float = 0.0  # share of words that are a Chinese or Japanese character
-    unused_marks: str | None = None  # the marks of `token_bans.MARKS` no text has (None: not counted)
+    unused_marks: str | None = None  # the marks of `FORMATTING_MARKS` no text has (None: not counted)
 
     @property
     def perspective(self) -> str | None:
@@ -169,6 +167,16 @@ class TextCounts:
         if max(self.first_person, self.second_person) < 1:
             return "third person"
         return "first person" if self.first_person >= self.second_person else "second person"
+
+
+# The marks a person may never write, which a model's assistant register uses: brackets, braces,
+# markdown and code marks (stage 2 may be barred from them: `lms/token_bans.py`).
+FORMATTING_MARKS = "[]{}<>#*_|~`^@\\=+"
+
+
+def unused_marks(texts: list[str]) -> str:
+    """The marks of `FORMATTING_MARKS` that none of `texts` contains."""
+    return "".join(mark for mark in FORMATTING_MARKS if not any(mark in text for text in texts))
 
 
 def count(texts: list[str], english: bool | None = None) -> TextCounts:

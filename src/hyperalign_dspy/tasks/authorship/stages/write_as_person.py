@@ -72,24 +72,28 @@ class WriteAsPerson(dspy.Module):
                       rank=(not recites, enough, share or 0.0, 0 if recites else added), details=habits_kept)
 
     def decoding(self, profile: UserProfile, earlier: list[str]) -> dict:
-        """The next call's options after the answers `earlier`: on an engine that takes a grammar, the
-        paragraph grammar (`paragraph_grammar`), or, once an answer came back shorter than the
-        person's length allows (`length_grammar`), a grammar that ends only past that length; and
-        the token bans (`token_bans`)."""
+        """The next call's options after the answers `earlier`: the grammar (`grammar`) and the
+        token bans (`token_bans`) the engine takes, in the call's metadata."""
         engine = getattr(self.own_lm or active_lm(self.generate), "engine", None)
-        bans = self.token_bans(profile, engine)
+        metadata = self.token_bans(profile, engine)
+        grammar = self.grammar(profile, engine, earlier)
+        if grammar is None:
+            return {"metadata": metadata} if metadata else {}
+        return {"metadata": {"gbnf": grammar, **metadata}, "max_tokens": answer_tokens(profile.counts)}
+
+    def grammar(self, profile: UserProfile, engine, earlier: list[str]) -> str | None:
+        """On an engine that takes a grammar: the paragraph grammar (`paragraph_grammar`), or, once
+        an answer came back shorter than the person's length allows (`length_grammar`), a grammar
+        that ends only past that length; else None."""
         if not (profile.counts and getattr(engine, "supports_grammar", False)):
-            return {"metadata": bans} if bans else {}
+            return None
         if profile.counts.unspaced_words >= 0.5:
-            # both grammars count words between spaces, which Chinese and Japanese do not write
-            return {"metadata": bans} if bans else {}
+            return None  # both grammars count words between spaces, which Chinese and Japanese do not write
         if self.settings.paragraph_grammar:
-            grammar = paragraphs_grammar(profile.counts)
-        elif self.settings.length_grammar and any(len(words_of(answer)) < fewest_words(profile.counts) for answer in earlier):
-            grammar = length_grammar(profile.counts)
-        else:
-            return {"metadata": bans} if bans else {}
-        return {"metadata": {"gbnf": grammar, **bans}, "max_tokens": answer_tokens(profile.counts)}
+            return paragraphs_grammar(profile.counts)
+        if self.settings.length_grammar and any(len(words_of(answer)) < fewest_words(profile.counts) for answer in earlier):
+            return length_grammar(profile.counts)
+        return None
 
     def token_bans(self, profile: UserProfile, engine) -> dict:
         """With `token_bans`, on an engine that takes them: the marks the person never writes and
