@@ -28,11 +28,10 @@ os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_SESSION_DIR / 'mlflow.db'}"
 os.environ["HYPERALIGN_HOME"] = str(_SESSION_DIR / "hyperalign_home")
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "true"
 os.environ.pop("HYPERALIGN_DEBUG", None)
-# MLflow writes traces from a queue in the background by default, and every eval waits for it to
-# drain (`flush_trace_async_logging`: its consumer thread wakes once a second), as does every
-# `hyperalign` process at exit: about a second each. Here they are written as each span ends; the
-# `async_trace_logging` fixture turns the queue back on for a test that checks the eval waits for it.
-os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
+# hyperalign_dspy writes MLflow traces as each span ends (its default of
+# MLFLOW_ENABLE_ASYNC_TRACE_LOGGING); the `async_trace_logging` fixture turns MLflow's background
+# queue on for a test that checks the eval waits for it. A user's own setting is kept.
+os.environ.pop("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", None)
 
 import dspy  # noqa: E402
 import pytest  # noqa: E402
@@ -106,7 +105,8 @@ def fresh_dspy_cache(tmp_path):
 
 @pytest.fixture
 def async_trace_logging(monkeypatch):
-    """MLflow's background trace queue, as outside the tests (read when an experiment is set)."""
+    """MLflow's background trace queue, as a user who sets MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=true has
+    it (read when an experiment is set)."""
     monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "true")
 
 

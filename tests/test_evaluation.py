@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+import warnings
 
 import mlflow
 import pytest
@@ -125,9 +126,16 @@ def test_likelihood_judge_refuses_a_server_without_logprobs(monkeypatch, fresh_d
     assert "returned no prompt log-probabilities" in notes and "--judge-kind verdict" in notes
 
 
-def test_eval_prints_a_table(server, suite, capsys):
+def test_eval_prints_a_table_and_no_library_warning(server, suite, capsys):
     argv = ["eval", str(suite), "--lm", "openai/test-model", "--api-base", server.base, "--limit", "2"]
-    assert main(argv) == 0
+    with warnings.catch_warnings(record=True) as shown:
+        # Python's own filters, as a user's terminal has them: deprecations are hidden there.
+        warnings.resetwarnings()
+        for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", hidden)
+        assert main(argv) == 0
+    # A warning here reaches a user's terminal (MLflow's about the prompts' dataset source did).
+    assert [f"{warning.category.__name__}: {warning.message}" for warning in shown] == []
     out = capsys.readouterr().out
     assert "judge calibration: real vs impostor" in out
     assert "hyperalign vs few-shot" in out and "hyperalign vs zero-shot" in out

@@ -9,7 +9,7 @@
 The layout, from the method outwards: `tasks/<task>/signatures.py` and `program.py` are a task's
 whole method; `core/` the two-stage machinery they share; `lms/` the language models; `judges/`
 pairwise judging; `evaluation/` and `optimize/` the harness and the compiler, which ask the task
-registry (`tasks/__init__.py`) what differs per task; `cli.py` a thin layer over all of it.
+registry (`registry.py`) what differs per task; `cli.py` a thin layer over all of it.
 """
 
 import os
@@ -18,6 +18,10 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
 # MLflow otherwise sends usage telemetry (from this process, and from the servers it starts).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# An evaluation's traces are written by the worker thread that judged the prompt, while the other
+# workers wait on their LM. MLflow's asynchronous export would make the run's end wait on a queue
+# polled once a second (docs/benchmark.md, figure 3).
+os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
 
 from hyperalign_dspy.core.baselines import ZeroShot  # noqa: E402
 from hyperalign_dspy.core.settings import ProgramSettings  # noqa: E402

@@ -5,6 +5,8 @@ rationale: the judge's reasons in both orders), logged as soon as the prompt is 
 
 from __future__ import annotations
 
+import warnings
+
 import mlflow
 import pandas as pd
 from mlflow.entities import AssessmentSource, SpanType
@@ -69,8 +71,12 @@ def log_judged_prompts(report, suite_data: list[str]) -> None:
     """The prompts as the run's evaluation dataset; their traces, logged as each prompt was judged
     (`log_judged_prompt`), stored before the run ends."""
     prompts = pd.DataFrame([{"person": judged.person, "prompt": judged.prompt} for judged in report.judged_prompts])
-    mlflow.log_input(mlflow.data.from_pandas(prompts, source=",".join(suite_data), name=report.suite),
-                     context="evaluation")
+    with warnings.catch_warnings():
+        # MLflow registers its local-file source for two URI schemes and warns that a path matches
+        # both, then takes the local-file source: the warning says nothing to a user.
+        warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple ways")
+        dataset = mlflow.data.from_pandas(prompts, source=",".join(suite_data), name=report.suite)
+    mlflow.log_input(dataset, context="evaluation")
     mlflow.flush_trace_async_logging()
 
 
