@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 import warnings
+from pathlib import Path
 
 import mlflow
 import pytest

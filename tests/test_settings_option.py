@@ -4,11 +4,17 @@ Bad names and values are cases of test_bad_input.py."""
 
 from __future__ import annotations
 
+import json
+
+import mlflow
 import pytest
-from helpers import cli_json
+from helpers import BOOTSTRAP, cli_json, compile_args, run_eval
+from word_authors import SIX_AUTHORS, write_suite
 
 from hyperalign_dspy import HyPerAlign
+from hyperalign_dspy.cli import main
 from hyperalign_dspy.core.settings import parse_assignments
+from hyperalign_dspy.program_files import load_program, metadata_path
 from hyperalign_dspy.tasks.authorship.settings import AuthorshipSettings
 
 
@@ -50,10 +56,6 @@ def test_set_attempts_and_temperature_reach_stage_two(server, long_writer, capsy
 
 
 def test_set_goes_over_the_suites_program_table_in_an_eval(server, tmp_path, capsys):
-    import mlflow
-    from helpers import run_eval
-    from word_authors import write_suite
-
     suite = write_suite(tmp_path, authors=3, systems=["hyperalign", "zero-shot"], baselines=["zero-shot"], seed=0)
     report = run_eval(server.base, suite, capsys, "--limit", "2", "--set", "attempts=1", "--set", "fit_share=0.5")
     params = mlflow.get_run(report["mlflow_run_id"]).data.params
@@ -61,14 +63,6 @@ def test_set_goes_over_the_suites_program_table_in_an_eval(server, tmp_path, cap
 
 
 def test_set_goes_over_the_recipes_program_table_in_a_compile(server, tmp_path):
-    import json
-
-    from helpers import BOOTSTRAP, compile_args
-    from word_authors import SIX_AUTHORS, write_suite
-
-    from hyperalign_dspy.cli import main
-    from hyperalign_dspy.program_files import load_program, metadata_path
-
     out = tmp_path / "p.json"
     suite = write_suite(tmp_path, **SIX_AUTHORS)
     assert main(compile_args(server.base, BOOTSTRAP, suite, out, "--limit", "1", "--set", "attempts=2")) == 0
