@@ -53,12 +53,12 @@ def _load_llama(path: Path, context_tokens: int):
     with _LOAD_LOCK:
         if key not in _LOADED:
             try:
-                from llama_cpp import Llama
+                from hyperalign_dspy.lms.grammar_first import GrammarFirstLlama
             except ImportError as exc:
                 raise HyperAlignError(
                     "the embedded LM needs llama-cpp-python; run `make setup` (it builds it with the right CPU flags)"
                 ) from exc
-            _LOADED[key] = Llama(
+            _LOADED[key] = GrammarFirstLlama(
                 model_path=str(path),
                 n_ctx=context_tokens,
                 n_threads=available_cores(),
