@@ -138,6 +138,7 @@ class LlamaCppEngine:
     supports_response_schema = True
     supports_grammar = True  # a GBNF grammar of free text, in the call's metadata
     supports_token_bans = True  # banned marks and repeated n-grams, in the call's metadata (`token_bans.py`)
+    supports_documents = True  # a call whose metadata says `document` continues the text, no chat template
     supported_params = ("response_format", "temperature", "max_tokens", "stop", "top_p", "top_k", "seed")
 
     def __init__(self, model_name: str, context_tokens: int | None = None, repeat_penalty: float = 1.1):
@@ -203,8 +204,15 @@ class LlamaCppEngine:
 
             settings["grammar"] = LlamaGrammar.from_string(gbnf, verbose=False)
         with self._lock:
-            result = self.llama.create_chat_completion(messages=messages, **settings)
+            if metadata.get("document"):
+                # A document to continue (`DocumentAdapter`): the messages' text, no chat template.
+                result = self.llama.create_completion(
+                    prompt="\n\n".join(message["content"] for message in messages), **settings)
+            else:
+                result = self.llama.create_chat_completion(messages=messages, **settings)
         choice = result["choices"][0]
+        if "text" in choice:
+            choice = {**choice, "message": {"content": choice["text"]}}
         usage = result.get("usage") or {}
         return Response(
             id=None,

@@ -25,3 +25,7 @@ class AuthorshipSettings(ProgramSettings):
                            "tokens twice")
     no_repeat_ngram: int = Field(5, ge=2, description="with `token_bans`: the tokens in a run that an answer may "
                                                       "not write twice")
+    document_writer: bool = Field(
+        False, description="on an engine that completes documents (the embedded models), stage 2 continues a "
+                           "document of the person's notes ending in the text's opening (`ContinueAsPerson`), with "
+                           "the token bans on; elsewhere, and when off, it answers in chat (`GeneratePersonalized`)")

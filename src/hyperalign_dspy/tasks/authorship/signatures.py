@@ -10,6 +10,8 @@ hypotheses, the attributes and the habits counted in the texts (not by the texts
 which is what makes it cheap); the program checks each answer against those counts
 (`checks/output_fit.py`) and samples again one that fits poorly. Beside the signatures, as data:
 the sentences the program fills in from the counts (`MEASUREMENT`, `HABIT`).
+`ContinueAsPerson` is stage 2 as a document a small model continues (the `document_writer`
+setting, on the embedded models), with the same notes.
 Baselines: `GenerateFromExamples` (the texts in the prompt) and the shared zero-shot one
 (`core/signatures.py`). The judge: `JudgeAuthorship`.
 """
@@ -139,6 +141,20 @@ class GeneratePersonalized(dspy.Signature):
     measured_habits: list[str] = dspy.InputField(desc="private style notes: counted in all your texts")
     prompt: str = dspy.InputField(desc="the writing task: what to write about")
     response: str = dspy.OutputField(desc="the text for the reader, as you would publish it")
+
+
+class ContinueAsPerson(dspy.Signature):
+    """Style notes on one writer, and the next text they published, in full."""
+
+    # Read as a document the LM continues (`lms/document_adapter.py`): each description is a
+    # heading, and the opening is left open for the LM to write on from. No heading speaks of
+    # "my next text": the 1.5B model went on to muse about its next text (docs/results.md).
+    hypotheses: list[str] = dspy.InputField(desc="Style notes")
+    attributes: UserAttributes = dspy.InputField(desc="About the texts")
+    measured_habits: list[str] = dspy.InputField(desc="Counted in the texts")
+    prompt: str = dspy.InputField(desc="Topic")
+    opening: str = dspy.InputField(desc="Text")
+    continuation: str = dspy.OutputField(desc="the text from its opening on")
 
 
 class GenerateFromExamples(dspy.Signature):

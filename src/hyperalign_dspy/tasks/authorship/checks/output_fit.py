@@ -39,7 +39,13 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
       # "The article will also feature a detailed breakdown ...": the text it would be, described.
       r"|\b(?:the|this) (?:article|text|essay|post|email|letter|piece|response) will(?: also| then)? (?:feature|include|"
       r"provide|highlight|discuss|explore|cover|focus|conclude|begin|start|end|describe|outline|examine)\b"
-      r"|\b(?:sentence|paragraph|writing) style\b"), "describes itself"),
+      r"|\b(?:sentence|paragraph|writing) style\b"
+      # After a continued document: "This is the final version of the article", "This article
+      # discusses the rise of ...", "Here's what I have so far:", "I need help with the following:".
+      r"|\bthis is the (?:final|first|second|revised) (?:version|draft)\b"
+      r"|\b(?:the|this) (?:article|text|essay|post|email|letter|story|piece) (?:discusses|highlights|mentions|"
+      r"summarizes|explains)\b"
+      r"|\bhere(?:'s| is) (?:what I have so far|my (?:current )?(?:text|draft|article))\b|\bI need help with\b"), "describes itself"),
 ))
 
 
@@ -170,6 +176,23 @@ def without_repeats_and_remarks(text: str, prompt: str = "") -> str:
     while len(kept) > 1 and breaks_character(kept[-1], prompt):
         kept.pop()
     return "\n\n".join(kept) if kept != paragraphs else text
+
+
+def first_document(text: str, opening: str = "", prompt: str = "") -> str:
+    """A continued document up to its end: the paragraphs before the first, after the first one,
+    that breaks character or starts the opening again. A small model that finishes the text runs on
+    into another document: a remark on it ("This article discusses ..."), a request ("I need help
+    with the following:"), a second draft from the opening.
+
+    Example: "Shares fell 3%.", then "This is the final version of the article.", then "Shares fell
+    3% again." comes back as "Shares fell 3%."."""
+    paragraphs = paragraphs_of(text)
+    start = " ".join(words_of(opening)[:8]).lower()
+    for index, paragraph in enumerate(paragraphs[1:], start=1):
+        restarts = bool(start) and " ".join(words_of(paragraph)[:8]).lower() == start
+        if restarts or breaks_character(paragraph, prompt):
+            return "\n\n".join(paragraphs[:index])
+    return text
 
 
 def fit_of(text: str, person: TextCounts, prompt: str = "") -> Fit:

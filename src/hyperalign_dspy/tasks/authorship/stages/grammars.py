@@ -95,6 +95,11 @@ def length_grammar(person: TextCounts, field: str = "response") -> str:
     ])
 
 
+def document_tokens(person: TextCounts) -> int:
+    """Tokens for a continued document: up to 1.5 times the person's length, at least 256."""
+    return max(256, int(1.5 * person.words_per_text * TOKENS_PER_WORD))
+
+
 def answer_tokens(person: TextCounts) -> int:
     """Tokens for an answer up to twice the person's length (the output check's bound)."""
     return max(1024, int(2 * person.words_per_text * TOKENS_PER_WORD))

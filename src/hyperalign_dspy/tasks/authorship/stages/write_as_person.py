@@ -9,16 +9,23 @@ import re
 import dspy
 
 from hyperalign_dspy.core.attempts import Review, best_of_attempts
-from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, instruction_texts, shares_run
+from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, given_opening, instruction_texts, shares_run
 from hyperalign_dspy.core.stage_lm import active_lm, stage_lm
 from hyperalign_dspy.core.stage_two_notes import told
-from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit_of, without_repeats_and_remarks
+from hyperalign_dspy.tasks.authorship.checks.output_fit import (
+    expectations,
+    first_document,
+    fit_of,
+    without_repeats_and_remarks,
+)
 from hyperalign_dspy.tasks.authorship.counting.text_counts import words_of
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.settings import AuthorshipSettings
-from hyperalign_dspy.tasks.authorship.signatures import CLAIM_SUBJECT, GeneratePersonalized
+from hyperalign_dspy.lms.document_adapter import DocumentAdapter
+from hyperalign_dspy.tasks.authorship.signatures import CLAIM_SUBJECT, ContinueAsPerson, GeneratePersonalized
 from hyperalign_dspy.tasks.authorship.stages.grammars import (
     answer_tokens,
+    document_tokens,
     fewest_words,
     length_grammar,
     paragraphs_grammar,
@@ -41,16 +48,35 @@ class WriteAsPerson(dspy.Module):
         super().__init__()
         self.settings, self.own_lm = settings, lm
         self.generate = dspy.Predict(GeneratePersonalized, temperature=settings.temperature)
+        self.continue_text = dspy.Predict(ContinueAsPerson, temperature=settings.temperature)
 
     def forward(self, prompt: str, profile: UserProfile) -> dspy.Prediction:
         notes = told(self.notes_for(prompt, profile), self.settings.stage_two_notes)
         with stage_lm(self.own_lm):
+            write = self.continued if self.writes_documents() else self.answered
             written, review = best_of_attempts(
-                lambda config: self.generate(**notes, config=config), self.settings.attempts,
+                lambda config: write(notes, config), self.settings.attempts,
                 review=lambda answer: self.review(answer, prompt, profile, notes["measured_habits"]),
                 revise=lambda answer: without_repeats_and_remarks(answer, prompt),
                 options=lambda earlier: self.decoding(profile, earlier))
         return dspy.Prediction(response=written.response, fit=review.details)
+
+    def writes_documents(self) -> bool:
+        """With `document_writer`, on an engine that continues documents: stage 2 is `ContinueAsPerson`."""
+        engine = getattr(self.own_lm or active_lm(self.generate), "engine", None)
+        return self.settings.document_writer and getattr(engine, "supports_documents", False)
+
+    def answered(self, notes: dict, config: dict) -> dspy.Prediction:
+        """One answer in chat (`GeneratePersonalized`)."""
+        return self.generate(**notes, config=config)
+
+    def continued(self, notes: dict, config: dict) -> dspy.Prediction:
+        """One answer as the continuation of the person's document: the prompt's opening and what
+        the LM wrote on from it."""
+        opening = given_opening(notes["prompt"])
+        with dspy.context(adapter=DocumentAdapter()):
+            written = self.continue_text(**notes, opening=opening, config=config)
+        return dspy.Prediction(response=first_document(f"{opening}{written.continuation}".strip(), opening, notes["prompt"]))
 
     def notes_for(self, prompt: str, profile: UserProfile) -> dict:
         """The signature's inputs: the claims, the attributes, and the habits the output check will
@@ -76,6 +102,10 @@ class WriteAsPerson(dspy.Module):
         token bans (`token_bans`) the engine takes, in the call's metadata."""
         engine = getattr(self.own_lm or active_lm(self.generate), "engine", None)
         metadata = self.token_bans(profile, engine)
+        if self.writes_documents():
+            # No grammar (they are of DSPy's chat fields, not of a document), and an answer of at most
+            # 1.5 times the person's length: past it the 1.5B model wrote other documents.
+            return {"metadata": metadata, **({"max_tokens": document_tokens(profile.counts)} if profile.counts else {})}
         grammar = self.grammar(profile, engine, earlier)
         if grammar is None:
             return {"metadata": metadata} if metadata else {}
@@ -98,7 +128,9 @@ class WriteAsPerson(dspy.Module):
     def token_bans(self, profile: UserProfile, engine) -> dict:
         """With `token_bans`, on an engine that takes them: the marks the person never writes and
         the run of tokens an answer may not write twice (`lms/token_bans.py`)."""
-        if not (self.settings.token_bans and getattr(engine, "supports_token_bans", False)):
+        # A document writer always bans them: without the n-gram ban it loops (issue 32's probes).
+        wanted = self.settings.token_bans or self.settings.document_writer
+        if not (wanted and getattr(engine, "supports_token_bans", False)):
             return {}
         marks = profile.counts.unused_marks if profile.counts else None
         return {"no_repeat_ngram": self.settings.no_repeat_ngram, **({"banned_marks": marks} if marks else {})}

@@ -1,0 +1,133 @@
+"""Stage 2 as a document the embedded model continues (`document_writer`, `ContinueAsPerson`
+through `DocumentAdapter`): what the document holds, how the call is made, and that the loop of
+a small model is stopped."""
+
+from __future__ import annotations
+
+import dspy
+import pytest
+
+import hyperalign_dspy as ha
+from hyperalign_dspy.lms.llama_engine import LlamaCppEngine
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count
+from hyperalign_dspy.tasks.authorship.signatures import ContinueAsPerson
+
+OPENING = "The city council voted on Tuesday to close the old bridge."
+PROMPT = f"Write an article that starts with the following: {OPENING}"
+TEXT = ('The mayor spoke first.\n\n"We have no choice," she said.\n\n'
+        'Work starts in May, officials said.\n\nThe bridge opened in 1931.')
+
+
+class CompletingLlama:
+    """Answers `create_completion` (a document continued) with a scripted continuation, and
+    refuses chat, so a call that went the chat way fails the test."""
+
+    def __init__(self, continuation: str):
+        self.continuation, self.calls = continuation, []
+
+    def create_completion(self, prompt, **settings):
+        self.calls.append({"prompt": prompt, "settings": settings})
+        return {"choices": [{"text": self.continuation, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 20}}
+
+    # A vocabulary of three tokens, for the token bans to scan.
+    def n_vocab(self):
+        return 3
+
+    def detokenize(self, tokens):
+        return "a*b"[tokens[0]].encode()
+
+    def tokenize(self, text, add_bos=False, special=False):
+        return []
+
+    def create_chat_completion(self, messages, **settings):
+        raise AssertionError("the document writer called the chat template")
+
+
+@pytest.fixture
+def person(attributes):
+    return ha.UserProfile(hypotheses=["Support: The writer quotes an official in every other paragraph (evidence: 'she said')",
+                                      "Paragraphs: The writer keeps paragraphs to one sentence (evidence: 'The mayor spoke first.')"],
+                          attributes=attributes, source_ids=["a", "b"], counts=count([TEXT, TEXT]))
+
+
+def write(monkeypatch, person, continuation: str, **settings):
+    fake = CompletingLlama(continuation)
+    monkeypatch.setattr(LlamaCppEngine, "llama", property(lambda self: fake))
+    program = ha.HyPerAlign(settings=ha.AuthorshipSettings(attempts=1, document_writer=True, **settings))
+    with dspy.context(lm=ha.lm("local-small", cache=False)):
+        answer = program(profile=person, prompt=PROMPT)
+    return answer, fake.calls
+
+
+def test_the_document_holds_the_notes_under_headings_and_ends_in_the_opening(monkeypatch, person):
+    continuation = '\n\n"It is not safe," the engineer said.\n\nRepairs would cost $4 million, officials said.'
+    answer, calls = write(monkeypatch, person, continuation)
+    (call,) = calls
+    document = call["prompt"]
+    assert document.startswith(ContinueAsPerson.instructions.strip())
+    # The claims without "The writer", one a line; the counted habits; the task; then the opening, left open.
+    assert "Style notes:\n- Support: quotes an official in every other paragraph\n- Paragraphs:" in document
+    assert "\n\nCounted in the texts:\n- " in document and "\n\nAbout the texts:\n" in document
+    assert document.endswith(f"\n\nTopic:\n{PROMPT}\n\nText:\n{OPENING}")
+    # No quoted evidence and no DSPy field markers: nothing for the model to copy into its text.
+    assert "evidence" not in document and "[[ ##" not in document
+    # The answer is the opening and what the model wrote on from it.
+    assert answer.response == OPENING + continuation
+
+
+def test_the_call_stops_at_the_documents_own_headings_and_bans_loops(monkeypatch, person):
+    _, (call,) = write(monkeypatch, person, " More words follow here, as they should.")
+    settings = call["settings"]
+    assert {"\nStyle notes:", "\nCounted in the texts:", "\nTopic:", "\nText:", "\n---"} <= set(settings["stop"])
+    # The token bans are on without `token_bans`: a run of tokens written twice, a mark never written.
+    assert "logits_processor" in settings
+    assert "grammar" not in settings and "response_format" not in settings
+    assert settings["max_tokens"] > 0
+
+
+def test_left_out_notes_leave_out_their_section(monkeypatch, person):
+    _, (call,) = write(monkeypatch, person, " Enough.", stage_two_notes=["hypotheses"])
+    assert "Style notes:" in call["prompt"]
+    assert "Counted in the texts:" not in call["prompt"] and "About the texts:" not in call["prompt"]
+
+
+def test_a_provider_that_only_chats_gets_the_chat_writer(person):
+    # DummyLM has no engine that continues documents: the setting falls back to `GeneratePersonalized`.
+    lm = dspy.utils.DummyLM([{"response": "A chat answer of several words for the reader."}])
+    program = ha.HyPerAlign(settings=ha.AuthorshipSettings(attempts=1, document_writer=True))
+    with dspy.context(lm=lm):
+        answer = program(profile=person, prompt="Write a short note.")
+    assert answer.response == "A chat answer of several words for the reader."
+    assert "response" in lm.history[-1]["messages"][-1]["content"]
+
+
+@pytest.mark.runtime
+def test_smollm_continues_the_document_without_a_loop_or_the_frame(person):
+    # SmolLM2 writes no news, but the engine keeps it off loops: no run of five tokens twice, and
+    # none of the frame's headings in the answer (the call stops at them).
+    program = ha.HyPerAlign(settings=ha.AuthorshipSettings(attempts=1, document_writer=True, no_repeat_ngram=5))
+    llm = ha.lm("local-small", cache=False)
+    with dspy.context(lm=llm):
+        answer = program(profile=person, prompt=PROMPT)
+    text = answer.response
+    assert text.startswith(OPENING) and len(text.split()) > len(OPENING.split()) + 5
+    assert not any(heading in text for heading in ("Style notes:", "Counted in the texts:", "Topic:"))
+    tokens = llm.engine.llama.tokenize(text.encode("utf-8"), add_bos=False)
+    runs = [tuple(tokens[i:i + 5]) for i in range(len(tokens) - 4)]
+    assert len(runs) - len(set(runs)) <= 2  # retokenizing the text may split a word differently
+
+
+def test_the_answer_ends_where_the_model_ran_on_into_another_document(monkeypatch, person):
+    # What the 1.5B model wrote after a news text: a remark on it, then a second draft.
+    continuation = (' "It is not safe," the engineer said.\n\nThis is the final version of the article with all the '
+                    f'required details.\n\n{OPENING} It was the third vote this year.')
+    answer, (call,) = write(monkeypatch, person, continuation)
+    assert answer.response == f'{OPENING} "It is not safe," the engineer said.'
+    # At most 1.5 times the person's length (words per text times tokens per word), at least 256.
+    assert call["settings"]["max_tokens"] == 256
+
+
+def test_a_second_draft_from_the_opening_ends_the_document(monkeypatch, person):
+    answer, _ = write(monkeypatch, person, f" Work starts in May.\n\n{OPENING} Work starts in June.")
+    assert answer.response == f"{OPENING} Work starts in May."
