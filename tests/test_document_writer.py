@@ -131,3 +131,9 @@ def test_the_answer_ends_where_the_model_ran_on_into_another_document(monkeypatc
 def test_a_second_draft_from_the_opening_ends_the_document(monkeypatch, person):
     answer, _ = write(monkeypatch, person, f" Work starts in May.\n\n{OPENING} Work starts in June.")
     assert answer.response == f"{OPENING} Work starts in May."
+
+
+def test_a_labelled_line_after_the_first_starts_another_document(monkeypatch, person):
+    # The 1.5B model after an email: "Answer:" and the email again; after a news text: "Title: ...".
+    answer, _ = write(monkeypatch, person, " Work starts in May.\nTitle: Bridge to close\nAuthor: Wang Dan")
+    assert answer.response == f"{OPENING} Work starts in May."

@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 import re
+import sys
 import uuid
 
 import dspy
@@ -581,6 +582,11 @@ def test_load_llama_reports_a_missing_runtime(monkeypatch, tmp_path):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_llama_cpp)
+    # An earlier test may have imported the runtime and the module built on it: forget both,
+    # as a process without llama-cpp-python never had them.
+    for module in [name for name in sys.modules if name.split(".")[0] == "llama_cpp"]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.delitem(sys.modules, "hyperalign_dspy.lms.grammar_first", raising=False)
     with pytest.raises(HyperAlignError, match="needs llama-cpp-python"):
         llama_engine._load_llama(tmp_path / "absent.gguf", 512)
     assert (str(tmp_path / "absent.gguf"), 512) not in llama_engine._LOADED

@@ -178,14 +178,24 @@ def without_repeats_and_remarks(text: str, prompt: str = "") -> str:
     return "\n\n".join(kept) if kept != paragraphs else text
 
 
+# A line that labels what follows ("Answer:", "Title: American president ...") after a text's first
+# line: the head of another document. None of the 126 real texts of the dev data has one.
+_LABEL_LINE = re.compile(r"^[A-Z][a-z]+:(?: .{0,80})?$")
+
+
 def first_document(text: str, opening: str = "", prompt: str = "") -> str:
-    """A continued document up to its end: the paragraphs before the first, after the first one,
-    that breaks character or starts the opening again. A small model that finishes the text runs on
+    """A continued document up to its end: up to a line that labels what follows ("Answer:"), and
+    the paragraphs before the first, after the first one, that breaks character or starts the
+    opening again. A small model that finishes the text runs on
     into another document: a remark on it ("This article discusses ..."), a request ("I need help
     with the following:"), a second draft from the opening.
 
     Example: "Shares fell 3%.", then "This is the final version of the article.", then "Shares fell
     3% again." comes back as "Shares fell 3%."."""
+    lines = text.splitlines()
+    labelled = next((index for index, line in enumerate(lines[1:], start=1) if _LABEL_LINE.match(line.strip())), None)
+    if labelled is not None:
+        text = "\n".join(lines[:labelled]).strip()
     paragraphs = paragraphs_of(text)
     start = " ".join(words_of(opening)[:8]).lower()
     for index, paragraph in enumerate(paragraphs[1:], start=1):
