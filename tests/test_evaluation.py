@@ -57,6 +57,11 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     # 3 profiles + 3 systems x 6 answers + 6 calibrations x 2 orders + 2 comparisons x 6 x 2 orders
     assert report["lm_calls"] == len(server.requests) == 3 + 18 + 12 + 24
     assert report["prompt_tokens"] == 10 * report["lm_calls"]
+    # Each answer's own calls; the program's profile (one call per author) counted apart.
+    costs = {cost["system"]: cost for cost in report["costs"]}
+    assert [(c["answers"], c["calls_per_answer"], c["profiles"]) for c in costs.values()] == [(6, 1.0, 3), (6, 1.0, 0), (6, 1.0, 0)]
+    assert costs["hyperalign"]["calls_per_profile"] == 1.0 and costs["zero-shot"]["calls_per_profile"] is None
+    assert all(cost["seconds_per_answer"] > 0 for cost in costs.values())
 
     run = mlflow.get_run(report["mlflow_run_id"])
     assert run.info.status == "FINISHED"
@@ -64,6 +69,7 @@ def test_verdict_eval_reports_calibration_win_rates_and_attribution(server, suit
     assert run.data.params["task_lm"] == "openai-compatible/test-model"
     assert run.data.metrics["judge_accuracy"] == 1.0
     assert run.data.metrics["hyperalign_vs_few-shot.win_rate"] == 0.5
+    assert run.data.metrics["cost.hyperalign.calls_per_profile"] == 1.0
     # A trace per judged prompt, with its verdicts; DSPy's traces of every LM call only when asked
     # for (--traces): they cost CPU on every call.
     traces = mlflow.search_traces(locations=[run.info.experiment_id], return_type="list")
@@ -99,6 +105,7 @@ def test_a_second_eval_makes_no_lm_calls(server, suite, capsys):
     assert first["lm_calls"] == calls > 0
     second = run_eval(server.base, suite, capsys, "--limit", "3")
     assert len(server.requests) == calls and second["lm_calls"] == 0
+    assert {cost["calls_per_answer"] for cost in second["costs"]} == {0.0}  # cached answers cost no call
     assert second["comparisons"] == first["comparisons"] and second["judge_accuracy"] == first["judge_accuracy"]
 
 

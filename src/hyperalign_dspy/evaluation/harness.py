@@ -28,7 +28,7 @@ from hyperalign_dspy.core.settings import ProgramSettings
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.injection import InjectionRates, injection_case, with_injected_text
 from hyperalign_dspy.evaluation.judged import Judged
-from hyperalign_dspy.evaluation.report import EvaluationReport, InferredProfile, JudgedPrompt
+from hyperalign_dspy.evaluation.report import EvaluationReport, InferredProfile, JudgedPrompt, SystemCost
 from hyperalign_dspy.evaluation.running import (
     CallCounter,
     Output,
@@ -127,6 +127,7 @@ class _Answered:
     prompts: list[JudgedPrompt]
     output_figures: dict  # the task's figures of the outputs alone
     calls: dict[str, int]  # the LM calls made, and their tokens
+    costs: list[SystemCost]  # per system
 
 
 def _plan(suite, roles, adapter, judge_adapter, judge_kind, settings, threads, subset, limit) -> _Plan:
@@ -209,9 +210,11 @@ def _answer_and_judge(plan: _Plan, progress: Callable[[str], None], traces: bool
         counter = CallCounter()
         planted = _planted_runs(plan.suite, task, systems, examples)
         with dspy.context(lm=plan.task_lm, adapter=plan.adapter):
-            generated = _generate({**{name: (system, examples) for name, system in systems.items()}, **planted},
-                                  parallel, task.group)
+            generated, profiles = _generate({**{name: (system, examples) for name, system in systems.items()},
+                                             **planted}, parallel, task.group)
         outputs = {name: generated[name] for name in systems}
+        costs = [SystemCost.of(name, outputs[name], [profile for (owner, _), profile in profiles.items() if owner == name])
+                 for name in systems]
         injection_cases = [injection_case(name.removesuffix(PLANTED), system, example, output.text, output.error,
                                           plan.suite.injection.marker)
                            for name, (system, planted_examples) in planted.items()
@@ -239,7 +242,7 @@ def _answer_and_judge(plan: _Plan, progress: Callable[[str], None], traces: bool
         if traces:
             mlflow.dspy.autolog(disable=True, silent=True)
     judged, prompts = (list(items) for items in zip(*judged_and_prompts)) if judged_and_prompts else ([], [])
-    return _Answered(outputs, injection_cases, judged, prompts, output_figures, counter.totals())
+    return _Answered(outputs, injection_cases, judged, prompts, output_figures, counter.totals(), costs)
 
 
 def _report(plan: _Plan, answered: _Answered, run_id: str, started: float) -> EvaluationReport:
@@ -260,6 +263,7 @@ def _report(plan: _Plan, answered: _Answered, run_id: str, started: float) -> Ev
                    for name in dict.fromkeys(case.system for case in cases)},
         injection_cases=cases,
         system_failures={name: sum(1 for output in outputs[name] if output.error) for name in systems},
+        costs=answered.costs,
         examples=len(examples),
         lm_calls=answered.calls["calls"] + task.scoring_calls,
         prompt_tokens=answered.calls["prompt_tokens"], completion_tokens=answered.calls["completion_tokens"],
@@ -302,11 +306,13 @@ def _judge_example(task, examples, outputs, comparisons):
     return judge
 
 
-def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel: ParallelStages, group: str) -> dict[str, list[Output]]:
-    """The answers of every run: `runs` maps an output's name to a system and its examples. Two
-    parallel batches, so that few rounds wait on the LM: first the profiles of the programs whose
-    stage 1 reads only the person's texts (once per person, the examples' `group`), together with
-    the answers of the systems that need none, then those programs' answers from the profiles."""
+def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel: ParallelStages,
+              group: str) -> tuple[dict[str, list[Output]], dict[tuple[str, str], Output]]:
+    """The answers of every run, and the profiles inferred apart (by run name and group): `runs`
+    maps an output's name to a system and its examples. Two parallel batches, so that few rounds
+    wait on the LM: first the profiles of the programs whose stage 1 reads only the person's texts
+    (once per person, the examples' `group`), together with the answers of the systems that need
+    none, then those programs' answers from the profiles."""
     profile_jobs: dict[tuple[str, str], tuple[TwoStageProgram, list]] = {}
     staged, direct = [], []
     for name, (system, examples) in runs.items():
@@ -339,8 +345,9 @@ def _generate(runs: dict[str, tuple[dspy.Module, list]], parallel: ParallelStage
         prediction = output.value  # the text answers; a program's profile and fit go beside it
         outputs[name][index] = output if output.error else Output(value=prediction.response,
                                                                   profile=prediction.get("profile"),
-                                                                  fit=prediction.get("fit"))
-    return outputs
+                                                                  fit=prediction.get("fit"),
+                                                                  lm_calls=output.lm_calls, seconds=output.seconds)
+    return outputs, profiles
 
 
 def _profiles(examples, outputs, person_of) -> list[InferredProfile]:

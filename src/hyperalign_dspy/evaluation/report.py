@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from hyperalign_dspy.core.profile import ClaimCheck, Hypothesis
@@ -66,6 +67,44 @@ class JudgedPrompt:
         return row
 
 
+class SystemCost(BaseModel):
+    """What one system's answers cost in the run: the mean LM calls and seconds per answer and,
+    for a program whose stage 1 reads only the person's texts, per profile (one per person,
+    shared by that person's answers). Failed answers are not counted; cached calls are free."""
+
+    system: str
+    answers: int
+    calls_per_answer: float | None
+    seconds_per_answer: float | None
+    profiles: int = 0
+    calls_per_profile: float | None = None
+    seconds_per_profile: float | None = None
+
+    @classmethod
+    def of(cls, system: str, answers: list, profiles: list) -> SystemCost:
+        """From the run's `Output`s: the system's answers, and the profiles it inferred apart."""
+
+        def means(outputs):
+            done = [output for output in outputs if not output.error and output.seconds is not None]
+            if not done:
+                return len(done), None, None
+            return (len(done), float(np.mean([output.lm_calls for output in done])),
+                    float(np.mean([output.seconds for output in done])))
+
+        answered, calls, seconds = means(answers)
+        profiled, profile_calls, profile_seconds = means(profiles)
+        return cls(system=system, answers=answered, calls_per_answer=calls, seconds_per_answer=seconds,
+                   profiles=profiled, calls_per_profile=profile_calls, seconds_per_profile=profile_seconds)
+
+    def line(self) -> str:
+        if self.calls_per_answer is None:
+            return f"  {self.system:<24} no answer"
+        text = f"  {self.system:<24} {self.calls_per_answer:4.1f} calls, {self.seconds_per_answer:6.1f} s per answer"
+        if self.profiles:
+            text += f"; stage 1 {self.calls_per_profile:.1f} calls, {self.seconds_per_profile:.1f} s per person"
+        return text
+
+
 class EvaluationReport(BaseModel):
     suite: str
     task: str
@@ -83,6 +122,7 @@ class EvaluationReport(BaseModel):
     injection_cases: list[InjectionCase] = Field(default_factory=list)
     profiles: list[InferredProfile] = Field(default_factory=list)
     system_failures: dict[str, int]
+    costs: list[SystemCost] = Field(default_factory=list)  # per system
     examples: int
     lm_calls: int
     prompt_tokens: int
@@ -153,10 +193,13 @@ class EvaluationReport(BaseModel):
         failures = {name: count for name, count in self.system_failures.items() if count}
         if failures:
             lines.append("Failed outputs: " + ", ".join(f"{name} {count}" for name, count in failures.items()))
+        if self.costs:
+            lines.append("\nCost (mean LM calls and seconds; failed answers not counted):")
+            lines += [cost.line() for cost in self.costs]
         lines.append(f"LM calls {self.lm_calls}, prompt tokens {self.prompt_tokens}, completion tokens "
                      f"{self.completion_tokens}, {self.wall_seconds:.0f} s; MLflow run {self.mlflow_run_id}")
         lines += [f"\n{warning}" for warning in self.warnings()]
         return "\n".join(lines)
 
 
-__all__ = ["EvaluationReport", "metric_name", "share", "share_text"]
+__all__ = ["EvaluationReport", "SystemCost", "metric_name", "share", "share_text"]

@@ -1,11 +1,12 @@
 """Running systems over examples, shared by evaluation and compiling: which LMs and how many
 threads, the examples in an order that interleaves their groups, dspy.Parallel without re-runs,
-workers that report a failure instead of raising it, and a count of the LM calls made."""
+workers that report a failure and their cost instead of raising it, and a count of the LM calls made."""
 
 from __future__ import annotations
 
 import hashlib
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ class Output:
     error: str | None = None
     profile: object = None  # beside a program's response: the profile it answered from
     fit: object = None  # ... and its own check of the response, where it made one (authorship: a `Fit`)
+    lm_calls: int | None = None  # the LM calls that made it (cached answers not counted)
+    seconds: float | None = None  # and the time they took, waits on other threads included
 
     @property
     def text(self) -> str | None:
@@ -98,15 +101,21 @@ class ParallelStages:
 
 def safely(function: Callable) -> Callable:
     """A worker for dspy.Parallel that returns its failure instead of raising it, so one failed
-    example is reported as such and never stops the run."""
+    example is reported as such and never stops the run, and what its value cost: the LM calls
+    DSPy's usage tracker saw in the worker's thread, and the seconds."""
 
     def run(*args):
-        try:
-            return Output(value=function(*args))
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:
-            return Output(error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        started = time.perf_counter()
+        with dspy.track_usage() as usage:
+            try:
+                output = Output(value=function(*args))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                output = Output(error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        output.lm_calls = sum(len(entries) for entries in usage.usage_data.values())
+        output.seconds = round(time.perf_counter() - started, 2)
+        return output
 
     return run
 

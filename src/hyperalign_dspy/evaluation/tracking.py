@@ -107,6 +107,9 @@ def log_evaluation(report, params: dict, suite_data: list[str] = ()) -> None:
             metrics[f"injection.{metric_name(system)}.{key}"] = getattr(rates, key)
     for system, failures in report.system_failures.items():
         metrics[f"failures.{metric_name(system)}"] = failures
+    for cost in report.costs:
+        for key in ("calls_per_answer", "seconds_per_answer", "calls_per_profile", "seconds_per_profile"):
+            metrics[f"cost.{metric_name(cost.system)}.{key}"] = getattr(cost, key)
     mlflow.log_metrics({key: float(value) for key, value in metrics.items() if value is not None})
     mlflow.set_tag("judge_can_tell_authors_apart", str(report.judge_can_tell_authors_apart).lower())
     rows = [judged.row() for judged in report.judged_prompts]
