@@ -30,7 +30,7 @@ HYPOTHESES = [
     "Paragraphs: The writer keeps paragraphs to one or two sentences (evidence: 'said')",
     "Closings: The writer ends with a market figure rather than a conclusion (evidence: 'said')",
     "Temperament: The writer stays dry and even and never excited (evidence: 'said')",
-    "Values: The writer cares about exact figures and who said what (evidence: 'said')",
+    "Positions: The writer cares about exact figures and who said what (evidence: 'said')",
 ]
 EVIDENCE = ["said 12x", "1.4 sentences per paragraph", "'closed at $368.40 an ounce'", "numbers: 4.1 per 100 words"]
 

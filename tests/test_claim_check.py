@@ -29,9 +29,25 @@ def test_true_claims_pass_unchanged():
     true = ["Voice: The writer speaks in the first person (evidence: 'I fixed the gate today')",
             "Sentences: The writer keeps sentences to about 4 words (evidence: 'The soil was wet')",
             "Punctuation: The writer never uses semicolons (evidence: 'It took an hour')",
-            "Values: The writer values work done by hand (evidence: 'My back hurts. Worth it.')"]
+            "Positions: The writer values work done by hand (evidence: 'My back hurts. Worth it.')"]
     (kept, checks), _ = run(true)
     assert kept == true and checks == []
+
+
+REPORT = ['China freed the dissident on Monday, his mother told reporters.\n\n'
+          '"He is innocent and must be released," she said outside the court.']
+
+
+@pytest.mark.parametrize("quote", ["his mother told reporters", "He is innocent and must be released"])
+def test_a_position_whose_evidence_reports_others_is_dropped(quote):
+    # The demo author's profile said he "praises Wang Dan for her innocence", quoting a reporting
+    # clause: the view of a person his story quotes, not his own.
+    hypothesis = f"Positions: The writer praises the dissident for his innocence (evidence: '{quote}')"
+    kept, checks = check_hypotheses([hypothesis], REPORT, count(REPORT))
+    assert kept == [] and checks[0].outcome == "dropped" and "others said" in checks[0].reason
+    # The same words as evidence of another aspect pass: only a position must be the writer's own.
+    other = hypothesis.replace("Positions:", "Support:")
+    assert check_hypotheses([other], REPORT, count(REPORT))[0] == [other]
 
 
 def test_a_wrong_number_is_corrected_to_the_count():
@@ -80,9 +96,9 @@ def test_using_a_persons_words_is_not_a_claim_about_who_tells():
 
 
 def test_evidence_that_is_not_in_the_texts_is_removed_and_the_claim_kept():
-    (kept, checks), counts = run(["Values: The writer values thrift (evidence: 'a coupon saved is a coupon earned')",
+    (kept, checks), counts = run(["Positions: The writer values thrift (evidence: 'a coupon saved is a coupon earned')",
                                   "Sentences: The writer writes 30 words a sentence (evidence: 'The writer writes long')"])
-    assert kept == ["Values: The writer values thrift", f"Sentences: The writer writes {counts.words_per_sentence:.1f} words a sentence"]
+    assert kept == ["Positions: The writer values thrift", f"Sentences: The writer writes {counts.words_per_sentence:.1f} words a sentence"]
     assert [check.outcome for check in checks] == ["corrected", "corrected"]
     assert checks[0].reason == "its evidence is not in the texts: removed"
     assert checks[1].reason.startswith("its evidence is not in the texts: removed; words per sentence: 30 stated")
@@ -195,7 +211,7 @@ def test_most_is_a_majority_of_a_share():
     ("Support: The writer mentions numbers 0.0 per 100 words (evidence: 'It took an hour')", "a count restated"),
 ])
 def test_a_claim_that_says_nothing_of_the_person_is_dropped(empty_claim, reason):
-    kept_claim = "Values: The writer values work done by hand (evidence: 'My back hurts. Worth it.')"
+    kept_claim = "Positions: The writer values work done by hand (evidence: 'My back hurts. Worth it.')"
     (kept, checks), _ = run([empty_claim, kept_claim])
     assert kept == [kept_claim]
     assert [(check.hypothesis, check.outcome) for check in checks] == [(empty_claim, "dropped")]

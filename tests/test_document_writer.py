@@ -133,6 +133,17 @@ def test_a_second_draft_from_the_opening_ends_the_document(monkeypatch, person):
     assert answer.response == f"{OPENING} Work starts in May."
 
 
+def test_a_short_opening_begun_again_with_other_words_after_it_ends_the_document():
+    from hyperalign_dspy.tasks.authorship.checks.output_fit import first_document
+
+    # The demo's 1.5B answer: the 7-word opening, a title, then the opening again with words changed after it.
+    opening = "American movies, hamburgers, jeans -- and U.S."
+    text = (f"{opening} and U.K., all are part of American culture.\nWang Dan: Innocence in America\n"
+            f"{opening} and U. K. and the rest of europe, all are part...")
+    # (The paragraphs kept are joined by blank lines.)
+    assert first_document(text, opening) == f"{opening} and U.K., all are part of American culture.\n\nWang Dan: Innocence in America"
+
+
 def test_a_labelled_line_after_the_first_starts_another_document(monkeypatch, person):
     # The 1.5B model after an email: "Answer:" and the email again; after a news text: "Title: ...".
     answer, _ = write(monkeypatch, person, " Work starts in May.\nTitle: Bridge to close\nAuthor: Wang Dan")

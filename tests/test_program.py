@@ -147,7 +147,7 @@ def test_no_lm_configured_is_an_error():
 
 QUOTED = "Support: The writer names analysts as sources (evidence: 'Analysts said the outlook was firm')"
 COUNTED = "Openings: The writer opens with a market move (evidence: 'two of two texts')"  # a count, not a quote
-BARE = "Values: The writer admires steady output"
+BARE = "Positions: The writer admires steady output"
 
 
 def test_a_hypothesis_without_quoted_evidence_is_dropped(attributes):
@@ -156,7 +156,7 @@ def test_a_hypothesis_without_quoted_evidence_is_dropped(attributes):
         profile = HyPerAlign().infer_profile(TEXTS)
     assert profile.hypothesis_texts == [QUOTED]
     assert [(check.outcome, check.hypothesis.split(":")[0]) for check in profile.checks] == [
-        ("corrected", "Openings"), ("dropped", "Openings"), ("dropped", "Values")]
+        ("corrected", "Openings"), ("dropped", "Openings"), ("dropped", "Positions")]
     assert len(lm.history) == 1
 
 
@@ -171,7 +171,7 @@ def test_with_quote_again_a_hypothesis_without_quoted_evidence_is_asked_again_on
     assert profile.hypothesis_texts == [
         quoted, "Openings: The writer opens with a market move (evidence: 'Shares of Barrick Gold rose on Monday')"]
     assert [(check.outcome, check.hypothesis.split(":")[0]) for check in profile.checks] == [
-        ("corrected", "Openings"), ("corrected", "Openings"), ("dropped", "Values")]
+        ("corrected", "Openings"), ("corrected", "Openings"), ("dropped", "Positions")]
     assert "asked again" in profile.checks[2].reason
     # One request per hypothesis without a quote: the claim alone, beside the texts stage 1 read.
     assert len(lm.history) == 3

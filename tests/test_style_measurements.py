@@ -23,7 +23,7 @@ EMAIL = "Hi Sam,\n\nThanks for the notes. I'll send the draft on Friday; it stil
 
 def test_a_measurement_per_countable_aspect_in_the_signatures_order():
     for texts in ([REPORTER, REPORTER], [DIARIST], [EMAIL]):
-        assert [item.split(":")[0] for item in measure_style(texts)] == [a for a in ASPECTS if a != "Values"]
+        assert [item.split(":")[0] for item in measure_style(texts)] == [a for a in ASPECTS if a != "Positions"]
 
 
 def test_reporter_counts():

@@ -13,7 +13,9 @@ A hypothesis states a claim and quotes its evidence: "<Aspect>: The writer <clai
 A claim that says nothing of this person is dropped: one true of any text ("uses punctuation",
 "starts with a sentence's first word": only words naming a text's parts) or a count restated
 ("mentions numbers 0.0 per 100 words": stage 2 gets the counts as habits anyway).
-Claims nothing here can count (how the writer argues, what they value) pass as stated. The
+A position (what the writer argues for or against) whose evidence reports others ("told
+reporters", or words inside a quotation) is what the texts report, not the writer's: dropped.
+Claims nothing here can count (how the writer argues, what they argue for) pass as stated. The
 attributes' sentence and paragraph styles are checked the same way: a "long" or "short" the counts
 refute is replaced by the counted length.
 """
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hyperalign_dspy.core.profile import ClaimCheck
-from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts, how_often, words_of
+from hyperalign_dspy.tasks.authorship.counting.text_counts import QUOTED_SPAN, REPORTED, TextCounts, how_often, words_of
 
 _EVIDENCE = re.compile(r"\s*\(evidence:\s*['\"‘“](?P<quote>.*)['\"’”]\)\s*$", re.DOTALL)
 QUOTED_SHARE = 0.8  # of the evidence's words that must stand in one of the texts
@@ -138,6 +140,15 @@ def says_nothing(claim: str) -> str | None:
     return None
 
 
+def reports_others(quote: str, texts: list[str]) -> bool:
+    """The quote reports someone else's words: it holds a reporting verb ("told reporters"), or it
+    stands inside a quotation of the texts. A writer's position is argued in their own words."""
+    if REPORTED.search(quote):
+        return True
+    quotations = [span for text in texts for span in QUOTED_SPAN.findall(text)]
+    return bool(quotations) and is_quoted_from(quote, quotations)
+
+
 def _per_text(texts_with_it: int | None, counts: TextCounts) -> float | None:
     return None if texts_with_it is None else texts_with_it / counts.texts
 
@@ -227,6 +238,10 @@ def check_hypotheses(hypotheses: list[str], texts: list[str], counts: TextCounts
         empty = says_nothing(claim)
         if empty:
             checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped", reason=empty))
+            continue
+        if aspect == "Positions" and quote is not None and reports_others(quote, texts):
+            checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped",
+                                     reason="its evidence is what others said, which the texts report: not the writer's position"))
             continue
         refuted = _refuted_quality(claim, counts)
         if refuted:

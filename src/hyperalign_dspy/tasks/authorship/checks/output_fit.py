@@ -197,9 +197,10 @@ def first_document(text: str, opening: str = "", prompt: str = "") -> str:
     if labelled is not None:
         text = "\n".join(lines[:labelled]).strip()
     paragraphs = paragraphs_of(text)
-    start = " ".join(words_of(opening)[:8]).lower()
+    # An opening shorter than 8 words restarts when a paragraph begins with all of its words.
+    start = [word.lower() for word in words_of(opening)[:8]]
     for index, paragraph in enumerate(paragraphs[1:], start=1):
-        restarts = bool(start) and " ".join(words_of(paragraph)[:8]).lower() == start
+        restarts = bool(start) and [word.lower() for word in words_of(paragraph)[:len(start)]] == start
         if restarts or breaks_character(paragraph, prompt):
             return "\n\n".join(paragraphs[:index])
     return text

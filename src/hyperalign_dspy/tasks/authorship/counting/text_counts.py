@@ -50,7 +50,7 @@ _STOPWORDS = frozenset(
 _QUOTED_IN_PARAGRAPH = re.compile(r"[\"“]([^\"“”]*)(?:[\"”]|$)")
 QUOTED_SPAN = re.compile(r"\"[^\"]*\"|“[^”]*”")
 _REPORTING = ("said", "says", "told", "added", "according to", "stated", "noted", "argued")
-_REPORTED = re.compile(rf"\b(?:{'|'.join(_REPORTING)}|asked|asks|say|tell|tells|adds|wrote|writes)\b", re.IGNORECASE)
+REPORTED = re.compile(rf"\b(?:{'|'.join(_REPORTING)}|asked|asks|say|tell|tells|adds|wrote|writes)\b", re.IGNORECASE)
 _FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours"})
 _SECOND_PERSON = frozenset({"you", "your", "yours"})
 _CONTRACTION = re.compile(r"[A-Za-z]['’](?:t|re|ve|ll|d|m)\b", re.IGNORECASE)  # not 's: a possessive too
@@ -94,7 +94,7 @@ def quotes_someone(paragraph: str) -> bool:
     for quoted in _QUOTED_IN_PARAGRAPH.finditer(paragraph):
         words = words_of(quoted.group(1))
         around = " ".join(words_of(paragraph[:quoted.start()])[-4:] + words_of(paragraph[quoted.end():])[:4])
-        if _REPORTED.search(around) or (
+        if REPORTED.search(around) or (
                 len(words) >= 3 and not all(w[0].isupper() for w in words if w.lower() not in _STOPWORDS)):
             return True
     return False
