@@ -101,10 +101,8 @@ class InferHypotheses(dspy.Signature):
     One hypothesis per aspect, in this order. Communication: Argument (how a point is built),
     Reader (how the reader is addressed), Support (stories, numbers, examples, quotations),
     Certainty (hedging or asserting), Openings, Closings. Personality as the writing shows it:
-    Temperament (mood, humour), Positions (what the writer argues for or against in their own
-    words, and how strongly; a writer who only reports takes none, and what the people they
-    quote think or what the texts are about is never a position). Style: Voice, Sentences,
-    Paragraphs, Vocabulary, Punctuation.
+    Temperament (mood, humour), Positions (what they argue for or complain of). Style: Voice,
+    Sentences, Paragraphs, Vocabulary, Punctuation.
     Each is one claim the texts could prove wrong, in your own words: "<Aspect>: The writer <the
     habit, and how often> (evidence: '<up to ten words copied exactly from the texts>')", such as
     "Certainty: The writer states opinions flatly and rarely hedges (evidence: 'This will fail')".
