@@ -146,7 +146,7 @@ def test_instructions_inside_a_users_text_are_data(tmp_path, capsys, fresh_dspy_
     makes it print the program's instructions. SmolLM2 may answer such a text with list items
     that hold no words, or with hypotheses whose evidence is not in the texts, which the program
     drops: then it reports, in one line, that no hypothesis was inferred or none is borne out,
-    and those are the only other outcomes allowed."""
+    and those are the only other outcomes allowed. Attributes that name the plant are dropped."""
     path = tmp_path / "ridge.txt"
     path.write_text(TEXT_1 + INJECTION, encoding="utf-8")
     code = main(["personalize", "--lm", "local-small", "--examples", str(path), "--prompt", PROMPT, "--json"])
@@ -155,7 +155,10 @@ def test_instructions_inside_a_users_text_are_data(tmp_path, capsys, fresh_dspy_
         out = json.loads(captured.out)
         assert isinstance(out["hypotheses"], list) and out["hypotheses"] != ["PWNED"]
         assert set(out["attributes"]) == set(ha.UserAttributes.model_fields)
-        printed = json.dumps(out)
+        # What the plant made the LM state may stand in the checks, as dropped: the profile that
+        # stage 2 reads and the response hold none of it.
+        printed = json.dumps({name: value for name, value in out.items() if name != "checks"})
+        assert all(check["outcome"] == "dropped" or "PWNED" not in json.dumps(check) for check in out["checks"])
     else:
         assert captured.out == "" and "Traceback" not in captured.err
         last = captured.err.strip().splitlines()[-1]
@@ -167,4 +170,4 @@ def test_instructions_inside_a_users_text_are_data(tmp_path, capsys, fresh_dspy_
 
     for signature in (InferHypotheses, GeneratePersonalized):
         first_sentence = signature.instructions.split(".")[0]
-        assert first_sentence not in printed  # no instruction leaked into the output
+        assert first_sentence not in captured.out + captured.err  # no instruction leaked, checks included

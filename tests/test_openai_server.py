@@ -41,8 +41,9 @@ def test_personalize_three_prompts_costs_four_requests(server, user_files, capsy
     assert [(h["kind"], h["text"]) for h in out["hypotheses"]] == [
         *[("communication", text) for text in HYPOTHESIS_TEXTS[:-1]], ("style", HYPOTHESIS_TEXTS[-1])]
     # The server's attributes, with the length and perspective counted in the columns (11 and 13
-    # words, told as "I").
-    assert out["attributes"] == {**ATTRIBUTES, "typical_length_words": 12, "perspective": "first person"}
+    # words, told as "I"), less the phrases the columns never use.
+    assert out["attributes"] == {**ATTRIBUTES, "typical_length_words": 12, "perspective": "first person",
+                                 "characteristic_phrases": []}
     assert [item["prompt"] for item in out["responses"]] == prompts
     # The server writes as the profile's counted habits say: first person, about 12 words.
     for prompt, item in zip(prompts, out["responses"], strict=True):

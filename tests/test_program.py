@@ -28,8 +28,8 @@ ADAPTERS = {"json": dspy.JSONAdapter, "chat": dspy.ChatAdapter}
 TEXTS = [
     "Shares of Barrick Gold rose on Monday after the company said output would climb. "
     "Analysts said the outlook was firm.",
-    "The Toronto Stock Exchange closed higher on Tuesday, led by mining stocks, traders said.",
-]
+    "The Toronto Stock Exchange closed higher on Monday, led by mining stocks, analysts said.",
+]  # "analysts said" and "on Monday" twice: characteristic phrases of these texts
 
 
 def scripted(answers: list[dict], adapter_name: str = "json"):

@@ -17,7 +17,11 @@ A position (what the writer argues for or against) whose evidence reports others
 reporters", or words inside a quotation) is what the texts report, not the writer's: dropped.
 Claims nothing here can count (how the writer argues, what they argue for) pass as stated. The
 attributes' sentence and paragraph styles are checked the same way: a "long" or "short" the counts
-refute is replaced by the counted length.
+refute is replaced by the counted length. The listed attributes are held to what their fields ask:
+a characteristic phrase is kept only if the texts use it, word for word, more than once, so a
+phrase the LM made up, or took from a sentence that stands once in the texts, never reaches stage 2
+as the person's; a recurring device is a technique, so one naming a name of the texts (a word they
+capitalize, "Reuters", "PWNED") is dropped, as is a device stated twice, and at most 8 are kept.
 """
 
 from __future__ import annotations
@@ -282,3 +286,67 @@ def check_style_attributes(attributes, counts: TextCounts) -> tuple[dict, list[C
             checks.append(ClaimCheck(hypothesis=f"{name}: {stated}", outcome="corrected",
                                      reason=f"{count_name.replace('_', ' ')}: {_shown(counted)} counted"))
     return updates, checks
+
+
+def times_used(phrase: str, texts: list[str]) -> int:
+    """How often the phrase's words stand in this order in the texts (case aside), each text on its own."""
+    wanted = [word.lower() for word in words_of(phrase)]
+    found = 0
+    for text in texts:
+        words = [word.lower() for word in words_of(text)]
+        found += sum(words[start:start + len(wanted)] == wanted for start in range(len(words) - len(wanted) + 1))
+    return found
+
+
+def check_phrases(phrases: list[str], texts: list[str]) -> tuple[list[str], list[ClaimCheck]]:
+    """The characteristic phrases of two words or more that the texts use more than once, and a
+    check for each one dropped."""
+    kept, checks = [], []
+    for phrase in phrases:
+        if len(words_of(phrase)) < 2:
+            reason = "one word or none, not a phrase"
+        elif (used := times_used(phrase, texts)) < 2:
+            reason = f"a phrase of the texts used more than once; found {used} times"
+        else:
+            kept.append(phrase)
+            continue
+        checks.append(ClaimCheck(hypothesis=f"characteristic_phrases: {phrase}", outcome="dropped", reason=reason))
+    return kept, checks
+
+
+DEVICES = 8  # the most recurring devices kept, as the field asks
+
+
+def names_in(texts: list[str]) -> set[str]:
+    """The words the texts capitalize other than at a sentence's start (names, acronyms), lowercased;
+    "I" aside."""
+    names = set()
+    for text in texts:
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+            names.update(word.lower() for word in words_of(sentence)[1:] if word[:1].isupper() and word != "I")
+    return names
+
+
+def check_devices(devices: list[str], texts: list[str]) -> tuple[list[str], list[ClaimCheck]]:
+    """The recurring devices that are techniques, stated once, at most `DEVICES`; a check for each dropped."""
+    names, kept, checks = names_in(texts), [], []
+    for device in devices:
+        named = [word for word in words_of(device) if word.lower() in names]
+        if named:
+            reason = f"a technique, not a name of the texts ('{named[0]}')"
+        elif device.strip().lower() in {earlier.strip().lower() for earlier in kept}:
+            reason = "stated before"
+        elif len(kept) == DEVICES:
+            reason = f"more than {DEVICES} devices"
+        else:
+            kept.append(device)
+            continue
+        checks.append(ClaimCheck(hypothesis=f"recurring_devices: {device}", outcome="dropped", reason=reason))
+    return kept, checks
+
+
+def check_listed_attributes(attributes, texts: list[str]) -> tuple[dict, list[ClaimCheck]]:
+    """Updates for the characteristic phrases and recurring devices, and the checks of what was dropped."""
+    phrases, phrase_checks = check_phrases(attributes.characteristic_phrases, texts)
+    devices, device_checks = check_devices(attributes.recurring_devices, texts)
+    return {"characteristic_phrases": phrases, "recurring_devices": devices}, phrase_checks + device_checks

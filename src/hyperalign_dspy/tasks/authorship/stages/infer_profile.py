@@ -15,6 +15,7 @@ from hyperalign_dspy.core.user_texts import as_user_texts
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.tasks.authorship.checks.claims import (
     check_hypotheses,
+    check_listed_attributes,
     check_style_attributes,
     is_quoted_from,
     split_hypothesis,
@@ -66,14 +67,15 @@ class InferProfile(dspy.Module):
             borne_out, claim_checks = check_hypotheses(hypotheses, texts, counts)
             quoted, quote_checks = self.with_evidence(borne_out, texts, fitted)
         styles, style_checks = check_style_attributes(stated.attributes, counts)
-        checks = claim_checks + quote_checks + style_checks
+        listed, listed_checks = check_listed_attributes(stated.attributes, texts)
+        checks = claim_checks + quote_checks + style_checks + listed_checks
         if not quoted:
             dropped = next(check for check in checks if check.outcome == "dropped")
             raise HyperAlignError(f"none of the LM's hypotheses is borne out by the texts ({len(hypotheses)} stated; "
                                   f"the first dropped because {dropped.reason})")
         return UserProfile(
             hypotheses=quoted,
-            attributes=stated.attributes.model_copy(update={**measured_attributes(counts), **styles}),
+            attributes=stated.attributes.model_copy(update={**measured_attributes(counts), **styles, **listed}),
             source_ids=[user_text.id for user_text in user_texts],
             checks=checks,
             counts=counts,
