@@ -189,20 +189,26 @@ def as_the_person(opening: str, user: str, vocabulary: list[str] = ()) -> str:
     per_paragraph = _habit_number(habits, r"paragraphs of about (\d+) words", length)
     subject = "I" if "in the first person" in habits else "The town"
     filler = f"{subject} went on from there"
+
+    def tag_of(number: int) -> str:  # a word of each sentence's own: "bc" for the 12th
+        return "".join("abcdefghij"[int(digit)] for digit in str(number))
+
+    def padded(words: list[str], tag: str) -> str:
+        # "and on" with the sentence's own word every third, to the person's sentence length: no
+        # run of ten words is written twice, which the program cuts as a loop.
+        padding = f"and on {tag} " * per_sentence
+        return " ".join(words + padding.split()[:max(0, per_sentence - len(words))]) + "."
+
     # The opening's sentence runs on to the person's sentence length, as theirs would.
-    first = opening.rstrip(".").split()
-    sentences = [" ".join(first + ("and on " * per_sentence).split()[:max(0, per_sentence - len(first))]) + "."]
+    sentences = [padded(opening.rstrip(".").split(), tag_of(0))]
     # The vocabulary in sentences of the person's length, "and" between its words (so no run of
     # the samples' words is copied).
     chunk = max(1, (per_sentence - 1) // 2)
     for start in range(0, len(vocabulary), chunk):
-        words = f"{subject} saw {' and '.join(vocabulary[start:start + chunk])}".split()
-        sentences.append(" ".join(words + ("and on " * per_sentence).split()[:max(0, per_sentence - len(words))]) + ".")
+        sentences.append(padded(f"{subject} saw {' and '.join(vocabulary[start:start + chunk])}".split(), tag_of(len(sentences))))
     while sum(len(sentence.split()) for sentence in sentences) < length:
-        # Each sentence has a word of its own ("bc" for the 12th), so no paragraph is written
-        # twice: the program cuts a repeated paragraph as a loop.
-        tag = "".join("abcdefghij"[int(digit)] for digit in str(len(sentences)))
-        words = f"{filler} {tag}{' and on' * per_sentence}".split()[:max(per_sentence, 6)]
+        tag = tag_of(len(sentences))
+        words = f"{filler} {tag}{f' and on {tag}' * per_sentence}".split()[:max(per_sentence, 6)]
         sentences.append(" ".join(words) + ".")
     if "direct quotations" in habits:
         sentences[-1] = f'"{sentences[-1]}" she said.'

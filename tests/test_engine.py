@@ -173,6 +173,9 @@ class FakeLlama:
             "usage": {"prompt_tokens": 100 + len(self.calls), "completion_tokens": 10 + len(self.calls)},
         }
 
+    def token_eos(self):  # for the loop stop
+        return 0
+
 
 @pytest.fixture
 def fake_llama(monkeypatch, attributes, hypotheses):
@@ -315,14 +318,15 @@ def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(mon
     assert "text ::= word (gap word){54,}" in length_grammar(profile.counts)
     program = ha.HyPerAlign()
     with dspy.context(lm=language_model):
-        assert program.writer.decoding(profile, []) == {}  # the first attempt writes freely
+        free = {"metadata": {"stop_on_repeat": 16}}  # no grammar; a loop ends the answer
+        assert program.writer.decoding(profile, []) == free  # the first attempt writes freely
         long_enough, short = " ".join(["word"] * 60), " ".join(["word"] * 40)
-        assert program.writer.decoding(profile, [long_enough]) == {}
+        assert program.writer.decoding(profile, [long_enough]) == free
         # Once an answer came back too short, every later attempt writes under the grammar.
         assert "gbnf" in program.writer.decoding(profile, [short])["metadata"]
         assert "gbnf" in program.writer.decoding(profile, [short, long_enough])["metadata"]
         # A profile saved without counts gives no length to hold an answer to.
-        assert program.writer.decoding(profile.model_copy(update={"counts": None}), ["word"]) == {}
+        assert program.writer.decoding(profile.model_copy(update={"counts": None}), ["word"]) == free
 
 
 def smollm_under(grammar: str, prompt: str, max_tokens: int) -> tuple[str, str]:

@@ -207,3 +207,16 @@ def test_guidelines_and_requirements_of_others_are_in_character(diarist):
     # A person may write of rules that are not their task's: a bank's guidelines, a court's requirements.
     told = FITS + "\n\nThe bank follows the guidelines of the central bank. The court set new requirements in May."
     assert fit_of(told, diarist).breaks_character is None
+
+
+def test_a_paragraph_written_again_with_a_word_changed_or_the_opening_restated_is_cut():
+    first = ("The United States is known for its strong sense of patriotism, with every generation passing "
+             "down its own traditions and values to future generations.")
+    again = first.replace("patriotism", "family")
+    other = "Jeans are worn by men and women in every state."
+    assert without_repeats_and_remarks(f"{first}\n\n{other}\n\n{again}") == f"{first}\n\n{other}"
+    restated = f"In conclusion, {first[0].lower()}{first[1:]}"
+    assert without_repeats_and_remarks(f"{first}\n\n{other}\n\n{restated}") == f"{first}\n\n{other}"
+    # Nine words in common are no loop: a writer repeats a phrase ("diplomats and analysts said").
+    nine = "Jeans are worn by men and women in every city of China."
+    assert without_repeats_and_remarks(f"{other}\n\n{nine}") == f"{other}\n\n{nine}"

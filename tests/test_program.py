@@ -349,6 +349,17 @@ def test_run_demo_personalizes_two_prompts_of_the_first_author(hypotheses, attri
     assert [item.reference for item in result.items] == [example.reference for example in mine[:2]]
     assert result.profile.source_ids == [text.id for text in mine[0].examples]
     assert len(lm.history) == 3
+    assert [cost.calls for cost in [result.profile_cost, *[item.cost for item in result.items]]] == [1, 1, 1]
+
+
+def test_a_demo_step_costs_the_calls_and_tokens_the_usage_tracker_saw():
+    from hyperalign_dspy.tasks.authorship.demo import measured
+
+    with measured() as cost:
+        for prompt_tokens, completion_tokens in ((300, 40), (120, 8)):
+            dspy.settings.usage_tracker.add_usage("local", {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens})
+    assert (cost.calls, cost.prompt_tokens, cost.completion_tokens) == (2, 420, 48) and cost.seconds > 0
+    assert cost.as_text().endswith("2 LM calls, 420 tokens read, 48 written")
 
 
 def test_run_demo_unknown_author_is_an_error():

@@ -164,7 +164,10 @@ def cmd_demo(args) -> None:
         print(_side_by_side("HyPerAlign's response", item.response, f"{result.author}'s real text", item.reference))
         if item.fit is not None:
             print(f"\nThe response {fit_summary(item.fit.as_json())}.")
-    print(f"\nwall time: {time.perf_counter() - started:.0f} s on LM '{args.lm_name}'")
+    print(f"\ncost: profile {result.profile_cost.as_text()}")
+    for number, item in enumerate(result.items, start=1):
+        print(f"      response {number} {item.cost.as_text()}")
+    print(f"wall time: {time.perf_counter() - started:.0f} s on LM '{args.lm_name}'")
 
 
 def _run_lms(args, suite):

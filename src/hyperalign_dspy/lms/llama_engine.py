@@ -138,6 +138,7 @@ class LlamaCppEngine:
     supports_response_schema = True
     supports_grammar = True  # a GBNF grammar of free text, in the call's metadata
     supports_token_bans = True  # banned marks and repeated n-grams, in the call's metadata (`token_bans.py`)
+    supports_loop_stop = True  # generation ends at a repeated run of tokens, in the call's metadata (`loop_stop.py`)
     supports_documents = True  # a call whose metadata says `document` continues the text, no chat template
     supported_params = ("response_format", "temperature", "max_tokens", "stop", "top_p", "top_k", "seed")
 
@@ -195,6 +196,14 @@ class LlamaCppEngine:
             marks = metadata.get("banned_marks")
             settings["logits_processor"] = LogitsProcessorList([TokenBans(
                 tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram"))])
+        if schema is None and not config.response_format and not gbnf and metadata.get("stop_on_repeat"):
+            # Free text under no grammar, which might not allow the end there.
+            from llama_cpp import LogitsProcessorList
+
+            from hyperalign_dspy.lms.loop_stop import RepeatStop
+
+            processors = settings.setdefault("logits_processor", LogitsProcessorList())
+            processors.append(RepeatStop(metadata["stop_on_repeat"], self.llama.token_eos()))
         if schema is not None:
             settings["response_format"] = {"type": "json_object", "schema": schema}
         elif config.response_format:

@@ -25,6 +25,9 @@ class AuthorshipSettings(ProgramSettings):
                            "tokens twice")
     no_repeat_ngram: int = Field(5, ge=2, description="with `token_bans`: the tokens in a run that an answer may "
                                                       "not write twice")
+    stop_on_repeat: int = Field(16, ge=0, description="on an engine that stops loops (the embedded models), stage 2's "
+                                                      "answer ends once its last this-many tokens stand earlier in it, "
+                                                      "a loop the revision then cuts (0: off)")
     document_writer: bool = Field(
         False, description="on an engine that completes documents (the embedded models), stage 2 continues a "
                            "document of the person's notes ending in the text's opening (`ContinueAsPerson`), with "

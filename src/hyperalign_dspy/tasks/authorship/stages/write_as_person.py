@@ -101,7 +101,7 @@ class WriteAsPerson(dspy.Module):
         """The next call's options after the answers `earlier`: the grammar (`grammar`) and the
         token bans (`token_bans`) the engine takes, in the call's metadata."""
         engine = getattr(self.own_lm or active_lm(self.generate), "engine", None)
-        metadata = self.token_bans(profile, engine)
+        metadata = {**self.token_bans(profile, engine), **self.loop_stop(engine)}
         if self.writes_documents():
             # No grammar (they are of DSPy's chat fields, not of a document), and an answer of at most
             # 1.5 times the person's length: past it the 1.5B model wrote other documents.
@@ -124,6 +124,12 @@ class WriteAsPerson(dspy.Module):
         if self.settings.length_grammar and any(len(words_of(answer)) < fewest_words(profile.counts) for answer in earlier):
             return length_grammar(profile.counts)
         return None
+
+    def loop_stop(self, engine) -> dict:
+        """On an engine that stops loops: the run of tokens whose repeat ends the answer (`stop_on_repeat`)."""
+        if not (self.settings.stop_on_repeat and getattr(engine, "supports_loop_stop", False)):
+            return {}
+        return {"stop_on_repeat": self.settings.stop_on_repeat}
 
     def token_bans(self, profile: UserProfile, engine) -> dict:
         """With `token_bans`, on an engine that takes them: the marks the person never writes and
