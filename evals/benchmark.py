@@ -1,12 +1,12 @@
-"""The cost and speed benchmark of hyperalign-dspy: ten figures, each a ratio measured in this
+"""The cost and speed benchmark of hyperalign-dspy: eleven figures, each a ratio measured in this
 run and printed beside its target (settings and targets: `evals/benchmark.toml`).
 
-    make bench                      # all ten; 4 and 7 to 10 run the embedded 1.5B model
+    make bench                      # all eleven; 4 and 7 to 11 run the embedded 1.5B model
     .venv/bin/python evals/benchmark.py --only 1 2 3 5 6 --out bench.json
 
 Figures 1, 2, 3, 5 and 6 run the real program against scripted LMs (the tests' loopback
 OpenAI-compatible server, or an in-process engine that answers instantly), so they measure the
-program, not a model. Figures 4, 7 and 8 run the embedded model; 9 and 10 set it beside
+program, not a model. Figures 4, 7, 8 and 11 run the embedded model; 9 and 10 set it beside
 llama.cpp's own `llama-batched-bench` and `llama-server` (`make llama-server` builds both). The
 figures are written as JSON
 (`--out`) and logged as one MLflow run of experiment `hyperalign-bench`.
@@ -477,10 +477,69 @@ def server_slots(settings, authors, embedded: str) -> dict:
                   server_gain=round(server_gain, 3), native_gain=round(native_gain, 3), threads=serve.threads)
 
 
+# 11 -----------------------------------------------------------------------------------------------
+class _Captured(Exception):
+    """Raised in place of stage 1's call, once its request is recorded."""
+
+
+def stage_one_request(lm: dspy.LM, texts) -> dict:
+    """The arguments the engine gives llama-cpp-python for stage 1 of `texts` (its messages, and
+    the response schema as a grammar), recorded in place of the call."""
+    llama, recorded = lm.engine.llama, {}
+
+    def record(**arguments):
+        recorded.update(arguments)
+        raise _Captured
+
+    llama.create_chat_completion = record
+    try:
+        with dspy_cache(None), dspy.context(lm=lm):
+            ha.HyPerAlign().infer_profile(texts)
+    except Exception:  # DSPy wraps the engine's exception
+        pass
+    finally:
+        del llama.create_chat_completion  # the class's method again
+    if "messages" not in recorded:
+        raise RuntimeError("stage 1 made no call to the engine")
+    return recorded
+
+
+def stage_one_grammar(settings, authors, embedded: str) -> dict:
+    """Stage 1's generation tokens/s under its response schema (a grammar, sampled grammar-first)
+    over free decoding of the same prompt and length (the end tokens banned, so it runs as long),
+    the prompt's KV state kept from an untimed call, so both time decoding alone."""
+    config = settings["stage_one_grammar"]
+    lm = ha.lm(embedded, temperature=0.0)
+    llama = lm.engine.llama
+    request = stage_one_request(lm, authors[0].examples)
+    ends = {llama.token_eos(), *llama.tokenize(b"<|im_end|>", add_bos=False, special=True)}
+
+    def no_end(input_ids, scores):
+        scores[list(ends)] = -np.inf
+        return scores
+
+    from llama_cpp import LogitsProcessorList
+
+    free = {key: value for key, value in request.items() if key != "response_format"}
+    llama.create_chat_completion(**{**free, "max_tokens": 1})  # untimed: the prompt's KV state
+    rates = {}
+    for name, arguments in (("grammar", request), ("free", {**free, "logits_processor": LogitsProcessorList([no_end])})):
+        started = time.perf_counter()
+        result = llama.create_chat_completion(**{**arguments, "max_tokens": config["generated_tokens"]})
+        rates[name] = (result["usage"]["completion_tokens"], time.perf_counter() - started)
+    (grammar_tokens, grammar_seconds), (free_tokens, free_seconds) = rates["grammar"], rates["free"]
+    grammar_rate, free_rate = grammar_tokens / grammar_seconds, free_tokens / free_seconds
+    return figure("11. stage 1 generation tokens/s under its grammar / free decoding, same prompt",
+                  grammar_rate / free_rate, config["target"], "higher",
+                  grammar_tokens_per_second=round(grammar_rate, 1), free_tokens_per_second=round(free_rate, 1),
+                  grammar_tokens=grammar_tokens, free_tokens=free_tokens,
+                  prompt_tokens=result["usage"]["prompt_tokens"], author=authors[0].author)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(HERE / "benchmark.toml"))
-    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 11), help="run only these figures")
+    parser.add_argument("--only", type=int, nargs="+", choices=range(1, 12), help="run only these figures")
     parser.add_argument("--out", default="benchmark.json", help="where the figures go as JSON")
     args = parser.parse_args(argv)
     settings = tomllib.loads(Path(args.config).read_text())
@@ -488,7 +547,7 @@ def main(argv=None) -> int:
     suite_settings = ha.load_suite(suite)
     authors = ha.load_authors(suite_settings.data[0])
     embedded = settings["embedded_lm"]
-    chosen = set(args.only or range(1, 11))
+    chosen = set(args.only or range(1, 12))
     results = []
     import mlflow
 
@@ -509,6 +568,7 @@ def main(argv=None) -> int:
             8: lambda: prefix_reuse(settings, authors, embedded, suite_settings.judge),
             9: lambda: native_speed(settings, authors, embedded),
             10: lambda: server_slots(settings, authors, embedded),
+            11: lambda: stage_one_grammar(settings, authors, embedded),
         }
         for number in sorted(chosen):
             started = time.perf_counter()
