@@ -212,6 +212,12 @@ def test_most_is_a_majority_of_a_share():
     ("Openings: The writer starts with a sentence's first word (evidence: 'I fixed the gate today')", "true of any text"),
     ("Closings: The writer ends with a paragraph's last sentence (evidence: 'I turned it down.')", "true of any text"),
     ("Support: The writer mentions numbers 0.0 per 100 words (evidence: 'It took an hour')", "a count restated"),
+    # The signature's own words: its description of the aspect (the demo's Positions claim at
+    # `6eb4dff`), all of an aspect's listed options, and its example claim.
+    ("Positions: The writer argues for or complains of something (evidence: 'Worth it')", "the signature's description"),
+    ("Support: The writer uses stories, numbers, examples and quotations (evidence: 'It took an hour')",
+     "the signature's description"),
+    ("Certainty: The writer states opinions flatly and rarely hedges (evidence: 'I oiled it')", "the signature's example"),
 ])
 def test_a_claim_that_says_nothing_of_the_person_is_dropped(empty_claim, reason):
     kept_claim = "Positions: The writer values work done by hand (evidence: 'My back hurts. Worth it.')"
@@ -219,6 +225,14 @@ def test_a_claim_that_says_nothing_of_the_person_is_dropped(empty_claim, reason)
     assert kept == [kept_claim]
     assert [(check.hypothesis, check.outcome) for check in checks] == [(empty_claim, "dropped")]
     assert reason in checks[0].reason
+
+
+@pytest.mark.parametrize("claim", [
+    "Support: The writer uses questions (evidence: 'Why did I wait a year?')",  # one of Support's options
+    "Positions: The writer argues for fixing things now (evidence: 'Why did I wait a year?')",
+])
+def test_a_claim_in_the_signatures_words_about_the_person_is_kept(claim):
+    assert run([claim])[0] == ([claim], [])
 
 
 def test_a_characteristic_phrase_is_kept_only_if_the_texts_use_it_more_than_once():

@@ -12,7 +12,9 @@ A hypothesis states a claim and quotes its evidence: "<Aspect>: The writer <clai
   or a sentence-opening connective occurs ("never", "often", "each", or at all), that the counts refute is dropped.
 A claim that says nothing of this person is dropped: one true of any text ("uses punctuation",
 "starts with a sentence's first word": only words naming a text's parts) or a count restated
-("mentions numbers 0.0 per 100 words": stage 2 gets the counts as habits anyway).
+("mentions numbers 0.0 per 100 words": stage 2 gets the counts as habits anyway), or the
+signature's own words (most of its description of the aspect, "argues for or complains of
+something", or its example claim).
 A position (what the writer argues for or against) whose evidence reports others ("told
 reporters", or words inside a quotation) is what the texts report, not the writer's: dropped.
 Claims nothing here can count (how the writer argues, what they argue for) pass as stated. The
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hyperalign_dspy.core.profile import ClaimCheck
+from hyperalign_dspy.tasks.authorship.signatures import ASPECTS, InferHypotheses
 from hyperalign_dspy.tasks.authorship.counting.text_counts import QUOTED_SPAN, REPORTED, TextCounts, how_often, words_of
 
 _EVIDENCE = re.compile(r"\s*\(evidence:\s*['\"‘“](?P<quote>.*)['\"’”]\)\s*$", re.DOTALL)
@@ -134,13 +137,35 @@ their his her its s and or each every some all marks letters own""".split())
 _RESTATED_COUNT = re.compile(r"\d+(?:\.\d+)?\s*per 100 words", re.IGNORECASE)
 
 
-def says_nothing(claim: str) -> str | None:
-    """Why a claim says nothing of this person (true of any text, or a count restated), or None."""
+def _stems(text: str) -> set[str]:
+    """The text's words, lowercased, a final "s" off ("argues" and "argue" alike)."""
+    return {word.lower().removesuffix("s") for word in re.findall(r"[A-Za-z]+|\d+", text)}
+
+
+# What the signature says of each aspect ("Positions (what they argue for or complain of)"), and
+# its example claim: a small model copies them in place of a claim about the person.
+_ANY_TEXT_STEMS = {word.removesuffix("s") for word in _ANY_TEXT} | {"something", "thing", "how", "what", "they", "i"}
+_DESCRIBED = {aspect: _stems(description) - _ANY_TEXT_STEMS
+              for aspect, description in re.findall(r"(\w+) \(([^()]+)\)", InferHypotheses.instructions)
+              if aspect in ASPECTS}
+_EXAMPLE = _stems(re.search(r'"\w+: The writer ([^"(]+?) \(evidence:', InferHypotheses.instructions).group(1))
+
+
+def says_nothing(claim: str, aspect: str = "") -> str | None:
+    """Why a claim says nothing of this person (true of any text, a count restated, the
+    signature's description of its aspect or its example claim), or None."""
     if _RESTATED_COUNT.search(claim):
         return "a count restated, not a habit (stage 2 is told the counts)"
     words = {word.lower() for word in re.findall(r"[A-Za-z]+|\d+", claim)}
     if words and words <= _ANY_TEXT:
         return "true of any text"
+    own = _stems(claim) - _ANY_TEXT_STEMS - {aspect.lower().removesuffix("s")}
+    described = _DESCRIBED.get(aspect, set())
+    # Most of the description, and nothing else: naming one of its options ("uses quotations") is a claim.
+    if own and own <= described and len(own) >= len(described) / 2:
+        return "the signature's description of the aspect, not a claim about the person"
+    if own and own <= _EXAMPLE:
+        return "the signature's example claim, not one about the person"
     return None
 
 
@@ -239,7 +264,7 @@ def check_hypotheses(hypotheses: list[str], texts: list[str], counts: TextCounts
     kept, checks = [], []
     for hypothesis in hypotheses:
         aspect, claim, quote = split_hypothesis(hypothesis)
-        empty = says_nothing(claim)
+        empty = says_nothing(claim, aspect)
         if empty:
             checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped", reason=empty))
             continue
