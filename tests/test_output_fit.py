@@ -220,3 +220,13 @@ def test_a_paragraph_written_again_with_a_word_changed_or_the_opening_restated_i
     # Nine words in common are no loop: a writer repeats a phrase ("diplomats and analysts said").
     nine = "Jeans are worn by men and women in every city of China."
     assert without_repeats_and_remarks(f"{other}\n\n{nine}") == f"{other}\n\n{nine}"
+
+
+def test_an_opening_begun_again_inside_its_paragraph_is_cut_there():
+    # The demo's answer at `bc3c564`: the loop stop ended the second start of the opening.
+    opening = ("China's Communist Party leader Jiang Zemin appears to be making all the right moves to shore up "
+               "his position, diplomats and analysts said on Friday.")
+    begun_again = "China's Communist Party leader Jiang Zemin appears to be making all the right moves to"
+    later = "Jiang has declared war on corruption, crime and poverty."
+    assert without_repeats_and_remarks(f"{opening} {begun_again}\n\n{later}") == f"{opening}\n\n{later}"
+    assert without_repeats_and_remarks(f"{opening} {later}") == f"{opening} {later}"

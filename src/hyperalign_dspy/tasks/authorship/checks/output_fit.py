@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hyperalign_dspy.tasks.authorship.counting.text_counts import TextCounts, count, paragraphs_of, words_of
+from hyperalign_dspy.tasks.authorship.counting.text_counts import SENTENCE_END, TextCounts, count, paragraphs_of, words_of
 from hyperalign_dspy.tasks.authorship.signatures import HABIT
 
 # (what gives it away, as a reader would name it)
@@ -151,24 +151,39 @@ LOOP_RUN = 10
 
 
 def _repeats_a_paragraph(text: str) -> bool:
-    """A paragraph of eight or more words written again, whole or as a run of `LOOP_RUN` words: a
-    small model's loop, which no writer's text has."""
+    """A paragraph of eight or more words written again, whole, or a sentence sharing a run of
+    `LOOP_RUN` words with the text before it: a small model's loop, which no writer's text has."""
     paragraphs = paragraphs_of(text)
-    return len(_without_repeats(paragraphs)) < len(paragraphs)
+    return _without_repeats(paragraphs) != paragraphs
+
+
+def _runs_of(text: str) -> set[tuple[str, ...]]:
+    words = [word.lower() for word in words_of(text)]
+    return {tuple(words[start:start + LOOP_RUN]) for start in range(len(words) - LOOP_RUN + 1)}
 
 
 def _without_repeats(paragraphs: list[str]) -> list[str]:
-    """The paragraphs without those of eight or more words that were written before, whole or as a
-    run of `LOOP_RUN` words (a paragraph written again with a word changed, the given opening
-    restated at the end)."""
+    """The paragraphs without those of eight or more words that were written before, each cut
+    before its first sentence that shares a run of `LOOP_RUN` words with the text before it (a
+    paragraph written again with a word changed, the given opening restated at the end or begun
+    again in the same paragraph, where the loop stop ended it); a paragraph cut to nothing goes."""
     kept, seen, runs = [], set(), set()
     for paragraph in paragraphs:
         words = tuple(w.lower() for w in words_of(paragraph))
-        own = {words[start:start + LOOP_RUN] for start in range(len(words) - LOOP_RUN + 1)}
-        if len(words) < 8 or (words not in seen and not own & runs):
-            kept.append(paragraph)
+        if len(words) >= 8 and words in seen:
+            continue
         seen.add(words)
-        runs |= own
+        starts = [0, *(match.end() for match in SENTENCE_END.finditer(paragraph))]
+        cut = paragraph
+        for start, end in zip(starts, [*starts[1:], len(paragraph)]):
+            own = _runs_of(paragraph[start:end])
+            if own & runs:
+                cut = paragraph[:start].rstrip()
+                break
+            runs |= own
+        runs |= _runs_of(paragraph)
+        if cut:
+            kept.append(cut)
     return kept
 
 
