@@ -54,7 +54,7 @@ def test_the_embedded_engine_ends_an_answer_that_loops():
     engine = LlamaCppEngine("local-small")
     line = "I will not talk in class."
     document = f"Lines I wrote on the blackboard:\n\n{line}\n{line}\n{line}\n"
-    config = dict(max_tokens=200, temperature=0.0, seed=0)
+    config = {"max_tokens": 200, "temperature": 0.0, "seed": 0}
 
     def answer(**metadata):
         return engine.complete(Request(model="local-small", messages=(Message.user(document),),

@@ -352,8 +352,8 @@ def test_run_demo_personalizes_two_prompts_of_the_first_author(hypotheses, attri
     assert [cost.calls for cost in [result.profile_cost, *[item.cost for item in result.items]]] == [1, 1, 1]
 
 
-def test_a_demo_step_costs_the_calls_and_tokens_the_usage_tracker_saw():
-    from hyperalign_dspy.tasks.authorship.demo import measured
+def test_a_measured_step_costs_the_calls_and_tokens_the_usage_tracker_saw():
+    from hyperalign_dspy.core.lm_cost import measured
 
     with measured() as cost:
         for prompt_tokens, completion_tokens in ((300, 40), (120, 8)):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import dspy
 import numpy as np
 from dspy.clients.base_lm import GLOBAL_HISTORY
 
+from hyperalign_dspy.core.lm_cost import measured
 from hyperalign_dspy.errors import HyperAlignError
 from hyperalign_dspy.evaluation.progress import StageProgress
 from hyperalign_dspy.lms.names import adapter_for, runs_in_process
@@ -105,16 +105,14 @@ def safely(function: Callable) -> Callable:
     DSPy's usage tracker saw in the worker's thread, and the seconds."""
 
     def run(*args):
-        started = time.perf_counter()
-        with dspy.track_usage() as usage:
+        with measured() as cost:
             try:
                 output = Output(value=function(*args))
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
                 output = Output(error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
-        output.lm_calls = sum(len(entries) for entries in usage.usage_data.values())
-        output.seconds = round(time.perf_counter() - started, 2)
+        output.lm_calls, output.seconds = cost.calls, round(cost.seconds, 2)
         return output
 
     return run

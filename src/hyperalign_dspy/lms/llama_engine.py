@@ -187,23 +187,22 @@ class LlamaCppEngine:
         # response schema wins: DSPy's JSON fallback keeps the metadata of the call it replaces.
         metadata = (config.extensions or {}).get("metadata") or {}
         gbnf = metadata.get("gbnf")
-        if schema is None and not config.response_format and (metadata.get("banned_marks") or metadata.get("no_repeat_ngram")):
-            # Free text only: a JSON answer needs its braces and may repeat its keys.
-            from llama_cpp import LogitsProcessorList
-
+        processors = []
+        free_text = schema is None and not config.response_format  # a JSON answer needs its braces and may repeat its keys
+        if free_text and (metadata.get("banned_marks") or metadata.get("no_repeat_ngram")):
             from hyperalign_dspy.lms.token_bans import TokenBans, tokens_holding
 
             marks = metadata.get("banned_marks")
-            settings["logits_processor"] = LogitsProcessorList([TokenBans(
-                tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram"))])
-        if schema is None and not config.response_format and not gbnf and metadata.get("stop_on_repeat"):
-            # Free text under no grammar, which might not allow the end there.
-            from llama_cpp import LogitsProcessorList
-
+            processors.append(TokenBans(tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram")))
+        if free_text and not gbnf and metadata.get("stop_on_repeat"):
+            # Under no grammar, which might not allow the end there.
             from hyperalign_dspy.lms.loop_stop import RepeatStop
 
-            processors = settings.setdefault("logits_processor", LogitsProcessorList())
             processors.append(RepeatStop(metadata["stop_on_repeat"], self.llama.token_eos()))
+        if processors:
+            from llama_cpp import LogitsProcessorList
+
+            settings["logits_processor"] = LogitsProcessorList(processors)
         if schema is not None:
             settings["response_format"] = {"type": "json_object", "schema": schema}
         elif config.response_format:

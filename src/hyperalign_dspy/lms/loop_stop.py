@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperalign_dspy.lms.token_bans import repeated_next_tokens
+
 
 class RepeatStop:
     """`(input_ids, scores) -> scores`, as llama-cpp-python calls a logits processor before each
@@ -33,8 +35,6 @@ class RepeatStop:
 
 
 def repeats_its_tail(answer: list[int], run: int) -> bool:
-    """Do the last `run` tokens of `answer` stand earlier in it?"""
-    if run < 2 or len(answer) <= run:
-        return False
-    tail = answer[-run:]
-    return any(answer[start:start + run] == tail for start in range(len(answer) - run))
+    """Do the last `run` tokens of `answer` stand earlier in it? Its last token is one the token
+    bans would have banned there."""
+    return len(answer) > run and answer[-1] in repeated_next_tokens(answer[:-1], run)

@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import dspy
-
+from hyperalign_dspy.core.lm_cost import LMCost, measured
 from hyperalign_dspy.errors import HyperAlignError
-from hyperalign_dspy.tasks.authorship.data.authors import DEV_AUTHORS, load_authors
 from hyperalign_dspy.tasks.authorship.checks.output_fit import Fit
+from hyperalign_dspy.tasks.authorship.data.authors import DEV_AUTHORS, load_authors
 from hyperalign_dspy.tasks.authorship.profile import UserProfile
 from hyperalign_dspy.tasks.authorship.program import HyPerAlign
-
-
-@dataclass
-class StepCost:
-    """What one step of the demo cost: LM calls and tokens (DSPy's usage tracker; a cached answer
-    counts no call) and wall seconds."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
-
-    def as_text(self) -> str:
-        return (f"{self.seconds:.0f} s, {self.calls} LM calls, {self.prompt_tokens:,} tokens read, "
-                f"{self.completion_tokens:,} written")
-
-
-@contextmanager
-def measured() -> Iterator[StepCost]:
-    cost, started = StepCost(), time.perf_counter()
-    with dspy.track_usage() as usage:
-        yield cost
-    entries = [entry for per_lm in usage.usage_data.values() for entry in per_lm]
-    cost.calls = len(entries)
-    cost.prompt_tokens = sum(entry.get("prompt_tokens") or 0 for entry in entries)
-    cost.completion_tokens = sum(entry.get("completion_tokens") or 0 for entry in entries)
-    cost.seconds = time.perf_counter() - started
 
 
 @dataclass
@@ -49,7 +19,7 @@ class DemoItem:
     response: str
     reference: str
     fit: Fit | None = None  # how the response keeps the author's counted habits
-    cost: StepCost = field(default_factory=StepCost)
+    cost: LMCost = field(default_factory=LMCost)
 
 
 @dataclass
@@ -57,7 +27,7 @@ class DemoResult:
     author: str
     profile: UserProfile
     items: list[DemoItem]
-    profile_cost: StepCost = field(default_factory=StepCost)
+    profile_cost: LMCost = field(default_factory=LMCost)
 
 
 def run_demo(author: str | None = None, prompts: int = 2, data_path=DEV_AUTHORS,

@@ -33,8 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hyperalign_dspy.core.profile import ClaimCheck
-from hyperalign_dspy.tasks.authorship.signatures import ASPECTS, InferHypotheses
 from hyperalign_dspy.tasks.authorship.counting.text_counts import QUOTED_SPAN, REPORTED, TextCounts, how_often, words_of
+from hyperalign_dspy.tasks.authorship.signatures import ASPECTS, InferHypotheses
 
 _EVIDENCE = re.compile(r"\s*\(evidence:\s*['\"‘“](?P<quote>.*)['\"’”]\)\s*$", re.DOTALL)
 QUOTED_SHARE = 0.8  # of the evidence's words that must stand in one of the texts
@@ -323,20 +323,30 @@ def times_used(phrase: str, texts: list[str]) -> int:
     return found
 
 
+def _listed(field: str, items: list[str], why_dropped: Callable[[str, list[str]], str | None]) -> tuple[list[str], list[ClaimCheck]]:
+    """The items of a listed attribute `why_dropped(item, kept so far)` has no reason to drop, and a
+    check for each one it drops."""
+    kept, checks = [], []
+    for item in items:
+        reason = why_dropped(item, kept)
+        if reason is None:
+            kept.append(item)
+        else:
+            checks.append(ClaimCheck(hypothesis=f"{field}: {item}", outcome="dropped", reason=reason))
+    return kept, checks
+
+
 def check_phrases(phrases: list[str], texts: list[str]) -> tuple[list[str], list[ClaimCheck]]:
     """The characteristic phrases of two words or more that the texts use more than once, and a
     check for each one dropped."""
-    kept, checks = [], []
-    for phrase in phrases:
+
+    def why_dropped(phrase: str, kept: list[str]) -> str | None:
         if len(words_of(phrase)) < 2:
-            reason = "one word or none, not a phrase"
-        elif (used := times_used(phrase, texts)) < 2:
-            reason = f"a phrase of the texts used more than once; found {used} times"
-        else:
-            kept.append(phrase)
-            continue
-        checks.append(ClaimCheck(hypothesis=f"characteristic_phrases: {phrase}", outcome="dropped", reason=reason))
-    return kept, checks
+            return "one word or none, not a phrase"
+        used = times_used(phrase, texts)
+        return f"a phrase of the texts used more than once; found {used} times" if used < 2 else None
+
+    return _listed("characteristic_phrases", phrases, why_dropped)
 
 
 DEVICES = 8  # the most recurring devices kept, as the field asks
@@ -354,20 +364,17 @@ def names_in(texts: list[str]) -> set[str]:
 
 def check_devices(devices: list[str], texts: list[str]) -> tuple[list[str], list[ClaimCheck]]:
     """The recurring devices that are techniques, stated once, at most `DEVICES`; a check for each dropped."""
-    names, kept, checks = names_in(texts), [], []
-    for device in devices:
+    names = names_in(texts)
+
+    def why_dropped(device: str, kept: list[str]) -> str | None:
         named = [word for word in words_of(device) if word.lower() in names]
         if named:
-            reason = f"a technique, not a name of the texts ('{named[0]}')"
-        elif device.strip().lower() in {earlier.strip().lower() for earlier in kept}:
-            reason = "stated before"
-        elif len(kept) == DEVICES:
-            reason = f"more than {DEVICES} devices"
-        else:
-            kept.append(device)
-            continue
-        checks.append(ClaimCheck(hypothesis=f"recurring_devices: {device}", outcome="dropped", reason=reason))
-    return kept, checks
+            return f"a technique, not a name of the texts ('{named[0]}')"
+        if device.strip().lower() in {earlier.strip().lower() for earlier in kept}:
+            return "stated before"
+        return f"more than {DEVICES} devices" if len(kept) == DEVICES else None
+
+    return _listed("recurring_devices", devices, why_dropped)
 
 
 def check_listed_attributes(attributes, texts: list[str]) -> tuple[dict, list[ClaimCheck]]:
