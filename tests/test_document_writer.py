@@ -40,9 +40,6 @@ class CompletingLlama:
     def tokenize(self, text, add_bos=False, special=False):
         return []
 
-    def token_eos(self):  # for the loop stop
-        return 2
-
     def create_chat_completion(self, messages, **settings):
         raise AssertionError("the document writer called the chat template")
 

@@ -19,6 +19,7 @@ from hyperalign_dspy import HyperAlignError
 from hyperalign_dspy.lms import embedded_models as em
 from hyperalign_dspy.lms import llama_engine
 from hyperalign_dspy.lms.llama_engine import FREE_TEXT, MAX_ITEMS, LlamaCppEngine, _schema_of, grammar_schema
+from hyperalign_dspy.lms.loop_stop import RepeatStop
 from hyperalign_dspy.lms.names import context_tokens_of
 from hyperalign_dspy.tasks.authorship.stages.grammars import (
     answer_tokens,
@@ -153,7 +154,11 @@ def test_schema_of():
 
 
 class FakeLlama:
-    """Answers `create_chat_completion` like llama-cpp-python, with JSON fitting the schema asked for."""
+    """Answers `create_chat_completion` like llama-cpp-python, with JSON fitting the schema asked for,
+    and `create_completion` of a chat template's tokens (a call with the loop stop) the same way. Its
+    tokens are characters, and its template is one line a message."""
+
+    metadata = {"tokenizer.chat_template": "{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}<assistant>"}
 
     def __init__(self, attributes, hypotheses, finish_reason="stop"):
         self.calls = []
@@ -161,20 +166,36 @@ class FakeLlama:
         self.hypotheses = hypotheses
         self.finish_reason = finish_reason
 
-    def create_chat_completion(self, messages, **settings):
-        self.calls.append({"messages": messages, "settings": settings})
+    def content(self, settings) -> str:
         schema = (settings.get("response_format") or {}).get("schema") or {}
         if "hypotheses" in schema.get("properties", {}):
-            content = json.dumps({"hypotheses": self.hypotheses, "attributes": self.attributes})
-        else:
-            content = json.dumps({"response": f"fake response {len(self.calls)}"})
+            return json.dumps({"hypotheses": self.hypotheses, "attributes": self.attributes})
+        return json.dumps({"response": f"fake response {len(self.calls)}"})
+
+    def create_chat_completion(self, messages, **settings):
+        self.calls.append({"messages": messages, "settings": settings})
         return {
-            "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": self.finish_reason}],
+            "choices": [{"message": {"role": "assistant", "content": self.content(settings)},
+                         "finish_reason": self.finish_reason}],
             "usage": {"prompt_tokens": 100 + len(self.calls), "completion_tokens": 10 + len(self.calls)},
         }
 
-    def token_eos(self):  # for the loop stop
+    def create_completion(self, prompt, **settings):
+        self.calls.append({"prompt": self.detokenize(prompt).decode(), "settings": settings})
+        return {"choices": [{"text": self.content(settings), "finish_reason": self.finish_reason}],
+                "usage": {"prompt_tokens": len(prompt), "completion_tokens": 10 + len(self.calls)}}
+
+    def tokenize(self, text, add_bos=False, special=False):
+        return [ord(character) for character in text.decode()]
+
+    def detokenize(self, tokens, special=False):
+        return "".join(chr(token) for token in tokens).encode()
+
+    def token_eos(self):
         return 0
+
+    def token_bos(self):
+        return 1
 
 
 @pytest.fixture
@@ -244,6 +265,21 @@ def test_engine_json_object_without_schema(fake_llama):
     assert fake_llama.calls[-1]["settings"]["response_format"] == {"type": "json_object"}
 
 
+def test_a_call_that_stops_loops_completes_the_chat_templates_tokens_under_its_grammar(fake_llama):
+    # Chat completion takes no stopping criteria; a grammar may forbid the end where a loop starts.
+    engine = LlamaCppEngine("local-small")
+    gbnf = 'root ::= "yes" | "no"'
+    engine.complete(Request(model="local-small", system="be brief", messages=(Message.user("hi"),),
+                            config=Config(extensions={"metadata": {"gbnf": gbnf, "stop_on_repeat": 4}})))
+    call = fake_llama.calls[-1]
+    assert call["prompt"] == "<system>be brief\n<user>hi\n<assistant>"
+    (stop,) = call["settings"]["stopping_criteria"]
+    assert isinstance(stop, RepeatStop) and stop.run == 4 and call["settings"]["grammar"]._grammar == gbnf
+    engine.complete(Request(model="local-small", messages=(Message.user("hi"),),
+                            config=Config(extensions={"metadata": {"gbnf": gbnf}})))
+    assert "messages" in fake_llama.calls[-1] and "stopping_criteria" not in fake_llama.calls[-1]["settings"]
+
+
 def test_engine_applies_a_grammar_from_the_calls_metadata_unless_a_schema_is_asked_for(fake_llama):
     engine = LlamaCppEngine("local-small")
     gbnf = 'root ::= "yes" | "no"'
@@ -287,11 +323,8 @@ def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake
 class ChatFakeLlama(FakeLlama):
     """Answers stage 2 in DSPy's ChatAdapter format with a few words (an opening handed back alone)."""
 
-    def create_chat_completion(self, messages, **settings):
-        super().create_chat_completion(messages, **settings)
-        content = f"[[ ## response ## ]]\nA short answer {len(self.calls)}.\n\n[[ ## completed ## ]]"
-        return {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 10}}
+    def content(self, settings) -> str:
+        return f"[[ ## response ## ]]\nA short answer {len(self.calls)}.\n\n[[ ## completed ## ]]"
 
 
 def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(monkeypatch, attributes):

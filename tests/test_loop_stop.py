@@ -15,7 +15,6 @@ from hyperalign_dspy.lms.loop_stop import RepeatStop, repeats_its_tail
 from hyperalign_dspy.tasks.authorship.counting.text_counts import count
 from hyperalign_dspy.tasks.authorship.stages.write_as_person import WriteAsPerson
 
-END = 9
 
 
 def test_a_tail_that_stands_earlier_is_a_repeat():
@@ -25,16 +24,13 @@ def test_a_tail_that_stands_earlier_is_a_repeat():
     assert repeats_its_tail([7, 7, 7], run=2)  # overlapping runs count
 
 
-def test_only_the_end_may_follow_a_repeat_of_the_answers_own_run():
-    stop = RepeatStop(run=3, end_token=END)
+def test_the_stop_comes_once_the_answers_own_run_repeats():
+    stop = RepeatStop(run=3)
+    logits = np.zeros(10)
     prompt = [1, 2, 3, 4, 1, 2]
-    assert np.isfinite(stop(np.array(prompt), np.zeros(10))).all()  # the prompt's runs are not the answer's
-    assert np.isfinite(stop(np.array([*prompt, 1, 2, 3, 5]), np.zeros(10))).all()
-    scores = stop(np.array([*prompt, 1, 2, 3, 5, 1, 2, 3]), np.arange(10.0))
-    assert scores[END] == 9.0 and np.isneginf(np.delete(scores, END)).all()
-    banned_end = np.zeros(10)
-    banned_end[END] = -np.inf  # another processor banned the end: it is allowed again
-    assert stop(np.array([*prompt, 1, 2, 3, 5, 1, 2, 3]), banned_end)[END] == 0.0
+    assert not stop(np.array(prompt), logits)  # the prompt's runs are not the answer's
+    assert not stop(np.array([*prompt, 1, 2, 3, 5]), logits)
+    assert stop(np.array([*prompt, 1, 2, 3, 5, 1, 2, 3]), logits)
 
 
 def test_stage_two_asks_for_the_stop_on_an_engine_that_takes_it(profile):
@@ -65,3 +61,23 @@ def test_the_embedded_engine_ends_an_answer_that_loops():
     text = stopped.message.parts[0].text
     assert stopped.finish_reason == "stop" and text.count(line) <= 2  # ended within its second repeat
     assert stopped.usage.output_tokens < free.usage.output_tokens
+
+
+@pytest.mark.runtime
+def test_the_embedded_engine_ends_a_loop_under_a_grammar_that_forbids_the_end_there():
+    # The length grammar lets an answer end only past half the person's length: in the demo both
+    # runaway answers were written under it, to max_tokens.
+    engine = LlamaCppEngine("local-small")
+    line = "I will not talk in class."
+    at_least_200_words = 'root ::= word (" " word){199,}\nword ::= [^ \\n]{1,20}'
+    config = {"max_tokens": 300, "temperature": 0.0, "seed": 0}
+
+    def answer(**metadata):
+        return engine.complete(Request(model="local-small", messages=(Message.user(f"Write '{line}' ten times."),),
+                                       config=Config(**config, extensions={"metadata": {"gbnf": at_least_200_words,
+                                                                                        **metadata}})))
+
+    free, stopped = answer(), answer(stop_on_repeat=12)
+    assert free.finish_reason == "length"  # the grammar held it to the limit
+    assert stopped.finish_reason == "stop" and stopped.usage.output_tokens < free.usage.output_tokens / 2
+    assert stopped.message.parts[0].text.count(line) <= 3

@@ -194,11 +194,6 @@ class LlamaCppEngine:
 
             marks = metadata.get("banned_marks")
             processors.append(TokenBans(tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram")))
-        if free_text and not gbnf and metadata.get("stop_on_repeat"):
-            # Under no grammar, which might not allow the end there.
-            from hyperalign_dspy.lms.loop_stop import RepeatStop
-
-            processors.append(RepeatStop(metadata["stop_on_repeat"], self.llama.token_eos()))
         if processors:
             from llama_cpp import LogitsProcessorList
 
@@ -211,11 +206,21 @@ class LlamaCppEngine:
             from llama_cpp import LlamaGrammar
 
             settings["grammar"] = LlamaGrammar.from_string(gbnf, verbose=False)
+        stops_loops = free_text and metadata.get("stop_on_repeat")
+        if stops_loops:
+            from llama_cpp import StoppingCriteriaList
+
+            from hyperalign_dspy.lms.loop_stop import RepeatStop
+
+            settings["stopping_criteria"] = StoppingCriteriaList([RepeatStop(metadata["stop_on_repeat"])])
         with self._lock:
             if metadata.get("document"):
                 # A document to continue (`DocumentAdapter`): the messages' text, no chat template.
                 result = self.llama.create_completion(
                     prompt="\n\n".join(message["content"] for message in messages), **settings)
+            elif stops_loops:
+                # The chat template's tokens, completed: chat completion takes no stopping criteria.
+                result = self.llama.create_completion(prompt=_chat_tokens(self.llama, messages), **settings)
             else:
                 result = self.llama.create_chat_completion(messages=messages, **settings)
         choice = result["choices"][0]
