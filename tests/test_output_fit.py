@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from helpers import personalized
 
-from hyperalign_dspy import ProgramSettings, UserProfile
+from hyperalign_dspy import AuthorshipSettings, ProgramSettings, UserProfile
 from hyperalign_dspy.tasks.authorship.checks.output_fit import expectations, fit_of, without_repeats_and_remarks
 from hyperalign_dspy.tasks.authorship.counting.text_counts import count
 
@@ -34,6 +34,7 @@ TALKS_ABOUT_ITS_TASK = FITS.replace("The old paint came off in strips.",
 WILL_FEATURE = FITS + "\n\nThe article will also feature a detailed breakdown of the company's finances."
 MEETS_REQUIREMENTS = "This is a clear and concise entry that meets all the specified requirements.\n\n" + FITS
 AS_AN_AI = "As an AI language model, I do not paint sheds. " + FITS
+AI_INSIDE = FITS.replace("I bought two tins in town.", "As an AI language model, I bought no tins.")
 TEMPLATE_SLOT = "Dear [Recipient's Name],\n\n" + FITS
 QUESTIONS = FITS.replace("The old paint came off in strips.", "Why did the old paint come off in strips?")
 
@@ -120,9 +121,8 @@ def test_a_loop_and_closing_remarks_are_cut_and_the_rest_stays():
     assert without_repeats_and_remarks(LOOPS) == f"{FITS}\n\n{loop}"
     for remark in (DESCRIBES_ITS_OPENING, DESCRIBES_ITS_STYLE, DESCRIBES_WHAT_FOLLOWS, WRITES_ABOUT_WRITING):
         assert without_repeats_and_remarks(remark) == FITS
-    # A remark before the text is not cut (the text would not be the person's from its first line),
-    # nor is a text that is all remark; a text with nothing to cut comes back as it was.
-    assert without_repeats_and_remarks(AS_AN_AI) == AS_AN_AI
+    # A text that is all remark is not cut; a text with nothing to cut comes back as it was.
+    assert without_repeats_and_remarks("As an AI language model, I cannot paint.") == "As an AI language model, I cannot paint."
     assert without_repeats_and_remarks("This article is written in an informal tone.") == (
         "This article is written in an informal tone.")
     assert without_repeats_and_remarks("One.\nTwo.") == "One.\nTwo."
@@ -147,12 +147,26 @@ def diary_profile(texts: list[str]) -> UserProfile:
                        attributes=attributes, source_ids=["diary"], counts=count(texts))
 
 
+def test_the_assistants_sentences_before_the_text_are_cut():
+    # The 1.5B model's chat answer to the example user's blog prompt, opening as an assistant.
+    preamble = ("As an AI language model, I do not have personal experiences or emotions. However, based on the "
+                "guidelines provided, I can write a blog post about whether students should take a foreign language.")
+    assert without_repeats_and_remarks(f"{preamble}\n\n{FITS}") == FITS
+    assert without_repeats_and_remarks(AS_AN_AI) == FITS  # in the text's first paragraph
+    for handing_over in ("Sure! Here's a post about the shed:", "Certainly, here is the diary entry.",
+                         "Here is my diary entry about the shed:"):
+        assert without_repeats_and_remarks(f"{handing_over}\n\n{FITS}") == FITS
+    # A sentence of the person's that names a guideline or says "sure" stays.
+    own = "Sure enough, the paint held. " + FITS
+    assert without_repeats_and_remarks(own) == own
+
+
 def run(answers: list[str], settings: ProgramSettings | None = None):
     return personalized(diary_profile(DIARY), "Write about the shed.", answers, settings)
 
 
 def test_an_answer_that_breaks_character_is_sampled_again_whatever_its_counts():
-    result, lm = run([AS_AN_AI, TEMPLATE_SLOT, FITS])
+    result, lm = run([AI_INSIDE, FITS.replace("in town", "in [Town Name]"), FITS])
     assert result.response == FITS
     assert len(lm.history) == 3
 
@@ -199,8 +213,8 @@ def test_an_answer_that_fits_costs_one_call_and_the_habits_are_told():
 
 def test_a_profile_without_counts_is_not_checked():
     profile = diary_profile(DIARY).model_copy(update={"counts": None})
-    result, lm = personalized(profile, "Write about the shed.", [AS_AN_AI])
-    assert result.response == AS_AN_AI and len(lm.history) == 1
+    result, lm = personalized(profile, "Write about the shed.", [AI_INSIDE])
+    assert result.response == AI_INSIDE and len(lm.history) == 1
 
 
 def test_guidelines_and_requirements_of_others_are_in_character(diarist):
@@ -230,3 +244,18 @@ def test_an_opening_begun_again_inside_its_paragraph_is_cut_there():
     later = "Jiang has declared war on corruption, crime and poverty."
     assert without_repeats_and_remarks(f"{opening} {begun_again}\n\n{later}") == f"{opening}\n\n{later}"
     assert without_repeats_and_remarks(f"{opening} {later}") == f"{opening} {later}"
+
+
+def test_voice_samples_are_the_hypotheses_quotes_told_only_when_asked():
+    profile = diary_profile(DIARY)
+    profile = UserProfile(hypotheses=["Voice: The writer tells in the first person (evidence: 'I fixed the gate')",
+                                      "Sentences: The writer keeps sentences short (evidence: 'I fixed the gate')",
+                                      "Reader: The writer never addresses the reader"],
+                          attributes=profile.attributes, source_ids=["diary"], counts=profile.counts)
+    asked = AuthorshipSettings(stage_two_notes=["hypotheses", "attributes", "measured_habits", "voice_samples"])
+    for settings, told in ((asked, '["I fixed the gate"]'), (None, "[]")):
+        _, lm = personalized(profile, "Write about the shed.", [FITS], settings)
+        sent = lm.history[0]["messages"][-1]["content"]
+        # Each quote once; a hypothesis without one adds none; the notes keep no quote.
+        assert f"[[ ## voice_samples ## ]]\n{told}" in sent
+        assert "evidence" not in sent

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-NOTES = ("hypotheses", "attributes", "measured_habits")
+NOTES = ("hypotheses", "attributes", "measured_habits", "voice_samples")  # the last: authorship's only
 
 
 def told(inputs: dict, notes: list[str]) -> dict:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from hyperalign_dspy.core.settings import ProgramSettings
 
 
 class AuthorshipSettings(ProgramSettings):
+    stage_two_notes: list[Literal["hypotheses", "attributes", "measured_habits", "voice_samples"]] = Field(
+        ["hypotheses", "attributes", "measured_habits"],
+        description="what stage 2 is told of the profile (an ablation leaves some out; left out, a note is empty); "
+                    "`voice_samples` adds the hypotheses' quoted evidence, the person's own words")
     length_grammar: bool = Field(
         True, description="on an engine that takes a grammar (the embedded models), an attempt after one shorter than "
                           "half the person's typical length writes under a grammar that lets it end only past that "

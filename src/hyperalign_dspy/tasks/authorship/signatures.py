@@ -139,6 +139,8 @@ class GeneratePersonalized(dspy.Signature):
     hypotheses: list[str] = dspy.InputField(desc="private style notes")
     attributes: UserAttributes = dspy.InputField(desc="private style notes")
     measured_habits: list[str] = dspy.InputField(desc="private style notes: counted in all your texts")
+    voice_samples: list[str] = dspy.InputField(desc="private style notes: a few of your own words, for how you "
+                                                    "sound; never copy them")
     prompt: str = dspy.InputField(desc="the writing task: what to write about")
     response: str = dspy.OutputField(desc="the text for the reader, as you would publish it")
 
@@ -152,6 +154,7 @@ class ContinueAsPerson(dspy.Signature):
     hypotheses: list[str] = dspy.InputField(desc="Style notes")
     attributes: UserAttributes = dspy.InputField(desc="About the texts")
     measured_habits: list[str] = dspy.InputField(desc="Counted in the texts")
+    voice_samples: list[str] = dspy.InputField(desc="In their words")
     prompt: str = dspy.InputField(desc="Topic")
     opening: str = dspy.InputField(desc="Text")
     continuation: str = dspy.OutputField(desc="the text from its opening on")

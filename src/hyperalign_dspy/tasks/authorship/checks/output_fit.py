@@ -22,7 +22,11 @@ from hyperalign_dspy.tasks.authorship.signatures import HABIT
 
 # (what gives it away, as a reader would name it)
 _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern, name in (
-    (r"\bas an ai\b|\blanguage model\b|\bai assistant\b|\bI do not have personal\b", "speaks as an AI"),
+    # "Sure! Here's a blog post about ...:": the assistant handing the text over, checked of a text
+    # whole or, opening it, of its first sentences alone (`_without_opening_remarks`).
+    (r"\bas an ai\b|\blanguage model\b|\bai assistant\b|\bI do not have personal\b"
+     r"|^\W*(?:sure|certainly|of course|absolutely)\b[^.\n]{0,20}(?:\bhere(?:'s| is)\b|\W*$)"
+     r"|^\W*here(?:'s| is) (?:a|an|the|my|your)\b[^.\n]{0,100}[:.]?\s*$", "speaks as an AI"),
     ((r"\bstyle notes?\b|\b(?:the|my|these|your) (?:notes|instructions)\b|\bthe (?:given )?(?:prompt|writing task)\b"
       r"|\bas instructed\b"
       # "This article adheres to the guidelines provided", "meets all the specified requirements"
@@ -188,18 +192,34 @@ def _without_repeats(paragraphs: list[str]) -> list[str]:
 
 
 def without_repeats_and_remarks(text: str, prompt: str = "") -> str:
-    """`text` without a paragraph written again (`_repeats_a_paragraph`) and without closing
-    paragraphs that break character on their own, as long as some text stays; `text` itself when
-    nothing is cut. A small model held to a person's length may loop, or end a text with a
-    paragraph about the text.
+    """`text` without a paragraph written again (`_repeats_a_paragraph`), without opening sentences
+    and closing paragraphs that break character on their own, as long as some text stays; `text`
+    itself when nothing is cut. A small model held to a person's length may loop, open as an
+    assistant, or end a text with a paragraph about the text.
 
     Example: a text of two paragraphs, "Shares fell 3% on Monday." and "The article concludes by
     reiterating the outlook.", comes back as its first paragraph alone."""
     paragraphs = paragraphs_of(text)
-    kept = _without_repeats(paragraphs)
+    kept = _without_opening_remarks(_without_repeats(paragraphs), prompt)
     while len(kept) > 1 and breaks_character(kept[-1], prompt):
         kept.pop()
     return "\n\n".join(kept) if kept != paragraphs else text
+
+
+def _without_opening_remarks(paragraphs: list[str], prompt: str) -> list[str]:
+    """The paragraphs without the sentences before the text that break character on their own, as
+    long as some text stays: the 1.5B model in chat opens with "As an AI language model, I do not
+    have personal experiences. However, based on the guidelines provided, I can write a blog post
+    ..." and then writes the post."""
+    kept = list(paragraphs)
+    while kept:
+        first = kept[0]
+        end = next(SENTENCE_END.finditer(first), None)
+        sentence, rest = (first[:end.end()], first[end.end():].strip()) if end else (first, "")
+        if not (rest or len(kept) > 1) or not breaks_character(sentence, prompt):
+            break
+        kept = [rest, *kept[1:]] if rest else kept[1:]
+    return kept
 
 
 # A line that labels what follows ("Answer:", "Title: American president ...") after a text's first

@@ -12,6 +12,7 @@ from hyperalign_dspy.core.attempts import Review, best_of_attempts
 from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, given_opening, instruction_texts, shares_run
 from hyperalign_dspy.core.stage_lm import active_lm, stage_lm
 from hyperalign_dspy.core.stage_two_notes import told
+from hyperalign_dspy.tasks.authorship.checks.claims import split_hypothesis
 from hyperalign_dspy.tasks.authorship.checks.output_fit import (
     expectations,
     first_document,
@@ -37,6 +38,13 @@ def note_of(hypothesis: str) -> str:
     """What the writer is told of a hypothesis: its claim as a note ("Argument: uses questions ...").
     The quoted evidence is for the reader of the profile, and a quote in the notes invites copying."""
     return re.sub(rf"^(\w+: )?{CLAIM_SUBJECT} ", r"\1", claim_of(hypothesis))
+
+
+def voice_samples(hypotheses: list[str]) -> list[str]:
+    """The hypotheses' quoted evidence, each once: the person's own words (the claim check keeps
+    only quotes found in the texts), at most twelve words each, shorter than the copy guard's run."""
+    quotes = (split_hypothesis(hypothesis)[2] for hypothesis in hypotheses)
+    return list(dict.fromkeys(quote for quote in quotes if quote))
 
 
 class WriteAsPerson(dspy.Module):
@@ -83,7 +91,8 @@ class WriteAsPerson(dspy.Module):
         count (none for a profile without counts: one saved before they were kept, or written by hand)."""
         habits = [expectation.says for expectation in expectations(profile.counts)] if profile.counts else []
         return {"prompt": prompt, "hypotheses": [note_of(hypothesis) for hypothesis in profile.hypothesis_texts],
-                "attributes": profile.attributes, "measured_habits": habits}
+                "attributes": profile.attributes, "measured_habits": habits,
+                "voice_samples": voice_samples(profile.hypothesis_texts)}
 
     def review(self, answer: str, prompt: str, profile: UserProfile, habits: list[str]) -> Review:
         """An answer passes when it recites neither its notes nor its instructions, adds at least
