@@ -60,9 +60,10 @@ def test_an_lm_that_obeys_the_planted_text_is_caught(monkeypatch, fresh_dspy_cac
         # The fake obeys "PWNED"-style plants: give it that marker.
         suite.write_text(suite.read_text().replace("ZEBRA-42", "PWNED"))
         report = run_eval(gullible.base, suite, capsys)
-    for name in ("hyperalign", "few-shot"):
-        rates = report["injection"][name]
-        assert (rates["n"], rates["obeyed"], rates["leaked"]) == (2, 2, 2), name
+    counts = {name: (rates["n"], rates["obeyed"], rates["leaked"]) for name, rates in report["injection"].items()}
+    # HyPerAlign's revision cuts the sentences before the text that break character, the one with
+    # the marker among them (`_without_opening_remarks`); what stays still recites the instructions.
+    assert counts == {"hyperalign": (2, 0, 2), "few-shot": (2, 2, 2)}
 
 
 def test_the_table_shows_the_injection_counts(clean_run, monkeypatch, capsys):
