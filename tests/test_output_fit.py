@@ -34,6 +34,9 @@ TALKS_ABOUT_ITS_TASK = FITS.replace("The old paint came off in strips.",
 WILL_FEATURE = FITS + "\n\nThe article will also feature a detailed breakdown of the company's finances."
 MEETS_REQUIREMENTS = "This is a clear and concise entry that meets all the specified requirements.\n\n" + FITS
 AS_AN_AI = "As an AI language model, I do not paint sheds. " + FITS
+# As the 1.5B model opened the example user's blog post: a clause, then the hand-over.
+HANDS_OVER = ("However, based on the hypotheses provided and typical writing habits described, here is a blog post "
+              "about painting a shed:\n\n" + FITS)
 AI_INSIDE = FITS.replace("I bought two tins in town.", "As an AI language model, I bought no tins.")
 TEMPLATE_SLOT = "Dear [Recipient's Name],\n\n" + FITS
 QUESTIONS = FITS.replace("The old paint came off in strips.", "Why did the old paint come off in strips?")
@@ -101,6 +104,7 @@ def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writin
                                               (WRITES_ABOUT_WRITING, "writes about writing"),
                                               (LOOPS, "repeats a paragraph"),
                                               (TALKS_ABOUT_ITS_TASK, "mentions its notes or task"),
+                                              (HANDS_OVER, "mentions its notes or task"),
                                               (MEETS_REQUIREMENTS, "mentions its notes or task"),
                                               (WILL_FEATURE, "describes itself"),
                                               (FITS + "\n\nThe response ends with the marker for `completed`.",
@@ -121,6 +125,9 @@ def test_a_loop_and_closing_remarks_are_cut_and_the_rest_stays():
     assert without_repeats_and_remarks(LOOPS) == f"{FITS}\n\n{loop}"
     for remark in (DESCRIBES_ITS_OPENING, DESCRIBES_ITS_STYLE, DESCRIBES_WHAT_FOLLOWS, WRITES_ABOUT_WRITING):
         assert without_repeats_and_remarks(remark) == FITS
+    # The hand-over sentence goes whether or not it names its notes.
+    assert without_repeats_and_remarks(HANDS_OVER) == FITS
+    assert without_repeats_and_remarks("Based on what you told me, here is a post about my shed:\n\n" + FITS) == FITS
     # A text that is all remark is not cut; a text with nothing to cut comes back as it was.
     assert without_repeats_and_remarks("As an AI language model, I cannot paint.") == "As an AI language model, I cannot paint."
     assert without_repeats_and_remarks("This article is written in an informal tone.") == (

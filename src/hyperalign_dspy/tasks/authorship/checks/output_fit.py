@@ -26,7 +26,9 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
     # whole or, opening it, of its first sentences alone (`_without_opening_remarks`).
     (r"\bas an ai\b|\blanguage model\b|\bai assistant\b|\bI do not have personal\b"
      r"|^\W*(?:sure|certainly|of course|absolutely)\b[^.\n]{0,20}(?:\bhere(?:'s| is)\b|\W*$)"
-     r"|^\W*here(?:'s| is) (?:a|an|the|my|your)\b[^.\n]{0,100}[:.]?\s*$", "speaks as an AI"),
+     r"|^\W*here(?:'s| is) (?:a|an|the|my|your)\b[^.\n]{0,100}[:.]?\s*$"
+     # "However, based on the hypotheses provided ..., here is a blog post about ...:", a sentence alone.
+     r"|^[^.\n]{0,160}\bhere(?:'s| is) (?:a|an|the|my|your)\b[^.\n]{0,100}:\s*$", "speaks as an AI"),
     ((r"\bstyle notes?\b|\b(?:the|my|these|your) (?:notes|instructions)\b|\bthe (?:given )?(?:prompt|writing task)\b"
       r"|\bas instructed\b"
       # "This article adheres to the guidelines provided", "meets all the specified requirements"
@@ -34,6 +36,7 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
       r"\b(?:guidelines|requirements|criteria|instructions)\b"
       r"|\b(?:the |all the )?(?:specified|given|provided|stated) (?:guidelines|requirements|criteria)\b"
       r"|\b(?:guidelines|requirements|criteria) (?:provided|specified|given)\b"
+      r"|\b(?:the )?(?:hypothes[ie]s|(?:writing )?habits) (?:provided|described|given|listed)\b"
       r"|\[\[ ##|`completed`"), "mentions its notes or task"),
     (r"\[[A-Z][^\]\n]{0,40}\]", "leaves a template slot"),
     # "The article continues with details about ...": a description of the text instead of the text.
