@@ -76,6 +76,8 @@ def make_files(root: Path) -> None:
     (root / "recipe_bad_toml.toml").write_text("teleprompter = ")
     # A recipe's [program] holds the knobs of the suite's task: authorship's own ones are checked too.
     (root / "recipe_unknown_knob.toml").write_text(recipe + "\n[program]\nflavour = 1\n")
+    # `tune` must name stages the suite's task's program has.
+    (root / "recipe_unknown_stage.toml").write_text(recipe.replace('description =', 'tune = ["polisher"]\ndescription ='))
     (root / "recipe_bad_knob.toml").write_text(recipe + '\n[program]\nquote_again = "sometimes"\n')
     deliberative = (PROJECT_ROOT / "evals" / "deliberative-dev.toml").read_text()
     (root / "suite_knob_of_another_task.toml").write_text(
@@ -163,6 +165,11 @@ CASES = [
      "takes no argument max_roundz"),
     (["compile", "--optimizer", "{recipe_gepa_no_reflection.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
      "reflection_lm"),
+    (["compile", "--optimizer", "{recipe_unknown_stage.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
+     "tune: the program has no stage polisher (its stages: profiler, writer)"),
+    (["compile", "--optimizer", str(PROJECT_ROOT / "optimizers" / "writer-instructions.toml"), "--suite",
+      str(PROJECT_ROOT / "evals" / "deliberative-dev.toml"), "--out", "{p.json}", *LM],
+     "recipe writer-instructions compiles authorship programs; the suite deliberative-dev is of the deliberative task"),
     (["compile", "--optimizer", "{recipe_bad_toml.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM], "not valid TOML"),
     (["compile", "--optimizer", "{recipe_unknown_reflection_lm.toml}", "--suite", str(SUITE), "--out", "{p.json}", *LM],
      "reflection_lm: unknown LM provider 'no-such-provider'"),

@@ -11,6 +11,7 @@ import mlflow
 import pytest
 from fake_openai import API_KEY, FakeOpenAI
 from helpers import BOOTSTRAP, RECIPE_IDS, RECIPES, compile_args
+from project import PROJECT_ROOT
 from mlflow import MlflowClient
 from word_authors import SIX_AUTHORS, write_suite
 
@@ -86,6 +87,16 @@ def test_every_recipe_compiles_end_to_end(recipe, compiled):
     assert "validation.vs_uncompiled.win_rate" in run.data.metrics
     artifacts = {item.path for item in mlflow.artifacts.list_artifacts(run_id=run.info.run_id, artifact_path="program")}
     assert artifacts == {f"program/{out.name}", f"program/{metadata_path(out).name}"}
+
+
+@pytest.mark.parametrize(("stem", "tuned"), [("profiler-demos", "profiler."), ("writer-instructions", "writer."),
+                                             ("writer-gepa", "writer.")])
+def test_a_recipe_that_tunes_one_stage_leaves_the_other_as_it_was(compiled, stem, tuned):
+    out = compiled(PROJECT_ROOT / "optimizers" / f"{stem}.toml").paths["out"]
+    changes = changed_predictors(ha.HyPerAlign(), out)
+    assert changes and all(name.startswith(tuned) for name in changes), changes
+    # The saved program holds every predictor, the untouched stage's too.
+    assert set(json.loads(out.read_text())) >= {name for name, _ in ha.HyPerAlign().named_predictors()}
 
 
 def test_bootstrapped_demos_reach_the_saved_program_and_personalize_uses_it(demos_compile, monkeypatch, tmp_path,

@@ -126,7 +126,8 @@ class CallCounter:
     """Counts the LM calls made in this process from now on, from DSPy's global history, which
     also holds the calls of LM copies (teleprompters sample through `lm.copy(...)`). A cached
     answer is recorded with empty usage, so the entries with usage are the calls made. (The
-    global history keeps DSPy's last 10,000 calls.)"""
+    global history keeps DSPy's last 10,000 calls.) A call for n candidates (COPRO asks for several
+    instructions at once) counts n: an engine answers it with n requests."""
 
     def __init__(self):
         self.seen = {entry["uuid"] for entry in GLOBAL_HISTORY}
@@ -137,7 +138,7 @@ class CallCounter:
             usage = entry.get("usage") or {}
             if entry["uuid"] in self.seen or not usage:
                 continue
-            calls += 1
+            calls += max(1, len(entry.get("outputs") or ()))
             prompt += usage.get("prompt_tokens") or usage.get("input_tokens") or 0
             completion += usage.get("completion_tokens") or usage.get("output_tokens") or 0
         return {"calls": calls, "prompt_tokens": prompt, "completion_tokens": completion}

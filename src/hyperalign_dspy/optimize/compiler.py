@@ -45,7 +45,7 @@ from hyperalign_dspy.judges.metric import BaselineOutputs
 from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate, share_text
 from hyperalign_dspy.lms.names import adapter_for, choice_of
 from hyperalign_dspy.lms.roles import LMConfig, LMNames
-from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, load_recipe
+from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, check_tune, frozen_stages, load_recipe, thaw
 from hyperalign_dspy.program_files import metadata_path, save_program
 from hyperalign_dspy.tracking.store import check_experiment, prepare_store, use_experiment
 
@@ -167,6 +167,9 @@ def _plan(recipe, suite, out, roles, adapter, judge_adapter, limit, threads) -> 
     adapter, threads = run_settings(roles.generate, adapter, threads)
     judge_adapter = judge_adapter if judge_adapter is not None else adapter_for(roles.judge)
     task_type = suite.task_type
+    if recipe.task and recipe.task != suite.task:
+        raise HyperAlignError(f"recipe {recipe.name} compiles {recipe.task} programs; the suite {suite.name} "
+                              f"is of the {suite.task} task")
     settings: ProgramSettings = validated(recipe.program, task_type.settings_type,
                                           f"recipe {recipe.path}", table="program").over(suite.settings)
     task = task_type.evaluation(suite, roles.judge, judge_adapter, None, None, lms=LMConfig(infer=roles.infer),
@@ -175,6 +178,7 @@ def _plan(recipe, suite, out, roles, adapter, judge_adapter, limit, threads) -> 
     if baseline not in task_type.systems or baseline == PROGRAM:
         raise HyperAlignError(f"recipe {recipe.name}: baseline '{baseline}' is not a system of the "
                               f"{suite.task} task ({', '.join(name for name in task_type.systems if name != PROGRAM)})")
+    check_tune(recipe, task.new_system(PROGRAM))
     train_keys, validation_keys = split_groups([task.key(example) for example in task.pool], suite.seed)
     trainset = select_examples([e for e in task.pool if task.key(e) in train_keys], limit, suite.seed, group=task.group)
     baseline_outputs = BaselineOutputs(task.new_system(baseline), roles.generate, adapter)
@@ -226,6 +230,7 @@ def _log_params(plan: _Plan) -> None:
         "limit": plan.limit or "", "threads": plan.threads, "seed": suite.seed, "dspy_version": dspy.__version__,
         "infer_lm": (plan.roles.infer or task_lm).model,
         **settings.as_params(),
+        "recipe.tune": ",".join(recipe.tune) or "all",
         **{f"recipe.{key}": value for key, value in recipe.arguments.items()},
         **{f"recipe.compile.{key}": value for key, value in recipe.compile_arguments.items()},
     })
@@ -247,8 +252,9 @@ def _train(plan: _Plan, force: bool, progress: Callable[[str], None]) -> tuple[W
         # The teleprompter decides how many outputs it scores: a line per len(trainset) / 10 of them.
         plan.metric.scored = StageProgress(progress, "compiling", every=max(1, len(plan.trainset) // 10),
                                            unit="outputs scored").tick
-        compiled = teleprompter.compile(plan.task.new_system(PROGRAM), trainset=plan.trainset,
-                                        **plan.recipe.compile_arguments)
+        student = plan.task.new_system(PROGRAM)
+        frozen = frozen_stages(plan.recipe, student)
+        compiled = thaw(teleprompter.compile(student, trainset=plan.trainset, **plan.recipe.compile_arguments), frozen)
     mlflow.dspy.autolog(disable=True, silent=True)
     return calibration, compiled, counter.totals()["calls"] + plan.task.scoring_calls
 

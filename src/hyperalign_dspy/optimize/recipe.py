@@ -31,12 +31,17 @@ class Recipe(BaseModel):
     name: str
     teleprompter: Literal[TELEPROMPTERS]
     description: str = ""
+    task: str | None = Field(None, description="the task whose programs it compiles, where its stages or baseline "
+                                               "are that task's; none: any task")
     arguments: dict[str, Any] = Field(default_factory=dict, description="the teleprompter's constructor arguments")
     compile_arguments: dict[str, Any] = Field(default_factory=dict, description="extra arguments of its compile()")
     reflection_lm: str | None = Field(None, description="GEPA: 'task' for the task LM, or an LM name for ha.lm()")
     metric: MetricSettings = MetricSettings()
     program: dict[str, Any] = Field(default_factory=dict, description="the program's knobs, over the suite's (its "
                                                                       "task's settings, checked at compile)")
+    tune: list[str] = Field(default_factory=list, description="the program's stages the teleprompter may change "
+                                                            "('profiler', 'writer'); the others stay as they are. "
+                                                            "Empty: all")
     path: Path | None = Field(None, exclude=True)
 
 
@@ -77,3 +82,37 @@ def build_teleprompter(recipe: Recipe, metric, task_lm: dspy.LM, threads: int | 
         return teleprompter(metric=metric, **arguments)
     except ImportError as exc:
         raise HyperAlignError(f"{recipe.teleprompter} needs a package that is not installed: {exc}") from exc
+
+
+def stages_of(program: dspy.Module) -> dict[str, dspy.Module]:
+    """The program's stages: its attributes that are DSPy modules (`profiler`, `writer`)."""
+    return {name: value for name, value in vars(program).items() if isinstance(value, dspy.Module)}
+
+
+def check_tune(recipe: Recipe, program: dspy.Module) -> dict[str, dspy.Module]:
+    """The program's stages, once each stage `recipe` tunes is one of them."""
+    stages = stages_of(program)
+    unknown = sorted(set(recipe.tune) - set(stages))
+    if unknown:
+        raise HyperAlignError(f"recipe {recipe.path or recipe.name}: tune: the program has no stage "
+                              f"{', '.join(unknown)} (its stages: {', '.join(stages)})")
+    return stages
+
+
+def frozen_stages(recipe: Recipe, program: dspy.Module) -> list[str]:
+    """The stages of `program` that `recipe` leaves alone, marked compiled, which DSPy's
+    teleprompters skip (`named_parameters` does not enter a compiled module); see `thaw`."""
+    stages = check_tune(recipe, program)
+    frozen = [name for name in stages if recipe.tune and name not in recipe.tune]
+    for name in frozen:
+        stages[name]._compiled = True
+    return frozen
+
+
+def thaw(program: dspy.Module, frozen: list[str]) -> dspy.Module:
+    """`program` with the stages `frozen_stages` froze open again, so that its saved state holds
+    every predictor."""
+    stages = stages_of(program)
+    for name in frozen:
+        stages[name]._compiled = False
+    return program

@@ -56,7 +56,9 @@ class WriteAsPerson(dspy.Module):
         super().__init__()
         self.settings, self.own_lm = settings, lm
         self.generate = dspy.Predict(GeneratePersonalized, temperature=settings.temperature)
-        self.continue_text = dspy.Predict(ContinueAsPerson, temperature=settings.temperature)
+        if settings.document_writer:
+            # Only then: a teleprompter tunes every predictor it finds, and this one is called only then.
+            self.continue_text = dspy.Predict(ContinueAsPerson, temperature=settings.temperature)
 
     def forward(self, prompt: str, profile: UserProfile) -> dspy.Prediction:
         notes = told(self.notes_for(prompt, profile), self.settings.stage_two_notes)
