@@ -107,6 +107,9 @@ def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writin
                                               (HANDS_OVER, "mentions its notes or task"),
                                               (MEETS_REQUIREMENTS, "mentions its notes or task"),
                                               (WILL_FEATURE, "describes itself"),
+                                              (FITS + "\n\nThis article introduces the shed and its paint.",
+                                               "describes itself"),
+                                              (FITS + "\n\nThanks for using our service! Goodbye!", "describes itself"),
                                               (FITS + "\n\nThe response ends with the marker for `completed`.",
                                                "mentions its notes or task")])
 def test_a_text_that_breaks_character_fits_nothing(diarist, text, reason):

@@ -52,7 +52,11 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
       r"|\bthis is the (?:final|first|second|revised) (?:version|draft)\b"
       r"|\b(?:the|this) (?:article|text|essay|post|email|letter|story|piece) (?:discusses|highlights|mentions|"
       r"summarizes|explains)\b"
-      r"|\bhere(?:'s| is) (?:what I have so far|my (?:current )?(?:text|draft|article))\b|\bI need help with\b"), "describes itself"),
+      r"|\bhere(?:'s| is) (?:what I have so far|my (?:current )?(?:text|draft|article))\b|\bI need help with\b"
+      # After a wire opening (the compile of issue 33): "This article introduces Northern Rock ...",
+      # "This article provides the requested information ... Thanks for using our service!".
+      r"|\b(?:the|this) (?:article|essay|post|piece|response) (?:describes|introduces|covers|aligns with|"
+      r"provides (?:the requested|information|details|insights))\b|\bthanks? (?:you )?for using\b"), "describes itself"),
 ))
 
 
