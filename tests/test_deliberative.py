@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 
 import dspy
 import mlflow
@@ -14,6 +13,7 @@ from project import PROJECT_ROOT
 
 import hyperalign_dspy as ha
 from hyperalign_dspy.cli import main
+from hyperalign_dspy.optimize.recipe import load_recipe
 from hyperalign_dspy.tasks.deliberative import AskerProfile, DeliberativeHyPerAlign, SpecOnly, load_spec
 
 ASKER = {
@@ -162,11 +162,7 @@ def test_personalize_deliberative_prints_hypotheses_decision_and_answer(server, 
                  "--api-base", server.base]) == 2
 
 
-def _task_of(recipe) -> str | None:
-    return tomllib.loads(recipe.read_text()).get("task")
-
-
-ANY_TASK = [recipe for recipe in RECIPES if _task_of(recipe) in (None, "deliberative")]
+ANY_TASK = [recipe for recipe in RECIPES if load_recipe(recipe).task in (None, "deliberative")]
 
 
 @pytest.mark.parametrize("recipe", ANY_TASK, ids=[recipe.stem for recipe in ANY_TASK])

@@ -45,7 +45,7 @@ from hyperalign_dspy.judges.metric import BaselineOutputs
 from hyperalign_dspy.judges.pairwise import PairJudgment, WinRate, share_text
 from hyperalign_dspy.lms.names import adapter_for, choice_of
 from hyperalign_dspy.lms.roles import LMConfig, LMNames
-from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, check_tune, frozen_stages, load_recipe, thaw
+from hyperalign_dspy.optimize.recipe import Recipe, build_teleprompter, freeze_untuned, load_recipe, thaw
 from hyperalign_dspy.program_files import metadata_path, save_program
 from hyperalign_dspy.tracking.store import check_experiment, prepare_store, use_experiment
 
@@ -128,7 +128,8 @@ def compile_program(
 @dataclass
 class _Plan:
     """What one compile runs: the recipe, the suite and its task's side, the LMs and adapters, the
-    program's settings, the baseline, the split, the training examples and the metric."""
+    program's settings, the baseline, the program to compile, the split, the training examples and
+    the metric."""
 
     recipe: Recipe
     suite: EvalSuite
@@ -141,6 +142,7 @@ class _Plan:
     limit: int | None
     settings: ProgramSettings
     baseline: str
+    student: dspy.Module  # the uncompiled program, its untuned stages frozen
     train_keys: list[str]
     validation_keys: list[str]
     trainset: list[dspy.Example]
@@ -178,7 +180,7 @@ def _plan(recipe, suite, out, roles, adapter, judge_adapter, limit, threads) -> 
     if baseline not in task_type.systems or baseline == PROGRAM:
         raise HyperAlignError(f"recipe {recipe.name}: baseline '{baseline}' is not a system of the "
                               f"{suite.task} task ({', '.join(name for name in task_type.systems if name != PROGRAM)})")
-    check_tune(recipe, task.new_system(PROGRAM))
+    student = freeze_untuned(recipe, task.new_system(PROGRAM))
     train_keys, validation_keys = split_groups([task.key(example) for example in task.pool], suite.seed)
     trainset = select_examples([e for e in task.pool if task.key(e) in train_keys], limit, suite.seed, group=task.group)
     baseline_outputs = BaselineOutputs(task.new_system(baseline), roles.generate, adapter)
@@ -186,7 +188,7 @@ def _plan(recipe, suite, out, roles, adapter, judge_adapter, limit, threads) -> 
                                  feedback=recipe.teleprompter == "GEPA")
     return _Plan(recipe=recipe, suite=suite, out=out, task=task, roles=roles, adapter=adapter,
                  judge_adapter=judge_adapter, threads=threads, limit=limit, settings=settings, baseline=baseline,
-                 train_keys=train_keys, validation_keys=validation_keys, trainset=trainset,
+                 student=student, train_keys=train_keys, validation_keys=validation_keys, trainset=trainset,
                  baseline_outputs=baseline_outputs, metric=metric)
 
 
@@ -252,9 +254,7 @@ def _train(plan: _Plan, force: bool, progress: Callable[[str], None]) -> tuple[W
         # The teleprompter decides how many outputs it scores: a line per len(trainset) / 10 of them.
         plan.metric.scored = StageProgress(progress, "compiling", every=max(1, len(plan.trainset) // 10),
                                            unit="outputs scored").tick
-        student = plan.task.new_system(PROGRAM)
-        frozen = frozen_stages(plan.recipe, student)
-        compiled = thaw(teleprompter.compile(student, trainset=plan.trainset, **plan.recipe.compile_arguments), frozen)
+        compiled = thaw(teleprompter.compile(plan.student, trainset=plan.trainset, **plan.recipe.compile_arguments))
     mlflow.dspy.autolog(disable=True, silent=True)
     return calibration, compiled, counter.totals()["calls"] + plan.task.scoring_calls
 

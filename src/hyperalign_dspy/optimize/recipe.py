@@ -89,30 +89,23 @@ def stages_of(program: dspy.Module) -> dict[str, dspy.Module]:
     return {name: value for name, value in vars(program).items() if isinstance(value, dspy.Module)}
 
 
-def check_tune(recipe: Recipe, program: dspy.Module) -> dict[str, dspy.Module]:
-    """The program's stages, once each stage `recipe` tunes is one of them."""
+def freeze_untuned(recipe: Recipe, program: dspy.Module) -> dspy.Module:
+    """`program` with the stages `recipe` does not tune marked compiled, which DSPy's teleprompters
+    skip (`named_parameters` does not enter a compiled module); a stage it names that the program
+    lacks is refused. See `thaw`."""
     stages = stages_of(program)
     unknown = sorted(set(recipe.tune) - set(stages))
     if unknown:
         raise HyperAlignError(f"recipe {recipe.path or recipe.name}: tune: the program has no stage "
                               f"{', '.join(unknown)} (its stages: {', '.join(stages)})")
-    return stages
+    for name, stage in stages.items():
+        if recipe.tune and name not in recipe.tune:
+            stage._compiled = True
+    return program
 
 
-def frozen_stages(recipe: Recipe, program: dspy.Module) -> list[str]:
-    """The stages of `program` that `recipe` leaves alone, marked compiled, which DSPy's
-    teleprompters skip (`named_parameters` does not enter a compiled module); see `thaw`."""
-    stages = check_tune(recipe, program)
-    frozen = [name for name in stages if recipe.tune and name not in recipe.tune]
-    for name in frozen:
-        stages[name]._compiled = True
-    return frozen
-
-
-def thaw(program: dspy.Module, frozen: list[str]) -> dspy.Module:
-    """`program` with the stages `frozen_stages` froze open again, so that its saved state holds
-    every predictor."""
-    stages = stages_of(program)
-    for name in frozen:
-        stages[name]._compiled = False
+def thaw(program: dspy.Module) -> dspy.Module:
+    """`program` with its stages open again, so that its saved state holds every predictor."""
+    for stage in stages_of(program).values():
+        stage._compiled = False
     return program
