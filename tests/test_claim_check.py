@@ -104,6 +104,31 @@ def test_evidence_that_is_not_in_the_texts_is_removed_and_the_claim_kept():
     assert checks[1].reason.startswith("its evidence is not in the texts: removed; words per sentence: 30 stated")
 
 
+# Two emails: a greeting each, the reader addressed, exclamations, a semicolon.
+EMAILS = ["Dear Sam,\n\nYou were right! The bus is worse; I timed it.",
+          "Hi Jo,\n\nThe bike is faster. You should try it! Door to desk in 24 minutes."]
+
+
+@pytest.mark.parametrize("claim, habit", [
+    ("Openings: The writer opens with a greeting (evidence: 'The bike is faster')", "greetings"),
+    ("Punctuation: The writer uses exclamation marks often (evidence: 'Door to desk in 24 minutes')", "exclamation marks"),
+    ("Voice: The writer addresses the reader as you (evidence: 'The bus is worse')", "second-person words (you, your)"),
+])
+def test_evidence_that_does_not_show_the_habit_it_is_quoted_for_is_removed(claim, habit):
+    kept, checks = check_hypotheses([claim], EMAILS, count(EMAILS))
+    assert kept == [claim.split(" (evidence")[0]]
+    assert checks[0].outcome == "corrected" and checks[0].reason == f"its evidence shows no {habit}: removed"
+
+
+@pytest.mark.parametrize("claim", [
+    "Openings: The writer opens with a greeting (evidence: 'Dear Sam,')",
+    "Punctuation: The writer uses exclamation marks often (evidence: 'You were right!')",
+    "Punctuation: The writer never uses colons (evidence: 'The bike is faster.')",  # said not to happen: nothing to show
+])
+def test_evidence_that_shows_its_habit_stays(claim):
+    assert check_hypotheses([claim], EMAILS, count(EMAILS)) == ([claim], [])
+
+
 def test_words_near_a_mention_decide_how_often_it_is_said_to_happen():
     # "not" here is about answering, not about how often questions come: nothing to refute.
     (kept, checks), _ = run(["Argument: The writer asks questions but does not answer them (evidence: 'No idea.')"])

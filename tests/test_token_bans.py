@@ -3,6 +3,7 @@ twice; asked for by stage 2 with the `token_bans` setting."""
 
 from __future__ import annotations
 
+import dataclasses
 import types
 
 import numpy as np
@@ -12,7 +13,8 @@ from dspy.lm15 import Config, Message, Request
 import hyperalign_dspy as ha
 from hyperalign_dspy.lms.llama_engine import LlamaCppEngine
 from hyperalign_dspy.lms.token_bans import TokenBans, repeated_next_tokens
-from hyperalign_dspy.tasks.authorship.counting.text_counts import count, unused_marks
+from hyperalign_dspy.tasks.authorship.checks.foreign_openers import foreign_openers
+from hyperalign_dspy.tasks.authorship.counting.text_counts import count, sentences_of, unused_marks
 from hyperalign_dspy.tasks.authorship.stages.write_as_person import WriteAsPerson
 
 
@@ -37,6 +39,36 @@ def test_bans_count_the_answer_only_so_the_prompts_opening_can_be_copied():
     assert scores[5] == -np.inf and np.isfinite(scores[[0, 1, 2, 3, 4, 6]]).all()
 
 
+def test_the_openers_banned_are_the_answers_and_not_the_persons():
+    person = count(["However, the bus is worse. In 2019, I timed it. Honestly, it is 24 minutes."]).sentence_openings
+    assert person == ["honestly", "honestly it", "however", "however the", "in", "in 2019"]
+    answer = ("Some argue for it. However, others do not. Ultimately, it depends.\n\nIn conclusion, both sides "
+              "matter. Honestly, I ride. In 2019, I rode. London, a city of buses, is big. I like London. Paris, too.")
+    # "However", "Honestly" and "In 2019" open the person's sentences; London is a name in the answer, Paris in the prompt.
+    assert foreign_openers([answer], person, prompt="Write about Paris.") == ["Ultimately", "In conclusion"]
+    assert foreign_openers([answer, "Ultimately, yes."], person) == ["Ultimately", "In conclusion", "Paris"]
+    assert foreign_openers(["Some argue for it, and others do not."], person) == []
+
+
+# A vocabulary of eight pieces, as the processor sees them: 5 " However", 6 " In", 7 " conclusion".
+PIECES = ["x", ".", " the", " ", "\n", " However", " In", " conclusion"]
+
+
+def test_an_opener_is_banned_at_a_sentence_start_only():
+    def banned_after(answer):
+        bans = TokenBans(openers=[[5], [6, 7]], pieces=PIECES)
+        bans(np.array([0, 0]), np.zeros(8))  # the prompt
+        scores = bans(np.array([0, 0, *answer]), np.zeros(8))
+        return {token for token in range(8) if scores[token] == -np.inf}
+
+    assert banned_after([2, 1]) == {5}  # after a full stop: not " However"; " In" may open it
+    assert banned_after([2, 1, 6]) == {7}  # "In conclusion" is not completed
+    assert banned_after([2, 1, 3, 6]) == {7}  # a space alone between them is no word
+    assert banned_after([4, 6, 2]) == set()  # "In the" is free
+    assert banned_after([2, 2]) == set() and banned_after([2, 1, 2, 6]) == set()  # inside a sentence
+    assert banned_after([]) == set()  # a continued document may begin inside a sentence
+
+
 def writer_on(engine, settings):
     return WriteAsPerson(settings, lm=types.SimpleNamespace(engine=engine))
 
@@ -49,6 +81,19 @@ def test_stage_two_asks_for_bans_only_with_the_setting_on_an_engine_that_takes_t
     assert writer_on(bans, on).decoding(profile, []) == {
         "metadata": {"no_repeat_ngram": 4, "banned_marks": "[]{}<>#*_|~`^@\\=+"}}
     assert writer_on(types.SimpleNamespace(supports_grammar=False), on).decoding(profile, []) == {}
+
+
+def test_stage_two_bans_the_openers_of_its_earlier_attempts_with_the_setting(profile):
+    profile = profile.model_copy(update={"counts": count(["However, the bus is worse. I have timed it."])})
+    bans = types.SimpleNamespace(supports_token_bans=True, supports_grammar=False)
+    earlier = ["Cycling is good. Ultimately, however, it depends. However, rain."]
+    on = ha.AuthorshipSettings(opener_bans=True, stop_on_repeat=0)
+    assert writer_on(bans, on).decoding(profile, [], "Bike or bus?") == {}  # nothing to learn from yet
+    assert writer_on(bans, on).decoding(profile, earlier, "Bike or bus?") == {"metadata": {"banned_openers": ["Ultimately"]}}
+    assert writer_on(bans, ha.AuthorshipSettings(stop_on_repeat=0)).decoding(profile, earlier, "Bike or bus?") == {}
+    # A profile saved before the openers were counted bans none.
+    saved_before = profile.model_copy(update={"counts": dataclasses.replace(profile.counts, sentence_openings=None)})
+    assert writer_on(bans, on).decoding(saved_before, earlier, "Bike or bus?") == {}
 
 
 @pytest.mark.runtime
@@ -65,3 +110,17 @@ def test_the_embedded_engine_writes_none_of_the_banned_marks_and_no_run_twice():
     tokens = engine.llama.tokenize(text.encode("utf-8"), add_bos=False)
     runs = [tuple(tokens[i:i + 4]) for i in range(len(tokens) - 3)]
     assert len(runs) - len(set(runs)) <= 2  # retokenizing the text may split a word differently
+
+
+@pytest.mark.runtime
+def test_the_embedded_engine_opens_no_sentence_with_a_banned_opener():
+    engine = LlamaCppEngine("local-small")
+    ask = "Write five short sentences about rain. Begin every sentence with the words 'However,' or 'In conclusion,'."
+    config = dict(max_tokens=120, temperature=0.0, seed=0)
+    free = engine.complete(Request(model="local-small", messages=(Message.user(ask),), config=Config(**config)))
+    banned = engine.complete(Request(model="local-small", messages=(Message.user(ask),), config=Config(
+        **config, extensions={"metadata": {"banned_openers": ["However", "In conclusion"]}})))
+    opens = lambda text: [s for s in sentences_of(text) if s.startswith(("However", "In conclusion"))]  # noqa: E731
+    free_text, text = free.message.parts[0].text, banned.message.parts[0].text
+    assert opens(free_text)  # asked for them, SmolLM2 opens with them
+    assert len(text.split()) > 10 and not opens(text)

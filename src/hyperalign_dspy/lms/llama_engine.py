@@ -137,7 +137,7 @@ class LlamaCppEngine:
 
     supports_response_schema = True
     supports_grammar = True  # a GBNF grammar of free text, in the call's metadata
-    supports_token_bans = True  # banned marks and repeated n-grams, in the call's metadata (`token_bans.py`)
+    supports_token_bans = True  # banned marks, repeated n-grams and sentence openers, in the call's metadata (`token_bans.py`)
     supports_loop_stop = True  # generation ends at a repeated run of tokens, in the call's metadata (`loop_stop.py`)
     supports_documents = True  # a call whose metadata says `document` continues the text, no chat template
     supported_params = ("response_format", "temperature", "max_tokens", "stop", "top_p", "top_k", "seed")
@@ -189,11 +189,12 @@ class LlamaCppEngine:
         gbnf = metadata.get("gbnf")
         processors = []
         free_text = schema is None and not config.response_format  # a JSON answer needs its braces and may repeat its keys
-        if free_text and (metadata.get("banned_marks") or metadata.get("no_repeat_ngram")):
-            from hyperalign_dspy.lms.token_bans import TokenBans, tokens_holding
+        if free_text and (metadata.get("banned_marks") or metadata.get("no_repeat_ngram") or metadata.get("banned_openers")):
+            from hyperalign_dspy.lms.token_bans import TokenBans, opener_tokens, pieces_of, tokens_holding
 
-            marks = metadata.get("banned_marks")
-            processors.append(TokenBans(tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram")))
+            marks, openers = metadata.get("banned_marks"), metadata.get("banned_openers")
+            processors.append(TokenBans(tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram"),
+                                        opener_tokens(self.llama, openers) if openers else None, pieces_of(self.llama)))
         if processors:
             from llama_cpp import LogitsProcessorList
 

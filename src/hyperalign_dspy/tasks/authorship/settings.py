@@ -29,6 +29,10 @@ class AuthorshipSettings(ProgramSettings):
         False, description="on an engine that bans tokens (the embedded models), stage 2 may not write a mark the "
                            "person's texts never hold (brackets, braces, markdown) nor a run of `no_repeat_ngram` "
                            "tokens twice")
+    opener_bans: bool = Field(
+        False, description="on an engine that bans tokens (the embedded models), an attempt after the first may not "
+                           "open a sentence with a word the earlier attempts opened one with, before a comma, and the "
+                           "person's texts never do (\"However,\", \"In conclusion,\": `checks/foreign_openers.py`)")
     no_repeat_ngram: int = Field(5, ge=2, description="with `token_bans`: the tokens in a run that an answer may "
                                                       "not write twice")
     stop_on_repeat: int = Field(16, ge=0, description="on an engine that stops loops (the embedded models), stage 2's "

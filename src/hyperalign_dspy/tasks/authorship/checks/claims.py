@@ -3,7 +3,9 @@
 A hypothesis states a claim and quotes its evidence: "<Aspect>: The writer <claim> (evidence:
 '<quote>')". Two things are checked, and the profile records what either changed:
 - the evidence is in the texts (most of its words in one text, in order of appearance not
-  required): a "quote" that is not there is removed, and the claim is checked on its own (a small
+  required) and, for a habit a quote can show (a mark, a greeting, "you"), shows it: a "quote" that
+  is not there, or a greeting claimed with the words 'Winter commute, week three', is removed, and
+  the claim is checked on its own (a small
   model may write a description where it is asked for a quote), and `InferProfile.with_evidence`
   then drops the hypothesis or, with `quote_again`, asks once more for a quote;
 - a countable claim agrees with the counts (`counting.text_counts.TextCounts`): a number of words,
@@ -33,7 +35,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hyperalign_dspy.core.profile import ClaimCheck
-from hyperalign_dspy.tasks.authorship.counting.text_counts import QUOTED_SPAN, REPORTED, TextCounts, how_often, words_of
+from hyperalign_dspy.tasks.authorship.counting.text_counts import (
+    GREETING,
+    PUNCTUATION,
+    QUOTED_SPAN,
+    REPORTED,
+    TextCounts,
+    how_often,
+    words_of,
+)
 from hyperalign_dspy.tasks.authorship.signatures import ASPECTS, InferHypotheses
 
 _EVIDENCE = re.compile(r"\s*\(evidence:\s*['\"‘“](?P<quote>.*)['\"’”]\)\s*$", re.DOTALL)
@@ -94,6 +104,7 @@ class Habit:
     mention: re.Pattern
     counted: Callable[[TextCounts], float | None]  # None: not counted (an English word list, other texts)
     share_of: str = ""
+    shown_in: re.Pattern | None = None  # found in a quote that shows the habit (None: a quote cannot show it)
 
     def refutes(self, said: str, value: float) -> bool:
         if said == "some":
@@ -109,7 +120,10 @@ class Habit:
 
 
 _HABITS = (
-    *(Habit(name, re.compile(pattern, re.IGNORECASE), lambda c, name=name: c.punctuation[name]) for name, pattern in (
+    # A quote shows a mark when it holds it; commas and questions aside, as a claim about them may
+    # quote a sentence without one ("asks questions but does not answer them (evidence: 'No idea.')").
+    *(Habit(name, re.compile(pattern, re.IGNORECASE), lambda c, name=name: c.punctuation[name],
+            shown_in=None if name in ("commas", "question marks") else PUNCTUATION[name]) for name, pattern in (
         ("commas", r"\bcommas?\b"), ("semicolons", "semicolon"), ("colons", r"(?<!semi)colon"), ("dashes", r"\bdash"),
         ("parentheses", "parenthe|bracket"), ("exclamation marks", "exclamation"),
         ("question marks", r"\bquestions?\b|question mark"), ("ellipses", "ellips"))),
@@ -117,9 +131,9 @@ _HABITS = (
           "paragraphs hold a direct quotation"),
     Habit("second-person words (you, your)", re.compile(
         r"\baddress\w*\s+(?:the\s+|their\s+|its\s+)?readers?\b|\bsecond[- ]person\b|\b(?:you|your)\b", re.IGNORECASE),
-        lambda c: c.second_person),
+        lambda c: c.second_person, shown_in=re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)),
     Habit("greetings", re.compile(r"\bgreet\w*|\bsalutations?\b", re.IGNORECASE),
-          lambda c: _per_text(c.greeting_openings, c), "texts open with a greeting"),
+          lambda c: _per_text(c.greeting_openings, c), "texts open with a greeting", shown_in=GREETING),
     Habit("sign-offs", re.compile(r"\bsign[- ]?offs?\b|\bsigns? off\b|\bvaledictions?\b", re.IGNORECASE),
           lambda c: _per_text(c.sign_off_closings, c), "texts end with a sign-off line"),
     Habit("connectives", re.compile(r"\b(?:connectives?|conjunctions?|connecting words?)\b", re.IGNORECASE),
@@ -259,6 +273,18 @@ def _refuted_quality(claim: str, counts: TextCounts) -> str | None:
     return None
 
 
+def _unshown(claim: str, quote: str) -> str | None:
+    """The habit a claim says the writer has whose evidence does not show it ("opens with a greeting
+    (evidence: 'Winter commute, week three')"), or None."""
+    for habit in _HABITS:
+        if habit.shown_in is None:
+            continue
+        for mention in habit.mention.finditer(claim):
+            if _how_often_said(claim, mention) in ("some", "often", "always") and not habit.shown_in.search(quote.strip()):
+                return habit.name
+    return None
+
+
 def check_hypotheses(hypotheses: list[str], texts: list[str], counts: TextCounts) -> tuple[list[str], list[ClaimCheck]]:
     """The hypotheses the texts bear out (numbers corrected to the counts), and what was changed."""
     kept, checks = [], []
@@ -277,9 +303,13 @@ def check_hypotheses(hypotheses: list[str], texts: list[str], counts: TextCounts
             checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped", reason=f"counted: {refuted}"))
             continue
         corrected, changes = hypothesis, []
+        unshown = None if quote is None else _unshown(claim, quote)
         if quote is not None and not is_quoted_from(quote, texts):
             corrected = f"{aspect}: {claim}" if aspect else claim
             changes.append("its evidence is not in the texts: removed")
+        elif unshown:
+            corrected = f"{aspect}: {claim}" if aspect else claim
+            changes.append(f"its evidence shows no {unshown}: removed")
         for match, name in _numbers(aspect, claim):
             stated, counted = float(match.group("number")), getattr(counts, name)
             if not _agrees(stated, counted):

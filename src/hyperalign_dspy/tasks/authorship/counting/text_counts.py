@@ -59,7 +59,7 @@ HEDGES = re.compile(r"\b(?:maybe|perhaps|probably|possibly|might|seems?|seemed|a
 BOOSTERS = re.compile(r"\b(?:clearly|obviously|certainly|definitely|always|never|must|undoubtedly|"
                        r"of course|honestly|really)\b", re.IGNORECASE)
 CONNECTIVES = ("but", "so", "and", "because", "however", "therefore", "still", "yet", "then")
-_GREETING = re.compile(r"^(?:dear|hi|hello|hey|good (?:morning|afternoon|evening))\b", re.IGNORECASE)
+GREETING = re.compile(r"^(?:dear|hi|hello|hey|good (?:morning|afternoon|evening))\b", re.IGNORECASE)
 _SIGN_OFF = re.compile(r"^(?:[—–-]+\s*\S|(?:best|kind|warm)?\s*regards\b|thanks\b|thank you\b|cheers\b|"
                        r"sincerely\b|yours\b|best\b|love\b)", re.IGNORECASE)
 # Each mark with its Chinese, Japanese and Arabic forms.
@@ -159,6 +159,7 @@ class TextCounts:
     english: bool = True  # the English word-list counts were made
     unspaced_words: float = 0.0  # share of words that are a Chinese or Japanese character
     unused_marks: str | None = None  # the marks of `FORMATTING_MARKS` no text has (None: not counted)
+    sentence_openings: list[str] | None = None  # each sentence's first word and first two, lower case (None: not counted)
 
     @property
     def perspective(self) -> str | None:
@@ -217,6 +218,8 @@ def count(texts: list[str], english: bool | None = None) -> TextCounts:
                               for p in last_paragraphs for s in [sentences_of(p)]),
         english=english, unspaced_words=_share(sum(bool(_UNSPACED_CHARACTER.fullmatch(w)) for w in words), len(words)),
         unused_marks=unused_marks(texts),
+        sentence_openings=sorted({" ".join(w.rstrip(".,") for w in words_of(s)[:n]).lower()
+                                  for s in sentences for n in (1, 2) if words_of(s)}),
         **english_counts,
     )
 
@@ -259,7 +262,7 @@ def _count_english(texts: list[str], joined: str, words: list[str], total_words:
         "reporting_verbs": {verb: n for verb in _REPORTING if (n := len(re.findall(rf"\b{verb}\b", lowered)))},
         "connectives": {word: openers[word] for word in CONNECTIVES if openers[word]},
         "connective_openings": _share(sum(openers[word] for word in CONNECTIVES), len(sentences)),
-        "greeting_openings": sum(any(_GREETING.match(line) for line in lines) for lines in opening_lines),
+        "greeting_openings": sum(any(GREETING.match(line) for line in lines) for lines in opening_lines),
         "sign_off_closings": sum(any(len(words_of(line)) <= 5 and _SIGN_OFF.match(line) for line in lines)
                                  for lines in closing_lines),
         "recurring_pairs": [pair for pair, texts_with_it in ranked if texts_with_it >= 2][:8],

@@ -13,6 +13,7 @@ from hyperalign_dspy.core.output_checks import RECITED_WORDS, added_words, given
 from hyperalign_dspy.core.stage_lm import active_lm, stage_lm
 from hyperalign_dspy.core.stage_two_notes import told
 from hyperalign_dspy.tasks.authorship.checks.claims import split_hypothesis
+from hyperalign_dspy.tasks.authorship.checks.foreign_openers import foreign_openers
 from hyperalign_dspy.tasks.authorship.checks.output_fit import (
     expectations,
     first_document,
@@ -68,7 +69,7 @@ class WriteAsPerson(dspy.Module):
                 lambda config: write(notes, config), self.settings.attempts,
                 review=lambda answer: self.review(answer, prompt, profile, notes["measured_habits"]),
                 revise=lambda answer: without_repeats_and_remarks(answer, prompt),
-                options=lambda earlier: self.decoding(profile, earlier))
+                options=lambda earlier: self.decoding(profile, earlier, prompt))
         return dspy.Prediction(response=written.response, fit=review.details)
 
     def writes_documents(self) -> bool:
@@ -108,11 +109,12 @@ class WriteAsPerson(dspy.Module):
         return Review(passes=not recites and enough and (share is None or share >= self.settings.fit_share),
                       rank=(not recites, enough, share or 0.0, 0 if recites else added), details=habits_kept)
 
-    def decoding(self, profile: UserProfile, earlier: list[str]) -> dict:
-        """The next call's options after the answers `earlier`: the grammar (`grammar`) and the
-        token bans (`token_bans`) the engine takes, in the call's metadata."""
+    def decoding(self, profile: UserProfile, earlier: list[str], prompt: str = "") -> dict:
+        """The next call's options after the answers `earlier` to `prompt`: the grammar (`grammar`)
+        and the token bans (`token_bans`, `opener_bans`) the engine takes, in the call's metadata."""
         engine = getattr(self.own_lm or active_lm(self.generate), "engine", None)
-        metadata = {**self.token_bans(profile, engine), **self.loop_stop(engine)}
+        metadata = {**self.token_bans(profile, engine), **self.opener_bans(profile, engine, earlier, prompt),
+                    **self.loop_stop(engine)}
         if self.writes_documents():
             # No grammar (they are of DSPy's chat fields, not of a document), and an answer of at most
             # 1.5 times the person's length: past it the 1.5B model wrote other documents.
@@ -151,3 +153,12 @@ class WriteAsPerson(dspy.Module):
             return {}
         marks = profile.counts.unused_marks if profile.counts else None
         return {"no_repeat_ngram": self.settings.no_repeat_ngram, **({"banned_marks": marks} if marks else {})}
+
+    def opener_bans(self, profile: UserProfile, engine, earlier: list[str], prompt: str) -> dict:
+        """With `opener_bans`, on an engine that bans tokens, after an attempt: the sentence openers
+        the earlier answers wrote and the person never does (`foreign_openers`)."""
+        counted = profile.counts is not None and profile.counts.sentence_openings is not None
+        if not (self.settings.opener_bans and counted and earlier and getattr(engine, "supports_token_bans", False)):
+            return {}
+        openers = foreign_openers(earlier, profile.counts.sentence_openings, prompt)
+        return {"banned_openers": openers} if openers else {}
