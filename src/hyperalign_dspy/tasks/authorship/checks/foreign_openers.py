@@ -13,8 +13,9 @@ import regex
 from hyperalign_dspy.tasks.authorship.counting.text_counts import sentences_of, words_of
 
 # One or two words and a comma, opening a sentence: the shape of a discourse marker ("However,",
-# "In conclusion,", "Of course,"), not of a sentence's subject.
-_COMMA_OPENER = regex.compile(r"^[\"“]?(\p{L}[\p{L}'’-]*(?: \p{L}[\p{L}'’-]*)?),")
+# "In conclusion,", "Of course,"). Not a subject and its apposition ("The acquisition, valued at"),
+# nor a place or a name ("In Vancouver,", "Peter Thomas,"): a second word is in lower case.
+_COMMA_OPENER = regex.compile(r"^[\"“]?(?!(?:The|A|An) )(\p{L}[\p{L}'’-]*(?: \p{Ll}[\p{L}'’-]*)?),")
 
 
 def foreign_openers(answers: list[str], sentence_openings: list[str], prompt: str = "") -> list[str]:
