@@ -115,12 +115,15 @@ def test_the_embedded_engine_writes_none_of_the_banned_marks_and_no_run_twice():
 @pytest.mark.runtime
 def test_the_embedded_engine_opens_no_sentence_with_a_banned_opener():
     engine = LlamaCppEngine("local-small")
-    ask = "Write five short sentences about rain. Begin every sentence with the words 'However,' or 'In conclusion,'."
-    config = dict(max_tokens=120, temperature=0.0, seed=0)
-    free = engine.complete(Request(model="local-small", messages=(Message.user(ask),), config=Config(**config)))
-    banned = engine.complete(Request(model="local-small", messages=(Message.user(ask),), config=Config(
-        **config, extensions={"metadata": {"banned_openers": ["However", "In conclusion"]}})))
-    opens = lambda text: [s for s in sentences_of(text) if s.startswith(("However", "In conclusion"))]  # noqa: E731
-    free_text, text = free.message.parts[0].text, banned.message.parts[0].text
-    assert opens(free_text)  # asked for them, SmolLM2 opens with them
+    # A document to continue whose every sentence opens with "However,": SmolLM2 writes more of them.
+    document = ("However, it rained. However, we went out. However, the streets were empty. However, the shops "
+                "were open. However, the bus was late. However, the train was late. However, the car broke")
+
+    def continued(metadata):
+        config = Config(max_tokens=60, temperature=0.0, seed=0, extensions={"metadata": {"document": True, **metadata}})
+        return engine.complete(Request(model="local-small", messages=(Message.user(document),), config=config)).message.parts[0].text
+
+    opens = lambda text: [s for s in sentences_of(text) if s.startswith("However")]  # noqa: E731
+    assert opens(continued({}))
+    text = continued({"banned_openers": ["However"]})
     assert len(text.split()) > 10 and not opens(text)
