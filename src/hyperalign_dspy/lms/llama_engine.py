@@ -194,7 +194,7 @@ class LlamaCppEngine:
 
             marks, openers = metadata.get("banned_marks"), metadata.get("banned_openers")
             processors.append(TokenBans(tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram"),
-                                        opener_tokens(self.llama, openers) if openers else None, pieces_of(self.llama)))
+                                        *((opener_tokens(self.llama, openers), pieces_of(self.llama)) if openers else ())))
         if processors:
             from llama_cpp import LogitsProcessorList
 

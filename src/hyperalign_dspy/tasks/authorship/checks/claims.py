@@ -303,11 +303,10 @@ def check_hypotheses(hypotheses: list[str], texts: list[str], counts: TextCounts
             checks.append(ClaimCheck(hypothesis=hypothesis, outcome="dropped", reason=f"counted: {refuted}"))
             continue
         corrected, changes = hypothesis, []
-        unshown = None if quote is None else _unshown(claim, quote)
         if quote is not None and not is_quoted_from(quote, texts):
             corrected = f"{aspect}: {claim}" if aspect else claim
             changes.append("its evidence is not in the texts: removed")
-        elif unshown:
+        elif quote is not None and (unshown := _unshown(claim, quote)):
             corrected = f"{aspect}: {claim}" if aspect else claim
             changes.append(f"its evidence shows no {unshown}: removed")
         for match, name in _numbers(aspect, claim):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import regex
 
-from hyperalign_dspy.tasks.authorship.counting.text_counts import sentences_of, words_of
+from hyperalign_dspy.tasks.authorship.checks.claims import names_in
+from hyperalign_dspy.tasks.authorship.counting.text_counts import sentences_of
 
 # One or two words and a comma, opening a sentence: the shape of a discourse marker ("However,",
 # "In conclusion,", "Of course,"). Not a subject and its apposition ("The acquisition, valued at"),
@@ -22,8 +23,7 @@ def foreign_openers(answers: list[str], sentence_openings: list[str], prompt: st
     """The comma openers of `answers` that open none of the person's sentences and begin with no
     name, each once, as the answers write them."""
     sentences = [sentence for answer in answers for sentence in sentences_of(answer)]
-    names = {word.lower() for sentence in [*sentences, *sentences_of(prompt)]
-             for word in words_of(sentence)[1:] if word[0].isupper()}
+    names = names_in([*answers, prompt])
     found = (_COMMA_OPENER.match(sentence) for sentence in sentences)
     return list(dict.fromkeys(match[1] for match in found if match and match[1].lower() not in sentence_openings
                               and match[1].split()[0].lower() not in names))
