@@ -281,3 +281,20 @@ def test_saved_programs_are_readable_by_others(tmp_path):
     out = tmp_path / "p.json"
     save_program(ha.HyPerAlign(), out, {})
     assert out.stat().st_mode & 0o044 and metadata_path(out).stat().st_mode & 0o044
+
+
+def test_the_teleprompters_evaluations_run_on_the_compiles_threads(server, suite, tmp_path, monkeypatch):
+    from dspy.utils.parallelizer import ParallelExecutor
+
+    seen = []
+    original = ParallelExecutor.__init__
+
+    def recording(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.num_threads)
+
+    monkeypatch.setattr(ParallelExecutor, "__init__", recording)
+    recipe = PROJECT_ROOT / "optimizers" / "writer-instructions.toml"  # COPRO: Evaluate with no num_threads
+    out = tmp_path / "p.json"
+    assert main([*compile_args(server.base, recipe, suite, out, "--limit", "1", "--threads", "3")]) == 0
+    assert seen and set(seen) == {3}

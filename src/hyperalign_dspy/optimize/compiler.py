@@ -246,7 +246,10 @@ def _train(plan: _Plan, force: bool, progress: Callable[[str], None]) -> tuple[W
 
     counter = CallCounter()
     mlflow.dspy.autolog(log_compiles=True, log_evals=True, log_traces_from_compile=False, silent=True)
-    with dspy.context(lm=plan.task_lm, adapter=plan.adapter):
+    # DSPy's Evaluate, inside COPRO and others, takes its threads from the settings (8 by default): on
+    # the embedded engine, which runs one call at a time, 8 threads only make every result wait for
+    # all 8, and ParallelExecutor starts a straggler's call a second time.
+    with dspy.context(lm=plan.task_lm, adapter=plan.adapter, num_threads=plan.threads):
         calibration = _calibrate(plan, force, progress)
         # Some teleprompters read DSPy's LM here.
         teleprompter = build_teleprompter(plan.recipe, plan.metric, plan.task_lm, plan.threads, plan.roles.reflection)
