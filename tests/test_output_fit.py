@@ -97,6 +97,8 @@ def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writin
 
 
 @pytest.mark.parametrize(("text", "reason"), [(AS_AN_AI, "speaks as an AI"), (TEMPLATE_SLOT, "leaves a template slot"),
+                                              ("I'm sorry, but I cannot assist with that.", "speaks as an AI"),
+                                              (FITS + "\n\nI can't comply with this request.", "speaks as an AI"),
                                               (DESCRIBES_ITSELF, "describes itself"),
                                               (DESCRIBES_ITS_STYLE, "describes itself"),
                                               (DESCRIBES_ITS_OPENING, "describes itself"),

@@ -28,7 +28,12 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
      r"|^\W*(?:sure|certainly|of course|absolutely)\b[^.\n]{0,20}(?:\bhere(?:'s| is)\b|\W*$)"
      r"|^\W*here(?:'s| is) (?:a|an|the|my|your)\b[^.\n]{0,100}[:.]?\s*$"
      # "However, based on the hypotheses provided ..., here is a blog post about ...:", a sentence alone.
-     r"|^[^.\n]{0,160}\bhere(?:'s| is) (?:a|an|the|my|your)\b[^.\n]{0,100}:\s*$", "speaks as an AI"),
+     r"|^[^.\n]{0,160}\bhere(?:'s| is) (?:a|an|the|my|your)\b[^.\n]{0,100}:\s*$"
+     # The assistant's refusal, "I'm sorry, but I cannot assist with that." (a compiled writer's
+     # whole answer, docs/results.md); a person who cannot help says so otherwise.
+     r"|\bI(?:'m| am) sorry,? but I (?:can(?:no|')t|am unable to) (?:assist|comply|fulfil)"
+     r"|\bcan(?:no|')t (?:assist|comply) with (?:that|this|your)\b|\b(?:fulfil+|comply with) (?:that|this|your) request\b",
+     "speaks as an AI"),
     ((r"\bstyle notes?\b|\b(?:the|my|these|your) (?:notes|instructions)\b|\bthe (?:given )?(?:prompt|writing task)\b"
       r"|\bas instructed\b"
       # "This article adheres to the guidelines provided", "meets all the specified requirements"
