@@ -302,7 +302,9 @@ def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
     language_model = ha.lm("local-small", cache=False)
     sent = []
-    for settings in (ha.AuthorshipSettings(attempts=1, paragraph_grammar=True), ha.ProgramSettings(attempts=1)):
+    # The chat writer's grammar: the document writer (the default on this engine) writes under none.
+    for settings in (ha.AuthorshipSettings(attempts=1, paragraph_grammar=True, document_writer=False),
+                     ha.AuthorshipSettings(attempts=1, document_writer=False)):
         first = len(fake_llama.calls)
         with dspy.context(lm=language_model, adapter=dspy.ChatAdapter()):
             ha.HyPerAlign(settings=settings)(profile=profile, prompt="Write one.")
@@ -334,8 +336,10 @@ def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(mon
     profile = ha.UserProfile(hypotheses=["Voice: The writer tells in the third person (evidence: 'word word')"],
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
     language_model = ha.lm("local-small", cache=False)
-    for settings, grammars in ((ha.ProgramSettings(attempts=3), [False, True, True]),
-                               (ha.AuthorshipSettings(attempts=3, length_grammar=False), [False, False, False])):
+    # The chat writer's grammar: the document writer (the default on this engine) writes under none.
+    chat = ha.AuthorshipSettings(attempts=3, document_writer=False)
+    for settings, grammars in ((chat, [False, True, True]),
+                               (chat.model_copy(update={"length_grammar": False}), [False, False, False])):
         first = len(fake.calls)
         with dspy.context(lm=language_model, adapter=dspy.ChatAdapter()):
             prediction = ha.HyPerAlign(settings=settings)(profile=profile, prompt="Write one.")
@@ -349,7 +353,7 @@ def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(mon
     # Half of 100 words, a tenth more for what the grammar counts as words.
     assert fewest_words(profile.counts) == 55
     assert "text ::= word (gap word){54,}" in length_grammar(profile.counts)
-    program = ha.HyPerAlign()
+    program = ha.HyPerAlign(settings=chat)
     with dspy.context(lm=language_model):
         free = {"metadata": {"stop_on_repeat": 16}}  # no grammar; a loop ends the answer
         assert program.writer.decoding(profile, []) == free  # the first attempt writes freely
@@ -406,7 +410,7 @@ def test_program_through_the_engine_with_json_adapter(fake_llama, hypothesis_tex
     with dspy.context(lm=language_model, adapter=dspy.JSONAdapter()):
         # The fake model's answers ("fake response 2") keep none of the text's habits; this test is
         # about the engine's calls, so the output check is off.
-        program = ha.HyPerAlign(settings=ha.ProgramSettings(fit_share=0.0))
+        program = ha.HyPerAlign(settings=ha.AuthorshipSettings(fit_share=0.0, document_writer=False))
         first = program(examples=["A first text, she said. It has two sentences."], prompt="Write one.")
         second = program(examples=["A first text, she said. It has two sentences."], prompt="Write two.")
     assert first.profile.hypothesis_texts == hypothesis_texts

@@ -148,7 +148,7 @@ class WriteAsPerson(dspy.Module):
         """With `token_bans`, on an engine that takes them: the marks the person never writes and
         the run of tokens an answer may not write twice (`lms/token_bans.py`)."""
         # A document writer always bans them: without the n-gram ban it loops (issue 32's probes).
-        wanted = self.settings.token_bans or self.settings.document_writer
+        wanted = self.settings.token_bans or self.writes_documents()
         if not (wanted and getattr(engine, "supports_token_bans", False)):
             return {}
         marks = profile.counts.unused_marks if profile.counts else None
