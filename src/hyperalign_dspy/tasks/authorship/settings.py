@@ -39,7 +39,6 @@ class AuthorshipSettings(ProgramSettings):
                                                       "answer ends once its last this-many tokens stand earlier in it, "
                                                       "a loop the revision then cuts (0: off)")
     document_writer: bool = Field(
-        True, description="on an engine that completes documents (the embedded models), stage 2 continues a "
-                          "document of the person's notes ending in the text's opening (`ContinueAsPerson`), with "
-                          "the token bans on; elsewhere, and when off, it answers in chat (`GeneratePersonalized`). "
-                          "On by default: it led the chat writer on the dev suite (docs/results.md)")
+        False, description="on an engine that completes documents (the embedded models), stage 2 continues a "
+                           "document of the person's notes ending in the text's opening (`ContinueAsPerson`), with "
+                           "the token bans on; elsewhere, and when off, it answers in chat (`GeneratePersonalized`)")
