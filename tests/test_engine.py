@@ -302,7 +302,7 @@ def test_stage_two_writes_under_the_persons_paragraph_grammar_on_the_engine(fake
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
     language_model = ha.lm("local-small", cache=False)
     sent = []
-    # The chat writer's grammar: the document writer (the default on this engine) writes under none.
+    # The chat writer's grammar, named so: the document writer (`document_writer`) writes under none.
     for settings in (ha.AuthorshipSettings(attempts=1, paragraph_grammar=True, document_writer=False),
                      ha.AuthorshipSettings(attempts=1, document_writer=False)):
         first = len(fake_llama.calls)
@@ -336,7 +336,7 @@ def test_an_attempt_after_a_too_short_answer_writes_under_the_length_grammar(mon
     profile = ha.UserProfile(hypotheses=["Voice: The writer tells in the third person (evidence: 'word word')"],
                              attributes=attributes, source_ids=["a"], counts=count([text, text]))
     language_model = ha.lm("local-small", cache=False)
-    # The chat writer's grammar: the document writer (the default on this engine) writes under none.
+    # The chat writer's grammar, named so: the document writer (`document_writer`) writes under none.
     chat = ha.AuthorshipSettings(attempts=3, document_writer=False)
     for settings, grammars in ((chat, [False, True, True]),
                                (chat.model_copy(update={"length_grammar": False}), [False, False, False])):
