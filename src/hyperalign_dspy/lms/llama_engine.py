@@ -137,7 +137,7 @@ class LlamaCppEngine:
 
     supports_response_schema = True
     supports_grammar = True  # a GBNF grammar of free text, in the call's metadata
-    supports_token_bans = True  # banned marks, repeated n-grams and sentence openers, in the call's metadata (`token_bans.py`)
+    supports_token_bans = True  # banned marks, repeated n-grams, sentence openers and an early end, in the call's metadata (`token_bans.py`)
     supports_loop_stop = True  # generation ends at a repeated run of tokens, in the call's metadata (`loop_stop.py`)
     supports_documents = True  # a call whose metadata says `document` continues the text, no chat template
     supported_params = ("response_format", "temperature", "max_tokens", "stop", "top_p", "top_k", "seed")
@@ -189,12 +189,14 @@ class LlamaCppEngine:
         gbnf = metadata.get("gbnf")
         processors = []
         free_text = schema is None and not config.response_format  # a JSON answer needs its braces and may repeat its keys
-        if free_text and (metadata.get("banned_marks") or metadata.get("no_repeat_ngram") or metadata.get("banned_openers")):
-            from hyperalign_dspy.lms.token_bans import TokenBans, opener_tokens, pieces_of, tokens_holding
+        bans = ("banned_marks", "no_repeat_ngram", "banned_openers", "fewest_tokens")
+        if free_text and any(metadata.get(key) for key in bans):
+            from hyperalign_dspy.lms.token_bans import TokenBans, end_tokens, opener_tokens, pieces_of, tokens_holding
 
-            marks, openers = metadata.get("banned_marks"), metadata.get("banned_openers")
+            marks, openers, fewest = metadata.get("banned_marks"), metadata.get("banned_openers"), metadata.get("fewest_tokens")
             processors.append(TokenBans(tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram"),
-                                        *((opener_tokens(self.llama, openers), pieces_of(self.llama)) if openers else ())))
+                                        *((opener_tokens(self.llama, openers), pieces_of(self.llama)) if openers else (None, None)),
+                                        ends=end_tokens(self.llama) if fewest else None, fewest=fewest or 0))
         if processors:
             from llama_cpp import LogitsProcessorList
 

@@ -2,10 +2,12 @@
 tokens written twice in one answer (a small model's loop), and no token holding a mark the person
 never writes (a template slot "[Name]", markdown "**" or a heading "#" in the text of someone whose
 texts have none: `TextCounts.unused_marks`), and no sentence opened with a word the person never
-opens one with ("However", "In conclusion": `checks/foreign_openers.py`). DSPy's own field markers
-("[[ ## response ## ]]") stay writable.
+opens one with ("However", "In conclusion": `checks/foreign_openers.py`), and no end of text before
+`fewest_tokens` (a continued document the 1.5B model ended after two or three sentences). DSPy's own
+field markers ("[[ ## response ## ]]") stay writable.
 
-Asked for in a call's metadata: `{"banned_marks": "[]#*", "no_repeat_ngram": 5, "banned_openers": ["However"]}`."""
+Asked for in a call's metadata: `{"banned_marks": "[]#*", "no_repeat_ngram": 5, "banned_openers": ["However"],
+"fewest_tokens": 300}`."""
 
 from __future__ import annotations
 
@@ -35,6 +37,21 @@ def pieces_of(llama) -> list[str]:
         return _PIECES[id(llama)]
 
 
+def end_tokens(llama) -> np.ndarray:
+    """The ids of the tokens that end generation (the model's end-of-text and end-of-turn tokens)."""
+    import llama_cpp
+
+    key = (id(llama), "<end>")
+    with _LOCK:
+        if key not in _BANNED:
+            model = getattr(llama, "_model", None)  # llama-cpp-python's own model; none in a scripted one
+            ends = {llama.token_eos()}
+            if model is not None:
+                ends |= {token for token in range(llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(model.vocab, token)}
+            _BANNED[key] = np.array(sorted(ends), dtype=np.int64)
+        return _BANNED[key]
+
+
 def opener_tokens(llama, openers: list[str]) -> list[list[int]]:
     """The tokens of each opener as it starts a sentence after a space and after a line break."""
     spellings = {f"{space}{opener}" for opener in openers for space in (" ", "")}
@@ -60,12 +77,15 @@ class TokenBans:
     """A llama.cpp logits processor: `banned` token ids never; with `ngram`, no token that would
     write again a run of `ngram` tokens the answer holds already; with `openers` (token runs, from
     `opener_tokens`) and the vocabulary's `pieces`, no token that would complete one of them at the
-    start of a sentence. The answer starts where the processor is first called (the prompt's tokens
+    start of a sentence; with `ends` (`end_tokens`) and `fewest`, none of them before the answer's
+    `fewest` tokens. The answer starts where the processor is first called (the prompt's tokens
     are what it is called with first)."""
 
     def __init__(self, banned: np.ndarray | None = None, ngram: int | None = None,
-                 openers: list[list[int]] | None = None, pieces: list[str] | None = None):
+                 openers: list[list[int]] | None = None, pieces: list[str] | None = None,
+                 ends: np.ndarray | None = None, fewest: int = 0):
         self.banned, self.ngram, self.openers, self.pieces = banned, ngram, openers or [], pieces
+        self.ends, self.fewest = ends, fewest
         self.answer_start: int | None = None
         self.seen, self.sentence_start = 0, None  # the answer's tokens looked at; where its sentence began
 
@@ -75,6 +95,8 @@ class TokenBans:
         if self.banned is not None and len(self.banned):
             scores[self.banned] = -np.inf
         answer = list(input_ids[self.answer_start:])
+        if self.ends is not None and len(answer) < self.fewest:
+            scores[self.ends] = -np.inf
         if self.ngram:
             for token in repeated_next_tokens(answer, self.ngram):
                 scores[token] = -np.inf

@@ -41,4 +41,5 @@ class AuthorshipSettings(ProgramSettings):
     document_writer: bool = Field(
         False, description="on an engine that completes documents (the embedded models), stage 2 continues a "
                            "document of the person's notes ending in the text's opening (`ContinueAsPerson`), with "
-                           "the token bans on; elsewhere, and when off, it answers in chat (`GeneratePersonalized`)")
+                           "the marks the person never writes banned and no end before half their length (the n-gram "
+                           "ban only with `token_bans`); elsewhere, and when off, it answers in chat (`GeneratePersonalized`)")

@@ -100,6 +100,11 @@ def document_tokens(person: TextCounts) -> int:
     return max(256, int(1.5 * person.words_per_text * TOKENS_PER_WORD))
 
 
+def fewest_document_tokens(person: TextCounts) -> int:
+    """Tokens a continued document writes before it may end: half the person's length."""
+    return round(person.words_per_text / 2 * TOKENS_PER_WORD)
+
+
 def answer_tokens(person: TextCounts) -> int:
     """Tokens for an answer up to twice the person's length (the output check's bound)."""
     return max(1024, int(2 * person.words_per_text * TOKENS_PER_WORD))

@@ -28,6 +28,7 @@ from hyperalign_dspy.tasks.authorship.signatures import CLAIM_SUBJECT, ContinueA
 from hyperalign_dspy.tasks.authorship.stages.grammars import (
     answer_tokens,
     document_tokens,
+    fewest_document_tokens,
     fewest_words,
     length_grammar,
     paragraphs_grammar,
@@ -145,14 +146,23 @@ class WriteAsPerson(dspy.Module):
         return {"stop_on_repeat": self.settings.stop_on_repeat}
 
     def token_bans(self, profile: UserProfile, engine) -> dict:
-        """With `token_bans`, on an engine that takes them: the marks the person never writes and
-        the run of tokens an answer may not write twice (`lms/token_bans.py`)."""
-        # A document writer always bans them: without the n-gram ban it loops (issue 32's probes).
-        wanted = self.settings.token_bans or self.writes_documents()
-        if not (wanted and getattr(engine, "supports_token_bans", False)):
+        """On an engine that takes them: with `token_bans`, the marks the person never writes and the
+        run of tokens an answer may not write twice (`lms/token_bans.py`); the document writer bans
+        the marks and an end before half the person's length whatever the setting."""
+        documents = self.writes_documents()
+        if not ((self.settings.token_bans or documents) and getattr(engine, "supports_token_bans", False)):
             return {}
         marks = profile.counts.unused_marks if profile.counts else None
-        return {"no_repeat_ngram": self.settings.no_repeat_ngram, **({"banned_marks": marks} if marks else {})}
+        bans = {"banned_marks": marks} if marks else {}
+        if self.settings.token_bans:
+            # Not for documents by default: the 1.5B model, barred from a repeat, wrote it again
+            # misspelt ("politicalunity"); a repeat is left to the loop stop and the revision's cut
+            # (docs/results.md, "The document writer's repeats").
+            bans["no_repeat_ngram"] = self.settings.no_repeat_ngram
+        if documents and profile.counts:
+            # Without it the 1.5B model ended a continued news text after two or three sentences.
+            bans["fewest_tokens"] = fewest_document_tokens(profile.counts)
+        return bans
 
     def opener_bans(self, profile: UserProfile, engine, earlier: list[str], prompt: str) -> dict:
         """With `opener_bans`, on an engine that bans tokens, after an attempt: the sentence openers
