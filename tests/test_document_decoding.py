@@ -39,7 +39,7 @@ def test_the_document_writer_asks_for_the_shortest_length_and_the_loop_stop_not_
     settings = ha.AuthorshipSettings(document_writer=True, token_bans=True)
     assert writer_on(engine, settings).decoding(profile, [])["metadata"]["no_repeat_ngram"] == 5
     # The chat writer asks for no shortest length: its length grammar does that job.
-    assert "fewest_tokens" not in writer_on(engine, ha.AuthorshipSettings()).decoding(profile, []).get("metadata", {})
+    assert "fewest_tokens" not in writer_on(engine, ha.AuthorshipSettings(document_writer=False)).decoding(profile, []).get("metadata", {})
 
 
 @pytest.mark.runtime

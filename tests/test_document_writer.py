@@ -22,12 +22,12 @@ class CompletingLlama:
     """Answers `create_completion` (a document continued) with a scripted continuation, and
     refuses chat, so a call that went the chat way fails the test."""
 
-    def __init__(self, continuation: str):
-        self.continuation, self.calls = continuation, []
+    def __init__(self, continuation: str, finish_reason: str = "stop"):
+        self.continuation, self.finish_reason, self.calls = continuation, finish_reason, []
 
     def create_completion(self, prompt, **settings):
         self.calls.append({"prompt": prompt, "settings": settings})
-        return {"choices": [{"text": self.continuation, "finish_reason": "stop"}],
+        return {"choices": [{"text": self.continuation, "finish_reason": self.finish_reason}],
                 "usage": {"prompt_tokens": 100, "completion_tokens": 20}}
 
     # A vocabulary of three tokens, for the token bans to scan.
@@ -54,8 +54,8 @@ def person(attributes):
                           attributes=attributes, source_ids=["a", "b"], counts=count([TEXT, TEXT]))
 
 
-def write(monkeypatch, person, continuation: str, **settings):
-    fake = CompletingLlama(continuation)
+def write(monkeypatch, person, continuation: str, finish_reason: str = "stop", **settings):
+    fake = CompletingLlama(continuation, finish_reason)
     monkeypatch.setattr(LlamaCppEngine, "llama", property(lambda self: fake))
     program = ha.HyPerAlign(settings=ha.AuthorshipSettings(attempts=1, document_writer=True, **settings))
     with dspy.context(lm=ha.lm("local-small", cache=False)):
@@ -87,6 +87,15 @@ def test_the_call_stops_at_the_documents_own_headings_and_bans_loops(monkeypatch
     assert "logits_processor" in settings and "stopping_criteria" in settings
     assert "grammar" not in settings and "response_format" not in settings
     assert settings["max_tokens"] > 0
+
+
+def test_a_document_cut_off_at_its_budget_ends_at_its_last_finished_sentence(monkeypatch, person):
+    continuation = ' "It is not safe," the engineer said.\n\nRepairs would cost $4 million. Net income was $1'
+    answer, _ = write(monkeypatch, person, continuation, finish_reason="length")
+    assert answer.response == f'{OPENING} "It is not safe," the engineer said.\n\nRepairs would cost $4 million.'
+    # Ended by the model, the same text stands whole: an unfinished last line may be a sign-off.
+    answer, _ = write(monkeypatch, person, continuation)
+    assert answer.response == OPENING + continuation
 
 
 def test_left_out_notes_leave_out_their_section(monkeypatch, person):

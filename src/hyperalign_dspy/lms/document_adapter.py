@@ -6,11 +6,13 @@ A small instruction-tuned model asked in chat answers as an assistant ("Here are
 the document's register (docs/results.md, issue 32's probes). The document is the signature's
 docstring, then each input field under its description as a heading, in order; the last input's
 value is left open and the LM's continuation is the one output field. Demos are not rendered: a
-demo here would be another person's text for the LM to continue the form of.
+demo here would be another person's text for the LM to continue the form of. A continuation cut
+off at its token budget ends at its last finished sentence ("... net income was $1" is dropped).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import dspy
@@ -27,6 +29,16 @@ def _section(value: Any) -> str:
         return "\n".join(f"- {item}" for item in value) if all(isinstance(item, str) for item in value) else \
             ", ".join(str(item) for item in value)
     return str(value)
+
+
+# A sentence's end: its mark, any closing quotation or bracket, then a space or the text's end.
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
+
+
+def to_last_sentence(text: str) -> str:
+    """`text` up to the end of its last finished sentence; `text` itself if it has none."""
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[:ends[-1].end()] if ends else text
 
 
 class DocumentAdapter(dspy.Adapter):
@@ -57,4 +69,9 @@ class DocumentAdapter(dspy.Adapter):
         stops = [f"\n{heading}" for heading in self.headings(signature)] + ["\n---"]
         lm_kwargs = {**lm_kwargs, "stop": [*(lm_kwargs.get("stop") or []), *stops][:8],
                      "metadata": {**(lm_kwargs.get("metadata") or {}), "document": True}}
-        return super().__call__(lm, lm_kwargs, signature, demos, inputs)
+        outputs = super().__call__(lm, lm_kwargs, signature, demos, inputs)
+        # The call's own history entry (a cached answer keeps its finish reason too).
+        response = lm.history[-1].get("response") if lm.history else None
+        if getattr(response, "finish_reason", None) == "length":
+            outputs = [{name: to_last_sentence(value) for name, value in output.items()} for output in outputs]
+        return outputs
