@@ -137,7 +137,8 @@ class LlamaCppEngine:
 
     supports_response_schema = True
     supports_grammar = True  # a GBNF grammar of free text, in the call's metadata
-    supports_token_bans = True  # banned marks, repeated n-grams, sentence openers and an early end, in the call's metadata (`token_bans.py`)
+    # Banned marks, repeated n-grams, sentence openers and an early end, in the call's metadata (`token_bans.py`).
+    supports_token_bans = True
     supports_loop_stop = True  # generation ends at a repeated run of tokens, in the call's metadata (`loop_stop.py`)
     supports_documents = True  # a call whose metadata says `document` continues the text, no chat template
     supported_params = ("response_format", "temperature", "max_tokens", "stop", "top_p", "top_k", "seed")

@@ -42,5 +42,6 @@ class AuthorshipSettings(ProgramSettings):
         True, description="on an engine that completes documents (the embedded models), stage 2 continues a "
                            "document of the person's notes ending in the text's opening (`ContinueAsPerson`), with "
                            "the marks the person never writes banned and no end before half their length (the n-gram "
-                           "ban only with `token_bans`); elsewhere, and when off, it answers in chat (`GeneratePersonalized`); the default on the dev suite's "
-                           "figures (docs/results.md, \"Each writer of stage 2\")")
+                           "ban only with `token_bans`); elsewhere, and when off, it answers in chat "
+                           "(`GeneratePersonalized`). On by default on the dev suite's figures (docs/results.md, "
+                           "\"Each writer of stage 2\")")
