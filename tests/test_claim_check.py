@@ -236,6 +236,9 @@ def test_most_is_a_majority_of_a_share():
     ("Punctuation: The writer uses punctuation (evidence: 'It took an hour.')", "true of any text"),
     ("Openings: The writer starts with a sentence's first word (evidence: 'I fixed the gate today')", "true of any text"),
     ("Closings: The writer ends with a paragraph's last sentence (evidence: 'I turned it down.')", "true of any text"),
+    ("Punctuation: The writer uses punctuation correctly (evidence: 'It took an hour.')", "true of any text"),
+    ("Paragraphs: The writer has multiple paragraphs (evidence: 'It took an hour.')", "true of any text"),
+    ("Sentences: The writer uses a variety of sentence lengths (evidence: 'I fixed the gate today')", "true of any text"),
     ("Support: The writer mentions numbers 0.0 per 100 words (evidence: 'It took an hour')", "a count restated"),
     # The signature's own words: its description of the aspect (the demo's Positions claim at
     # `6eb4dff`), all of an aspect's listed options, and its example claim.

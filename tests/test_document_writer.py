@@ -82,7 +82,7 @@ def test_the_document_holds_the_notes_under_headings_and_ends_in_the_opening(mon
 def test_the_call_stops_at_the_documents_own_headings_and_bans_loops(monkeypatch, person):
     _, (call,) = write(monkeypatch, person, " More words follow here, as they should.")
     settings = call["settings"]
-    assert {"\nStyle notes:", "\nCounted in the texts:", "\nTopic:", "\nText:", "\n---"} <= set(settings["stop"])
+    assert {"\nStyle notes:", "\nCounted in the texts:", "\nTopic:", "\nText:", "\n---", "\nEnd of text"} <= set(settings["stop"])
     # Bans without `token_bans` (a mark never written, an end before half the length), and the loop stop.
     assert "logits_processor" in settings and "stopping_criteria" in settings
     assert "grammar" not in settings and "response_format" not in settings

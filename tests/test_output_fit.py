@@ -109,6 +109,8 @@ def test_a_text_about_writing_breaks_character_unless_its_prompt_is_about_writin
                                               (HANDS_OVER, "mentions its notes or task"),
                                               (MEETS_REQUIREMENTS, "mentions its notes or task"),
                                               (WILL_FEATURE, "describes itself"),
+                                              (FITS + "\n\nThe article will then go on to discuss the risks.",
+                                               "describes itself"),
                                               (FITS + "\n\nThis article introduces the shed and its paint.",
                                                "describes itself"),
                                               (FITS + "\n\nThanks for using our service! Goodbye!", "describes itself"),

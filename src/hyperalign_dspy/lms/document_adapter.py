@@ -65,8 +65,9 @@ class DocumentAdapter(dspy.Adapter):
 
     def __call__(self, lm, lm_kwargs, signature, demos, inputs):
         # The document ends at the next heading of its own: a small model that finishes the text
-        # runs on into another copy of the frame (its notes again, a second draft).
-        stops = [f"\n{heading}" for heading in self.headings(signature)] + ["\n---"]
+        # runs on into another copy of the frame (its notes again, a second draft), or closes the
+        # frame ("End of text.").
+        stops = [f"\n{heading}" for heading in self.headings(signature)] + ["\n---", "\nEnd of text"]
         lm_kwargs = {**lm_kwargs, "stop": [*(lm_kwargs.get("stop") or []), *stops][:8],
                      "metadata": {**(lm_kwargs.get("metadata") or {}), "document": True}}
         outputs = super().__call__(lm, lm_kwargs, signature, demos, inputs)

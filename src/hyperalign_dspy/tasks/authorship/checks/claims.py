@@ -146,7 +146,11 @@ _REFUTES_NEVER, _REFUTES_OFTEN = 1.0, 0.2
 # The words of a claim about a text's parts alone: a claim of nothing else is true of any text.
 _ANY_TEXT = frozenset("""the a an writer writes write uses use using has have text texts sentence sentences word words
 paragraph paragraphs punctuation first last start starts begin begins end ends open opens close closes with of in
-their his her its s and or each every some all marks letters own""".split())
+their his her its s and or each every some all marks letters own""".split()) | frozenset(
+    # Qualities of any competent text: "uses punctuation correctly", "has multiple paragraphs",
+    # "uses a variety of sentence lengths" (1.5B profiles of a news writer and of the example user).
+    """correctly correct properly proper multiple variety various varied varying different several mix mixed
+range length lengths clear clearly appropriate appropriately standard""".split())
 # A rate as the style measurements state it: a count restated.
 _RESTATED_COUNT = re.compile(r"\d+(?:\.\d+)?\s*per 100 words", re.IGNORECASE)
 

@@ -49,7 +49,7 @@ _OUT_OF_CHARACTER = tuple((re.compile(pattern, re.IGNORECASE), name) for pattern
     ((r"\b(?:the|this) (?:article|text|essay|post|email|letter|story|piece|response)(?: then| also)? (?:continues|starts|begins|"
       r"ends|concludes|goes on|moves on|touches upon|sets the tone|is written|provides an overview|has been completed)\b"
       # "The article will also feature a detailed breakdown ...": the text it would be, described.
-      r"|\b(?:the|this) (?:article|text|essay|post|email|letter|piece|response) will(?: also| then)? (?:feature|include|"
+      r"|\b(?:the|this) (?:article|text|essay|post|email|letter|piece|response) will(?: also| then)? (?:go on to )?(?:feature|include|"
       r"provide|highlight|discuss|explore|cover|focus|conclude|begin|start|end|describe|outline|examine)\b"
       r"|\b(?:sentence|paragraph|writing) style\b"
       # After a continued document: "This is the final version of the article", "This article
