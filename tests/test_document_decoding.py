@@ -39,7 +39,8 @@ def test_the_document_writer_asks_for_the_shortest_length_and_the_loop_stop_not_
     settings = ha.AuthorshipSettings(document_writer=True, token_bans=True)
     assert writer_on(engine, settings).decoding(profile, [])["metadata"]["no_repeat_ngram"] == 5
     # The chat writer asks for no shortest length: its length grammar does that job.
-    assert "fewest_tokens" not in writer_on(engine, ha.AuthorshipSettings(document_writer=False)).decoding(profile, []).get("metadata", {})
+    chat = writer_on(engine, ha.AuthorshipSettings(document_writer=False))
+    assert "fewest_tokens" not in chat.decoding(profile, []).get("metadata", {})
 
 
 @pytest.mark.runtime
@@ -48,7 +49,8 @@ def test_the_embedded_engine_writes_on_past_where_it_would_end():
 
     def answer(**metadata):
         config = Config(max_tokens=120, temperature=0.0, seed=0, extensions={"metadata": {"document": True, **metadata}})
-        return engine.complete(Request(model="local-small", messages=(Message.user("Q: What is two plus two?\nA: Four."),), config=config))
+        document = Message.user("Q: What is two plus two?\nA: Four.")
+        return engine.complete(Request(model="local-small", messages=(document,), config=config))
 
     # SmolLM2 ends this document at once; held to 30 tokens, it writes at least 30.
     short, longer = answer(), answer(fewest_tokens=30)

@@ -196,7 +196,8 @@ class LlamaCppEngine:
 
             marks, openers, fewest = metadata.get("banned_marks"), metadata.get("banned_openers"), metadata.get("fewest_tokens")
             processors.append(TokenBans(tokens_holding(self.llama, marks) if marks else None, metadata.get("no_repeat_ngram"),
-                                        *((opener_tokens(self.llama, openers), pieces_of(self.llama)) if openers else (None, None)),
+                                        openers=opener_tokens(self.llama, openers) if openers else None,
+                                        pieces=pieces_of(self.llama) if openers else None,
                                         ends=end_tokens(self.llama) if fewest else None, fewest=fewest or 0))
         if processors:
             from llama_cpp import LogitsProcessorList

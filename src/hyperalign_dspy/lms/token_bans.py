@@ -21,6 +21,7 @@ _FIELD_MARKERS = ("[[ ## response ## ]]", "[[ ## completed ## ]]", "\n\n[[ ## co
 
 _PIECES: dict[int, list[str]] = {}  # id(llama) -> the text of each token
 _BANNED: dict[tuple[int, str], np.ndarray] = {}
+_ENDS: dict[int, np.ndarray] = {}  # id(llama) -> its end-of-generation tokens
 _LOCK = threading.Lock()
 
 
@@ -41,15 +42,14 @@ def end_tokens(llama) -> np.ndarray:
     """The ids of the tokens that end generation (the model's end-of-text and end-of-turn tokens)."""
     import llama_cpp
 
-    key = (id(llama), "<end>")
     with _LOCK:
-        if key not in _BANNED:
+        if id(llama) not in _ENDS:
             model = getattr(llama, "_model", None)  # llama-cpp-python's own model; none in a scripted one
             ends = {llama.token_eos()}
             if model is not None:
                 ends |= {token for token in range(llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(model.vocab, token)}
-            _BANNED[key] = np.array(sorted(ends), dtype=np.int64)
-        return _BANNED[key]
+            _ENDS[id(llama)] = np.array(sorted(ends), dtype=np.int64)
+        return _ENDS[id(llama)]
 
 
 def opener_tokens(llama, openers: list[str]) -> list[list[int]]:
